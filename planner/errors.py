@@ -1,0 +1,106 @@
+"""The planner's errors.
+
+One root, :class:`PlannerError`; every child also inherits the matching builtin so that callers
+who catch ``ValueError`` or ``FileNotFoundError`` keep working. Messages name the file, the field
+or row, and the fix. :class:`Problem` lets a stage gather every problem of an input and raise once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in an input.
+
+    Parameters
+    ----------
+    message
+        What is wrong and what is expected, in one sentence.
+    file
+        The file the problem is in, if any.
+    location
+        Where in the file: a field path (``inputs.roads.path``), a row (``row 12``) or a column.
+    line
+        1-based line number in ``file`` when known (YAML and CSV inputs).
+    fix
+        How to fix it, when that is not obvious from the message.
+    """
+
+    message: str
+    file: Path | None = None
+    location: str | None = None
+    line: int | None = None
+    fix: str | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file is not None:
+            where = str(self.file)
+            if self.line is not None:
+                where += f":{self.line}"
+        if self.location:
+            where = f"{where} [{self.location}]" if where else f"[{self.location}]"
+        text = f"{where}: {self.message}" if where else self.message
+        if self.fix:
+            text += f" Fix: {self.fix}"
+        return text
+
+
+class PlannerError(Exception):
+    """Root of every error the planner raises on purpose.
+
+    ``problems`` holds every problem found, so one run can report them all together.
+    """
+
+    exit_code: int = 1
+
+    def __init__(self, message: str | None = None, problems: list[Problem] | None = None) -> None:
+        self.problems: list[Problem] = list(problems or [])
+        if message is None:
+            message = "\n".join(f"- {p}" for p in self.problems) or self.__class__.__name__
+        elif self.problems:
+            message = message + "\n" + "\n".join(f"- {p}" for p in self.problems)
+        super().__init__(message)
+
+
+class ScenarioError(PlannerError, ValueError):
+    """The scenario file is invalid: unknown keys, wrong types, missing files. Exit code 2."""
+
+    exit_code = 2
+
+
+class InputDataError(PlannerError, ValueError):
+    """An input data file (raster, villages, roads, facilities, candidates) is unusable. Exit code 2."""
+
+    exit_code = 2
+
+
+class InputFileNotFoundError(InputDataError, FileNotFoundError):
+    """An input file named by the scenario does not exist. Exit code 2."""
+
+
+class CRSError(InputDataError):
+    """A layer has no CRS, or a CRS that cannot be used for distance work. Exit code 2."""
+
+
+class StandardsError(PlannerError, ValueError):
+    """A policy profile lacks a number a check needs, or is malformed. Exit code 2."""
+
+    exit_code = 2
+
+
+class NetworkError(PlannerError, ValueError):
+    """The road network has no usable roads for a travel mode, or points cannot be snapped."""
+
+    exit_code = 2
+
+
+class SolverError(PlannerError, RuntimeError):
+    """The solver failed in a way that yields no plan (not a time limit: that returns the incumbent)."""
+
+
+class InfeasibleError(SolverError):
+    """The model has no feasible plan; the message explains which demand or budget is short."""
