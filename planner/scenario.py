@@ -1,0 +1,486 @@
+"""The scenario file: what to study, with which data, against which standards, and what to place.
+
+A scenario is a YAML file (``scenarios/demo.yaml`` is the worked example). It is parsed into frozen
+pydantic models; unknown keys are errors. Paths are relative to the scenario file. Every problem of a
+scenario (YAML syntax, unknown keys, wrong types, missing files, rasters or layers without a CRS) is
+gathered and reported together with the file, line and field path: :func:`validate_scenario` returns
+them, :func:`load_scenario` raises :class:`~planner.errors.ScenarioError` with all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from planner.errors import Problem, ScenarioError
+from planner.standards import Profile, load_profile
+from planner.types import FacilityType
+
+CoordinateSystem = Literal["wgs84", "gcj02", "bd09"]
+TravelModeName = Literal["walk", "tricycle", "car"]
+OUTPUT_FORMATS: tuple[str, ...] = ("json", "csv", "gpkg", "xlsx", "map", "report")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StudyArea(_Strict):
+    """The study area: a boundary file, or a Chinese admin name resolved offline through cnmaps."""
+
+    boundary: Path | None = Field(default=None, description="county boundary file (GeoJSON, GPKG, SHP)")
+    admin_name: str | None = Field(default=None, description="Chinese admin unit name, e.g. 和硕县 (cnmaps)")
+    county_code: str | None = Field(default=None, pattern=r"^\d{6}$")
+    county_name: str | None = None
+    townships: Path | None = Field(default=None, description="township polygons with township_code/name")
+    coordinate_system: CoordinateSystem = "wgs84"
+    crs: str | int = Field(default="auto", description="work CRS: 'auto' (UTM of the area) or an EPSG code")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> StudyArea:
+        if (self.boundary is None) == (self.admin_name is None):
+            raise ValueError("give exactly one of 'boundary' (a file) or 'admin_name' (e.g. 和硕县)")
+        return self
+
+    @field_validator("crs")
+    @classmethod
+    def _crs_form(cls, value: str | int) -> str | int:
+        if isinstance(value, str) and value != "auto" and not re.fullmatch(r"(?i)(epsg:)?\d{4,6}", value):
+            raise ValueError("expected 'auto' or an EPSG code such as 32650 or 'EPSG:4548'")
+        return value
+
+
+class PopulationInput(_Strict):
+    """A population raster (WorldPop, GHSL or any GeoTIFF) aggregated to demand points."""
+
+    path: Path
+    resolution_m: float = Field(default=200.0, gt=0, le=5000, description="demand cell size in metres")
+
+
+class LayerInput(_Strict):
+    """A point/table layer (villages, facilities, candidates): CSV, XLSX or GeoJSON."""
+
+    path: Path
+    coordinate_system: CoordinateSystem = "wgs84"
+
+
+class RoadsInput(_Strict):
+    """The road network: osmnx GraphML, OSM XML or OSM PBF."""
+
+    path: Path
+
+
+class Inputs(_Strict):
+    """The input data files."""
+
+    population: PopulationInput
+    roads: RoadsInput
+    villages: LayerInput | None = None
+    facilities: LayerInput | None = None
+    candidates: LayerInput | None = None
+
+
+class AreaClassification(_Strict):
+    """How demand cells without a village code are classed (degree-of-urbanisation style)."""
+
+    city_density_per_km2: float = Field(default=1500.0, gt=0)
+    city_min_population: float = Field(default=50_000.0, ge=0)
+    town_density_per_km2: float = Field(default=300.0, gt=0)
+    town_min_population: float = Field(default=5_000.0, ge=0)
+    village_max_km: float = Field(default=2.0, gt=0, description="cells farther from any village point stay unassigned")
+
+
+class ModeOverride(_Strict):
+    """Overrides of a travel mode's speed table (km/h per OSM highway class)."""
+
+    speeds_kmh: dict[str, float] = Field(default_factory=dict)
+    default_kmh: float | None = Field(default=None, gt=0)
+
+    @field_validator("speeds_kmh")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, v in value.items() if not v > 0]
+        if bad:
+            raise ValueError(f"speeds must be > 0 km/h (check {', '.join(bad)})")
+        return value
+
+
+class Travel(_Strict):
+    """Which reading of the service radius drives the plan, snapping, speed overrides."""
+
+    reading: Literal["network", "buffer"] = "network"
+    max_snap_m: float = Field(default=1000.0, gt=0)
+    modes: dict[TravelModeName, ModeOverride] = Field(default_factory=dict)
+
+
+class FacilityPlan(_Strict):
+    """A facility type the plan may place, with its unit cost (yuan)."""
+
+    cost: float = Field(ge=0)
+    place: bool = True
+    capacity: float | None = Field(default=None, gt=0)
+
+
+class Budget(_Strict):
+    """Money budgets (yuan) in total, per facility type, or per year (village-station phasing)."""
+
+    total: float | None = Field(default=None, ge=0)
+    per_type: dict[FacilityType, float] = Field(default_factory=dict)
+    per_year: dict[int, float] = Field(default_factory=dict)
+
+
+class Plan(_Strict):
+    """What to place and how."""
+
+    year: int = Field(default=2025, ge=2000, le=2100, description="the year whose targets the audit applies")
+    objective: Literal["min_cost", "max_coverage"] = "min_cost"
+    facilities: dict[FacilityType, FacilityPlan]
+    budget: Budget | None = None
+
+    @model_validator(mode="after")
+    def _budget_for_max_coverage(self) -> Plan:
+        if self.objective == "max_coverage" and (self.budget is None or self.budget.total is None):
+            raise ValueError("objective max_coverage needs budget.total")
+        return self
+
+
+class Solver(_Strict):
+    """Solver settings. A run stopped by the time limit returns its best plan and the proven gap."""
+
+    backend: str = Field(default="highs", pattern=r"^(highs|pulp:(CBC|GLPK|GUROBI|CPLEX|HiGHS))$")
+    time_limit_s: float = Field(default=120.0, gt=0)
+    mip_gap: float = Field(default=1e-4, ge=0, lt=1)
+    threads: int | None = Field(default=None, ge=1)
+
+
+class Outputs(_Strict):
+    """Where and how to write the results."""
+
+    folder: Path | None = None
+    language: Literal["zh", "en"] = "zh"
+    formats: tuple[str, ...] = OUTPUT_FORMATS
+
+    @field_validator("formats")
+    @classmethod
+    def _known_formats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - set(OUTPUT_FORMATS))
+        if unknown:
+            raise ValueError(f"unknown formats {unknown}; choose from {list(OUTPUT_FORMATS)}")
+        return value
+
+
+class Scenario(_Strict):
+    """A validated scenario. Paths are absolute (resolved against the scenario file's folder)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$", description="a short slug used in file names")
+    title: str | None = None
+    title_en: str | None = None
+    study_area: StudyArea
+    inputs: Inputs
+    standards: str = Field(default="national-default", description="profile name or path to a profile YAML")
+    area_classification: AreaClassification = AreaClassification()
+    travel: Travel = Travel()
+    plan: Plan
+    solver: Solver = Solver()
+    outputs: Outputs = Outputs()
+    cache_dir: Path | None = None
+    path: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder the scenario's relative paths are resolved against."""
+        return self.path.parent if self.path is not None else Path.cwd()
+
+    def profile_path(self) -> Path:
+        """The policy profile file named by ``standards``."""
+        return resolve_profile_path(self.standards, self.base_dir)
+
+    def load_profile(self) -> Profile:
+        """Load the policy profile named by ``standards``."""
+        return load_profile(self.profile_path())
+
+    def input_files(self) -> dict[str, Path]:
+        """Every input file the scenario names, keyed by its field path."""
+        files: dict[str, Path] = {}
+        if self.study_area.boundary is not None:
+            files["study_area.boundary"] = self.study_area.boundary
+        if self.study_area.townships is not None:
+            files["study_area.townships"] = self.study_area.townships
+        files["inputs.population.path"] = self.inputs.population.path
+        files["inputs.roads.path"] = self.inputs.roads.path
+        for key in ("villages", "facilities", "candidates"):
+            layer = getattr(self.inputs, key)
+            if layer is not None:
+                files[f"inputs.{key}.path"] = layer.path
+        return files
+
+
+def resolve_profile_path(standards: str, base_dir: Path) -> Path:
+    """Find a policy profile by path or by name.
+
+    A value ending in ``.yaml``/``.yml`` is a path relative to ``base_dir``. A bare name is looked up
+    as ``<base_dir>/standards/<name>.yaml``, then in the source tree's ``scenarios/standards/``.
+    """
+    if standards.endswith((".yaml", ".yml")) or "/" in standards:
+        return (base_dir / standards).resolve()
+    candidates = [
+        base_dir / "standards" / f"{standards}.yaml",
+        Path(__file__).resolve().parents[1] / "scenarios" / "standards" / f"{standards}.yaml",
+    ]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    return candidates[0].resolve()
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading with line numbers
+# ------------------------------------------------------------------------------------------------
+
+
+def _line_index(node: yaml.Node, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], int]]:
+    """Yield (field path, 1-based line) for every key and item of a composed YAML node."""
+    yield path, node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            yield (*path, key), key_node.start_mark.line + 1
+            for sub_path, line in _line_index(value_node, (*path, key)):
+                if sub_path != (*path, key):
+                    yield sub_path, line
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            yield from _line_index(item, (*path, i))
+
+
+def _line_for(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
+    """The line of the longest prefix of ``loc`` that the YAML file has."""
+    normalised = tuple(str(p) if not isinstance(p, int) else p for p in loc)
+    for n in range(len(normalised), -1, -1):
+        prefix = normalised[:n]
+        for key in (prefix, tuple(str(p) for p in prefix)):
+            if key in lines:
+                return lines[key]
+    return None
+
+
+def _read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    text = path.read_text(encoding="utf-8")
+    node = yaml.compose(text)
+    data = yaml.safe_load(text)
+    lines = dict(_line_index(node)) if node is not None else {}
+    # keys are str in the index; also index them by int when they are digits (year keys)
+    for key_path, line in list(lines.items()):
+        alt = tuple(int(p) if isinstance(p, str) and p.isdigit() else p for p in key_path)
+        lines.setdefault(alt, line)
+    return data, lines
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    """Make the scenario's relative paths absolute, in place."""
+
+    def fix(section: dict[str, Any] | None, key: str) -> None:
+        if isinstance(section, dict) and isinstance(section.get(key), str):
+            section[key] = str((base / section[key]).resolve())
+
+    area = data.get("study_area")
+    fix(area, "boundary")
+    fix(area, "townships")
+    inputs = data.get("inputs")
+    if isinstance(inputs, dict):
+        for key in ("population", "roads", "villages", "facilities", "candidates"):
+            fix(inputs.get(key), "path")
+    fix(data.get("outputs"), "folder")
+    if isinstance(data.get("cache_dir"), str):
+        data["cache_dir"] = str((base / data["cache_dir"]).resolve())
+
+
+def _check_files(scenario: Scenario, path: Path, lines: dict[tuple[Any, ...], int]) -> list[Problem]:
+    """Missing input files, unreadable profiles, and rasters or layers without a CRS."""
+    problems: list[Problem] = []
+    for field_path, file in scenario.input_files().items():
+        loc = tuple(field_path.split("."))
+        if not file.is_file():
+            problems.append(
+                Problem(
+                    f"file not found: {file}",
+                    file=path,
+                    location=field_path,
+                    line=_line_for(lines, loc),
+                    fix="paths are relative to the scenario file; check the name and folder",
+                )
+            )
+            continue
+        problems.extend(_crs_problems(field_path, file, path, _line_for(lines, loc)))
+    profile_path = scenario.profile_path()
+    if not profile_path.is_file():
+        problems.append(
+            Problem(
+                f"policy profile {scenario.standards!r} not found (looked for {profile_path})",
+                file=path,
+                location="standards",
+                line=_line_for(lines, ("standards",)),
+                fix="name a profile in scenarios/standards/ (e.g. national-default) or give a path to a YAML file",
+            )
+        )
+    else:
+        from planner.errors import StandardsError
+
+        try:
+            load_profile(profile_path)
+        except StandardsError as exc:
+            problems.extend(exc.problems)
+    return problems
+
+
+def _crs_problems(field_path: str, file: Path, scenario_path: Path, line: int | None) -> list[Problem]:
+    """A raster or vector layer whose CRS is missing (CSV tables carry lon/lat and need none)."""
+    suffix = file.suffix.lower()
+    crs_missing = False
+    try:
+        if suffix in {".tif", ".tiff", ".vrt", ".img"}:
+            import rasterio
+
+            with rasterio.open(file) as src:
+                crs_missing = src.crs is None
+        elif suffix in {".shp", ".gpkg", ".fgb"}:
+            import pyogrio
+
+            crs_missing = pyogrio.read_info(file).get("crs") in (None, "")
+    except Exception as exc:  # unreadable files are reported, not crashed on
+        return [
+            Problem(
+                f"cannot read {file.name}: {exc}",
+                file=scenario_path,
+                location=field_path,
+                line=line,
+                fix="check that the file is complete and in a supported format",
+            )
+        ]
+    if crs_missing:
+        return [
+            Problem(
+                f"{file.name} has no coordinate reference system (CRS)",
+                file=scenario_path,
+                location=field_path,
+                line=line,
+                fix="assign the CRS the data is in (e.g. gdalwarp/ogr2ogr -a_srs EPSG:4326, or a .prj file)",
+            )
+        ]
+    return []
+
+
+def _parse(path: Path) -> tuple[Scenario | None, list[Problem], dict[tuple[Any, ...], int]]:
+    path = Path(path)
+    if not path.is_file():
+        return None, [Problem("scenario file not found", file=path, fix="check the path")], {}
+    try:
+        data, lines = _read_yaml(path)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        return None, [Problem(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path, line=line)], {}
+    if not isinstance(data, dict):
+        return None, [Problem("a scenario must be a mapping of keys (name, study_area, inputs, plan …)", file=path)], {}
+    _resolve_paths(data, path.parent.resolve())
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if p != "[key]")
+            field_path = ".".join(str(p) for p in loc) or "(top level)"
+            message = err["msg"]
+            if err["type"] == "extra_forbidden":
+                message = f"unknown key {loc[-1]!r}"
+                fix = "remove it or check its spelling (see scenarios/demo.yaml for the known keys)"
+            elif err["type"] == "missing":
+                message = "required field is missing"
+                fix = None
+            else:
+                fix = None
+                if "input" in err and not isinstance(err["input"], dict | list):
+                    message += f" (got {err['input']!r})"
+            problems.append(Problem(message, file=path, location=field_path, line=_line_for(lines, loc), fix=fix))
+        problems.extend(_raw_missing_files(data, path, lines))
+        return None, problems, lines
+    return scenario.model_copy(update={"path": path.resolve()}), [], lines
+
+
+_FILE_FIELDS: tuple[tuple[str, ...], ...] = (
+    ("study_area", "boundary"),
+    ("study_area", "townships"),
+    ("inputs", "population", "path"),
+    ("inputs", "roads", "path"),
+    ("inputs", "villages", "path"),
+    ("inputs", "facilities", "path"),
+    ("inputs", "candidates", "path"),
+)
+
+
+def _raw_missing_files(data: dict[str, Any], path: Path, lines: dict[tuple[Any, ...], int]) -> list[Problem]:
+    """Missing input files of a scenario that failed validation, so they are reported in the same run."""
+    problems = []
+    for loc in _FILE_FIELDS:
+        node: Any = data
+        for key in loc:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, str) and not Path(node).is_file():
+            problems.append(
+                Problem(
+                    f"file not found: {node}",
+                    file=path,
+                    location=".".join(loc),
+                    line=_line_for(lines, loc),
+                    fix="paths are relative to the scenario file; check the name and folder",
+                )
+            )
+    return problems
+
+
+def validate_scenario(path: str | Path) -> list[Problem]:
+    """Every problem of a scenario file, in file order (an empty list when it is valid)."""
+    path = Path(path)
+    scenario, problems, lines = _parse(path)
+    if scenario is not None:
+        problems = _check_files(scenario, path, lines)
+    return sorted(problems, key=lambda p: (p.line or 0, p.location or ""))
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario; raise :class:`ScenarioError` listing every problem."""
+    path = Path(path)
+    scenario, problems, lines = _parse(path)
+    if scenario is not None:
+        problems = _check_files(scenario, path, lines)
+    if problems or scenario is None:
+        problems = sorted(problems, key=lambda p: (p.line or 0, p.location or ""))
+        raise ScenarioError(f"{path}: {len(problems)} problem(s) in the scenario", problems=problems)
+    return scenario
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """A hash of the scenario's settings, its profile and the bytes of every input file (16 hex digits)."""
+    settings = scenario.model_dump(mode="json", exclude={"outputs", "cache_dir"})
+    parts = {
+        "settings": settings,
+        "files": {key: _file_digest(p) for key, p in sorted(scenario.input_files().items())},
+        "profile": _file_digest(scenario.profile_path()),
+    }
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()[:16]
