@@ -1,0 +1,174 @@
+"""Plain-language explanations of the standards and of audit rows (planner.explain)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from planner.errors import StandardsError
+from planner.explain import explain_row, explain_standard
+from planner.standards import STANDARD_IDS, Profile, load_profile
+
+STANDARDS_DIR = Path(__file__).resolve().parents[1] / "scenarios" / "standards"
+JLC = "吉市政办发〔2021〕30号 专栏2"
+LC3 = "聊政办字〔2024〕9号 二（一）3"
+
+
+@pytest.fixture(scope="module")
+def national() -> Profile:
+    return load_profile(STANDARDS_DIR / "national-default.yaml")
+
+
+def audit_row(**kw: object) -> pd.Series:
+    base: dict[str, object] = {
+        "unit_level": "township",
+        "unit_code": "130101001",
+        "unit_name": "城关街道",
+        "note": "",
+        "existing": float("nan"),
+    }
+    base.update(kw)
+    return pd.Series(base)
+
+
+def test_urban_failure_sentence(national: Profile) -> None:
+    # 8,450 of 68,700 urban people uncovered: 12.299...% -> "12.3%"
+    row = audit_row(
+        standard_id="R-URBAN",
+        value=1 - 8450 / 68700,
+        target=1.0,
+        passed=False,
+        population=68_700.0,
+        shortfall=8_450.0,
+        citation=JLC,
+    )
+    assert explain_row(row, "zh", profile=national) == (
+        "城关街道城区 12.3% 的人口（8,450 人）步行 10 分钟或 1 公里内没有快递取件点"
+        "（吉市政办发〔2021〕30号 专栏2）"
+    )
+    assert explain_row(row, "en", profile=national) == (
+        "In 城关街道, 12.3% of the urban population (8,450 people) has no parcel pickup point "
+        "within 10 minutes on foot or 1 km (吉市政办发〔2021〕30号 专栏2)"
+    )
+
+
+def test_town_strict_sentence_uses_15_minutes(national: Profile) -> None:
+    row = audit_row(
+        standard_id="R-TOWN-15",
+        value=0.75,
+        target=1.0,
+        passed=False,
+        population=4000.0,
+        shortfall=1000.0,
+        citation=JLC,
+    )
+    assert "车行 15 分钟或 3 公里内" in explain_row(row, "zh", profile=national)
+    row30 = row.copy()
+    row30["standard_id"] = "R-TOWN"
+    assert "within 30 minutes by vehicle or 3 km" in explain_row(row30, "en", profile=national)
+
+
+def test_density_and_village_sentences() -> None:
+    row = audit_row(
+        standard_id="D-OUTLET",
+        unit_name="一社区",
+        value=2 / 12_000 * 1e4,
+        target=4.0,
+        passed=False,
+        population=12_000.0,
+        existing=2.0,
+        shortfall=3.0,
+        citation="HS 二（一）2",
+    )
+    assert explain_row(row, "zh") == (
+        "一社区每万人仅有 1.7 个快递末端网点（12,000 人，2 个），低于 4 个，需新增 3 个（HS 二（一）2）"
+    )
+    row = audit_row(
+        standard_id="V-STATION",
+        unit_name="东镇",
+        value=0.5,
+        target=0.85,
+        passed=False,
+        population=1800.0,
+        existing=2.0,
+        shortfall=2.0,
+        note="target for end of 2024 (audit year 2024)",
+        citation=LC3,
+    )
+    assert explain_row(row, "zh") == (
+        "东镇行政村中有服务站的占 50%，低于2024年底目标 85%，还需 2 个村建站或共享站点"
+        "（聊政办字〔2024〕9号 二（一）3）"
+    )
+    assert "below the end-2024 target of 85%: 2 more village(s)" in explain_row(row, "en")
+
+
+def test_undecided_and_passed_rows(national: Profile) -> None:
+    row = audit_row(
+        standard_id="D-CENTRE",
+        unit_level="community",
+        value=float("nan"),
+        target=1.0,
+        passed=pd.NA,
+        population=3000.0,
+        shortfall=float("nan"),
+        note="delivery centre present but floor_area_m2 unknown",
+        citation="",
+    )
+    text = explain_row(row, "zh", profile=national)
+    assert "无法判断" in text and "floor_area_m2 unknown" in text and "晋政办〔2020〕24号 三（四）" in text
+    ok = audit_row(
+        standard_id="P-COUNTY",
+        value=1.0,
+        target=1.0,
+        passed=True,
+        population=float("nan"),
+        shortfall=0.0,
+        citation="聊政办字〔2024〕9号 二（一）2",
+    )
+    assert explain_row(ok, "en").startswith("城关街道: county express park met")
+
+
+def test_park_failure_names_carriers(national: Profile) -> None:
+    row = audit_row(
+        standard_id="P-COUNTY",
+        unit_level="county",
+        unit_name="测试县",
+        value=0.0,
+        target=1.0,
+        passed=False,
+        population=float("nan"),
+        existing=0.0,
+        shortfall=1.0,
+        citation="",
+    )
+    assert explain_row(row, "zh", profile=national) == (
+        "测试县没有入驻 3 家以上快递企业的快递园区（需 1 处，现有 0 处）（聊政办字〔2024〕9号 二（一）2）"
+    )
+
+
+@pytest.mark.parametrize("sid", sorted(STANDARD_IDS))
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_standard_explained_with_clause(national: Profile, sid: str, lang: str) -> None:
+    text = explain_standard(sid, national, lang)  # type: ignore[arg-type]
+    assert national.cite(sid) in text
+    assert "{" not in text
+
+
+def test_standard_texts_carry_the_numbers(national: Profile) -> None:
+    assert explain_standard("V-STATION", national, "zh") == (
+        "行政村寄递物流综合服务站覆盖率：2024 年底 85%，2025 年底 100%（聊政办字〔2024〕9号 二（一）3）。"
+    )
+    town = explain_standard("R-TOWN-15", national, "en")
+    assert "3 km service radius or 15–30 minutes by vehicle" in town
+    assert "planner default" in explain_standard("V-SHARE", national, "en")
+    assert "95%" in explain_standard("V-ALL-2022", national, "zh")
+
+
+def test_missing_standard_in_profile() -> None:
+    jj = load_profile(STANDARDS_DIR / "jinjiang-2020.yaml")
+    with pytest.raises(StandardsError, match="jinjiang-2020"):
+        explain_standard("R-URBAN", jj, "zh")
+    with pytest.raises(StandardsError, match="unknown standard id"):
+        explain_standard("X-NOPE", jj, "zh")

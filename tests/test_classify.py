@@ -1,0 +1,121 @@
+"""Area classification: NBS codes first, then the density rule; village assignment."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from planner.classify import DensityRule, assign_villages, classify_demand, classify_villages
+from planner.errors import InputDataError
+
+CRS = "EPSG:32650"
+
+
+def grid_demand(cells: list[tuple[int, int, float, str]]) -> gpd.GeoDataFrame:
+    """Demand points on a 1 km grid: (column, row, people, village_code)."""
+    return gpd.GeoDataFrame(
+        {
+            "demand_id": range(len(cells)),
+            "population": [c[2] for c in cells],
+            "village_code": [c[3] for c in cells],
+        },
+        geometry=[Point(500 + 1000 * c[0], 500 + 1000 * c[1]) for c in cells],
+        crs=CRS,
+    )
+
+
+VILLAGES = pd.DataFrame(
+    {
+        "village_code": ["V220", "V121", "VNAN"],
+        "urban_rural_code": [220, 121, np.nan],
+    }
+)
+
+
+def study() -> gpd.GeoDataFrame:
+    cells = []
+    # A: 3 x 3 block of 6,000 people per km² = 54,000 people, 4-connected -> urban (centre cell coded 220)
+    for i in range(3):
+        for j in range(3):
+            cells.append((i, j, 6000.0, "V220" if (i, j) == (1, 1) else ""))
+    cells.append((3, 0, 100.0, ""))  # next to A but only 100 / km² -> rural
+    # B: two cells of 26,000 touching only at a corner: 52,000 people in one 8-connected cluster
+    cells += [(10, 0, 26_000.0, ""), (11, 1, 26_000.0, "")]
+    # C: 2 x 2 of 1,500 / km² = 6,000 people -> township (below 50,000)
+    cells += [(20, 0, 1500.0, ""), (21, 0, 1500.0, ""), (20, 1, 1500.0, "VNAN"), (21, 1, 1500.0, "")]
+    cells.append((30, 0, 400.0, ""))  # D: alone, 400 people -> rural (cluster < 5,000)
+    cells.append((40, 0, 10.0, "V121"))  # coded 121 -> township whatever its density
+    return grid_demand(cells)
+
+
+def classes(frame: gpd.GeoDataFrame) -> list[str]:
+    return list(frame["area_class"])
+
+
+def test_density_rule_and_codes() -> None:
+    out = classify_demand(study(), VILLAGES, rule=DensityRule(), cell_size_m=1000)
+    cls = classes(out)
+    assert cls[:9] == ["urban"] * 4 + ["rural"] + ["urban"] * 4  # centre cell coded 220 -> rural
+    assert cls[9] == "rural"
+    assert cls[10:12] == ["township", "township"]  # 4-connected: two clusters of 26,000 < 50,000
+    assert cls[12:16] == ["township"] * 4  # VNAN has no usable code -> density
+    assert cls[16] == "rural" and cls[17] == "township"
+    assert list(out["area_class_source"])[4] == "code" and list(out["area_class_source"])[14] == "density"
+
+
+def test_connectivity_is_configurable() -> None:
+    out = classify_demand(study(), VILLAGES, rule=DensityRule(city_connectivity=8, cell_size_m=1000))
+    assert classes(out)[10:12] == ["urban", "urban"]  # 8-connected: one cluster of 52,000
+
+
+def test_thresholds_are_configurable_and_cell_size_inferred() -> None:
+    out = classify_demand(study(), VILLAGES, rule=DensityRule(town_min_population=7000))
+    assert classes(out)[12:16] == ["rural"] * 4  # 6,000 < 7,000
+    out = classify_demand(study(), VILLAGES, rule=DensityRule(city_min_population=6000, city_connectivity=8))
+    assert classes(out)[12:16] == ["urban"] * 4  # 1,500 / km² and 6,000 people
+
+
+def test_density_uses_cell_area() -> None:
+    # 500 m cells: 100 people per cell is 400 people / km² (>= 300)
+    pts = [Point(250 + 500 * i, 250) for i in range(60)]
+    demand = gpd.GeoDataFrame({"population": [100.0] * 60, "village_code": [""] * 60}, geometry=pts, crs=CRS)
+    out = classify_demand(demand, VILLAGES)  # 6,000 people in one cluster
+    assert set(out["area_class"]) == {"township"}
+
+
+def test_bad_rule_is_refused() -> None:
+    with pytest.raises(InputDataError, match="city_connectivity must be 4 or 8"):
+        DensityRule(city_connectivity=6)  # type: ignore[arg-type]
+
+
+def test_classify_villages_fills_missing_codes() -> None:
+    demand = classify_demand(study(), VILLAGES, rule=DensityRule(), cell_size_m=1000)
+    out = classify_villages(VILLAGES.assign(area_class=""), demand)
+    assert list(out["area_class"]) == ["rural", "township", "township"]
+
+
+def test_assign_villages_nearest_in_same_township() -> None:
+    townships = gpd.GeoDataFrame(
+        {"township_code": ["T1", "T2"], "township_name": ["a", "b"]},
+        geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)],
+        crs=CRS,
+    )
+    villages = gpd.GeoDataFrame(
+        {"village_code": ["A", "B", "C", "D"], "township_code": ["T1", "T1", "T2", "T2"]},
+        geometry=[Point(100, 500), Point(900, 500), Point(1900, 500), None],
+        crs=CRS,
+    )
+    demand = gpd.GeoDataFrame(
+        {"population": [1.0] * 4},
+        # the second cell is 150 m from B (in T1) but lies in T2, so it takes T2's C (850 m away)
+        geometry=[Point(200, 500), Point(1050, 500), Point(1950, 900), Point(3000, 500)],
+        crs=CRS,
+    )
+    out = assign_villages(demand, villages, townships, max_km=1.0)
+    assert list(out["township_code"]) == ["T1", "T2", "T2", ""]
+    assert list(out["village_code"]) == ["A", "C", "C", ""]  # 1050 -> C is 850 m (B, 150 m, is in T1)
+    tight = assign_villages(demand, villages, townships, max_km=0.5)
+    assert list(tight["village_code"]) == ["A", "", "C", ""]  # 850 m > 500 m
