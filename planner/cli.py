@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from planner import __version__
@@ -87,7 +88,7 @@ def _progress(quiet: bool) -> Iterator[Any]:
 
 
 def _fail(exc: PlannerError) -> typer.Exit:
-    console.print(f"[bold red]error[/]: {exc}", highlight=False, soft_wrap=True)
+    console.print("[bold red]error[/]: " + escape(str(exc)), highlight=False, soft_wrap=True)
     return typer.Exit(code=exc.exit_code)
 
 
@@ -110,7 +111,8 @@ def main(
 def run(
     scenario: Annotated[Path, typer.Argument(help="The scenario YAML file (see scenarios/demo.yaml).")],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output folder (default: the scenario's outputs.folder).")
+        Path | None,
+        typer.Option("--out", "-o", help="Output folder (default: the scenario's outputs.folder)."),
     ] = None,
     lang: Annotated[
         str | None, typer.Option("--lang", help="Report and map language: zh (default) or en.")
@@ -148,7 +150,9 @@ def run(
 @app.command()
 def audit(
     scenario: Annotated[Path, typer.Argument(help="The scenario YAML file.")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write audit.csv and village_gaps.csv here.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write audit.csv and village_gaps.csv here.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
@@ -172,8 +176,9 @@ def audit(
         out_console.print(f"audit written to [bold]{out}[/]")
     if not quiet:
         out_console.print(
-            f"{len(table)} checks, {len(failed)} failed "
-            f"({', '.join(sorted(set(failed['standard_id'])))})" if len(failed) else f"{len(table)} checks, all passed"
+            f"{len(table)} checks, {len(failed)} failed ({', '.join(sorted(set(failed['standard_id'])))})"
+            if len(failed)
+            else f"{len(table)} checks, all passed"
         )
 
 
@@ -193,7 +198,7 @@ def validate(
         return
     console.print(f"[bold red]{len(problems)} problem(s)[/] in {scenario}:")
     for problem in problems:
-        console.print(f"  - {problem}", highlight=False, soft_wrap=True)
+        console.print("  - " + escape(str(problem)), highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -205,7 +210,8 @@ def synth(
     townships: Annotated[int | None, typer.Option(help="Number of townships (乡镇).")] = None,
     extent_km: Annotated[float | None, typer.Option(help="Approximate width of the county in km.")] = None,
     benchmark: Annotated[
-        bool, typer.Option("--benchmark", help="Benchmark size (~100k road nodes, ~20k demand, ~2k candidates).")
+        bool,
+        typer.Option("--benchmark", help="Benchmark size (~100k road nodes, ~20k demand, ~2k candidates)."),
     ] = False,
 ) -> None:
     """Generate a synthetic Chinese county (boundary, townships, population raster, roads, villages,
@@ -228,7 +234,7 @@ def synth(
     except PlannerError as exc:
         raise _fail(exc) from exc
     except (TypeError, ValueError) as exc:
-        console.print(f"[bold red]error[/]: {exc}")
+        console.print("[bold red]error[/]: " + escape(str(exc)))
         raise typer.Exit(code=2) from exc
     for name, path in files.items():
         out_console.print(f"{name}: {path}")

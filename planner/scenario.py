@@ -94,7 +94,9 @@ class AreaClassification(_Strict):
     city_min_population: float = Field(default=50_000.0, ge=0)
     town_density_per_km2: float = Field(default=300.0, gt=0)
     town_min_population: float = Field(default=5_000.0, ge=0)
-    village_max_km: float = Field(default=2.0, gt=0, description="cells farther from any village point stay unassigned")
+    village_max_km: float = Field(
+        default=2.0, gt=0, description="cells farther from any village point stay unassigned"
+    )
 
 
 class ModeOverride(_Strict):
@@ -327,7 +329,8 @@ def _check_files(scenario: Scenario, path: Path, lines: dict[tuple[Any, ...], in
                 file=path,
                 location="standards",
                 line=_line_for(lines, ("standards",)),
-                fix="name a profile in scenarios/standards/ (e.g. national-default) or give a path to a YAML file",
+                fix="name a profile in scenarios/standards/ (e.g. national-default) "
+                "or give a path to a YAML file",
             )
         )
     else:
@@ -388,7 +391,11 @@ def _parse(path: Path) -> tuple[Scenario | None, list[Problem], dict[tuple[Any, 
         line = mark.line + 1 if mark is not None else None
         return None, [Problem(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path, line=line)], {}
     if not isinstance(data, dict):
-        return None, [Problem("a scenario must be a mapping of keys (name, study_area, inputs, plan …)", file=path)], {}
+        return (
+            None,
+            [Problem("a scenario must be a mapping of keys (name, study_area, inputs, plan …)", file=path)],
+            {},
+        )
     _resolve_paths(data, path.parent.resolve())
     try:
         scenario = Scenario.model_validate(data)
@@ -408,7 +415,9 @@ def _parse(path: Path) -> tuple[Scenario | None, list[Problem], dict[tuple[Any, 
                 fix = None
                 if "input" in err and not isinstance(err["input"], dict | list):
                     message += f" (got {err['input']!r})"
-            problems.append(Problem(message, file=path, location=field_path, line=_line_for(lines, loc), fix=fix))
+            problems.append(
+                Problem(message, file=path, location=field_path, line=_line_for(lines, loc), fix=fix)
+            )
         problems.extend(_raw_missing_files(data, path, lines))
         return None, problems, lines
     return scenario.model_copy(update={"path": path.resolve()}), [], lines

@@ -92,8 +92,14 @@ def test_every_problem_is_reported_at_once_with_lines(tmp_path: Path) -> None:
     by_location = {p.location: p for p in problems}
     # each of the eight problems, with the line it is on
     assert by_location["name"].line == 1
-    assert by_location["study_area.boundary"].line == 3 and "not found" in by_location["study_area.boundary"].message
-    assert by_location["study_area.colour"].line == 4 and "unknown key" in by_location["study_area.colour"].message
+    assert (
+        by_location["study_area.boundary"].line == 3
+        and "not found" in by_location["study_area.boundary"].message
+    )
+    assert (
+        by_location["study_area.colour"].line == 4
+        and "unknown key" in by_location["study_area.colour"].message
+    )
     assert by_location["inputs.population.resolution_m"].line == 6
     assert by_location["inputs.population.path"].line == 6
     assert by_location["inputs.roads.path"].line == 7

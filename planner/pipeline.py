@@ -1,0 +1,603 @@
+"""``planner run`` and ``planner audit``: the stages wired together, each timed.
+
+Each stage is a function from typed inputs to typed outputs; this module only orders them, times
+them and hands them to the outputs stage. It never prints: progress goes through the ``stage``
+callback the CLI passes (a context manager per stage name).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planner import __version__
+from planner.classify import DensityRule, assign_villages, classify_demand
+from planner.evaluate import SnapCache, evaluate_demand, points_xy, service_rules, village_station_status
+from planner.inputs import (
+    read_boundary,
+    read_candidates,
+    read_facilities,
+    read_population_demand,
+    read_roads,
+    read_townships,
+    read_villages,
+    work_crs,
+)
+from planner.network import DEFAULT_MODES, ModeNetwork, build_mode_network, mode_from_overrides
+from planner.optimize import SolverSettings
+from planner.plan import (
+    PlacementOutcome,
+    attribute_gains,
+    place_pickup_points,
+    place_village_stations,
+    proposals_table,
+    solver_summary,
+)
+from planner.scenario import Scenario, scenario_hash
+from planner.standards import STANDARD_IDS, Profile
+from planner.types import AREA_CLASSES, PICKUP_TYPES, AuditResult, RunResult, StudyData
+
+log = logging.getLogger(__name__)
+
+StageCallback = Callable[[str], AbstractContextManager[Any]]
+
+
+@contextlib.contextmanager
+def _no_progress(_: str) -> Iterator[None]:
+    yield
+
+
+@dataclass
+class _Timer:
+    stage_cb: StageCallback
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        with self.stage_cb(name):
+            yield
+        self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - start, 3)
+
+
+# ------------------------------------------------------------------------------------------------
+# Loading
+# ------------------------------------------------------------------------------------------------
+
+
+def load_study_data(scenario: Scenario, profile: Profile) -> StudyData:
+    """Read every input of the scenario into the work CRS."""
+    area = scenario.study_area
+    boundary = read_boundary(
+        area.boundary,
+        admin_name=area.admin_name,
+        coordinate_system=area.coordinate_system,
+        county_code=area.county_code,
+        county_name=area.county_name,
+    )
+    epsg = None if area.crs == "auto" else int(str(area.crs).lower().replace("epsg:", ""))
+    crs = work_crs(boundary, epsg=epsg)
+    household_size = profile.household_size.persons
+    demand, pop_report = read_population_demand(
+        scenario.inputs.population.path,
+        boundary=boundary,
+        crs=crs,
+        resolution_m=scenario.inputs.population.resolution_m,
+        household_size=household_size,
+    )
+    layers = scenario.inputs
+    villages = (
+        read_villages(
+            layers.villages.path,
+            crs=crs,
+            coordinate_system=layers.villages.coordinate_system,
+            boundary=boundary,
+            household_size=household_size,
+        )
+        if layers.villages is not None
+        else _empty_villages(crs)
+    )
+    townships = (
+        read_townships(area.townships, crs=crs, coordinate_system=area.coordinate_system)
+        if area.townships is not None
+        else _townships_from_villages(villages, boundary.to_crs(crs))
+    )
+    facilities = (
+        read_facilities(
+            layers.facilities.path,
+            crs=crs,
+            coordinate_system=layers.facilities.coordinate_system,
+            boundary=boundary,
+        )
+        if layers.facilities is not None
+        else _empty_points(
+            crs, ["facility_id", "type", "name", "brands", "capacity", "floor_area_m2", "village_code"]
+        )
+    )
+    cost_table: dict[str, float] = {str(t): spec.cost for t, spec in scenario.plan.facilities.items()}
+    candidates = (
+        read_candidates(
+            layers.candidates.path,
+            crs=crs,
+            coordinate_system=layers.candidates.coordinate_system,
+            cost_table=cost_table,
+            boundary=boundary,
+        )
+        if layers.candidates is not None
+        else _empty_points(crs, ["candidate_id", "type", "cost", "capacity", "village_code"])
+    )
+    roads = read_roads(scenario.inputs.roads.path, boundary=boundary)
+    notes = (str(pop_report),)
+    return StudyData(
+        crs=crs,
+        boundary=boundary.to_crs(crs),
+        townships=townships,
+        demand=demand,
+        villages=villages,
+        facilities=_with_township(facilities, townships),
+        candidates=_with_township(candidates, townships),
+        roads=roads,
+        notes=notes,
+    )
+
+
+def _empty_points(crs: Any, columns: list[str]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {c: pd.Series(dtype=object) for c in columns}, geometry=gpd.GeoSeries([], crs=crs)
+    )
+
+
+def _empty_villages(crs: Any) -> gpd.GeoDataFrame:
+    from planner.types import VILLAGE_COLUMNS
+
+    return _empty_points(crs, list(VILLAGE_COLUMNS))
+
+
+def _townships_from_villages(villages: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Township polygons when none are given: village Voronoi cells dissolved by township, clipped."""
+    from shapely import voronoi_polygons
+    from shapely.geometry import MultiPoint
+
+    pts = villages[villages.geometry.notna() & ~villages.geometry.is_empty]
+    if len(pts) < 2:
+        return gpd.GeoDataFrame(
+            {"township_code": [""], "township_name": [""]}, geometry=list(boundary.geometry), crs=boundary.crs
+        )
+    area = boundary.union_all()
+    cells = voronoi_polygons(MultiPoint(list(pts.geometry)), extend_to=area)
+    cell_frame = gpd.GeoDataFrame(geometry=list(cells.geoms), crs=boundary.crs)
+    joined = gpd.sjoin(cell_frame, pts[["township_code", "township_name", "geometry"]], predicate="contains")
+    dissolved = joined.dissolve(by=["township_code", "township_name"]).reset_index()
+    dissolved["geometry"] = dissolved.geometry.intersection(area)
+    return dissolved[["township_code", "township_name", "geometry"]]
+
+
+def _with_township(points: gpd.GeoDataFrame, townships: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Fill ``township_code`` from the township polygon each point lies in (nearest within 1 km else)."""
+    points = points.copy()
+    if len(points) == 0:
+        points["township_code"] = pd.Series(dtype=object)
+        return points
+    valid = points.geometry.notna() & ~points.geometry.is_empty
+    codes = pd.Series("", index=points.index, dtype=object)
+    if valid.any() and len(townships):
+        joined = gpd.sjoin_nearest(
+            points.loc[valid, ["geometry"]], townships[["township_code", "geometry"]], max_distance=1000
+        )
+        joined = joined[~joined.index.duplicated()]
+        codes.loc[joined.index] = joined["township_code"].astype(str)
+    points["township_code"] = codes
+    return points
+
+
+# ------------------------------------------------------------------------------------------------
+# The run
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Inputs read, demand classed, networks built: what both ``audit`` and ``run`` start from."""
+
+    scenario: Scenario
+    profile: Profile
+    study: StudyData
+    demand: gpd.GeoDataFrame
+    networks: dict[str, ModeNetwork]
+    snaps: SnapCache
+    scenario_hash: str
+
+
+def prepare(scenario: Scenario, timer: _Timer) -> Prepared:
+    """Read the inputs, class the demand and build the travel networks the standards need."""
+    with timer.stage("inputs"):
+        profile = scenario.load_profile()
+        study = load_study_data(scenario, profile)
+        digest = scenario_hash(scenario)
+    with timer.stage("classify"):
+        rule = DensityRule(
+            city_density_per_km2=scenario.area_classification.city_density_per_km2,
+            city_min_population=scenario.area_classification.city_min_population,
+            town_density_per_km2=scenario.area_classification.town_density_per_km2,
+            town_min_population=scenario.area_classification.town_min_population,
+        )
+        demand = assign_villages(
+            study.demand, study.villages, study.townships, max_km=scenario.area_classification.village_max_km
+        )
+        demand = classify_demand(
+            demand, study.villages, rule=rule, cell_size_m=scenario.inputs.population.resolution_m
+        )
+    with timer.stage("network"):
+        rules = service_rules(profile)
+        modes_needed = sorted({r.mode for r in rules.values()})
+        networks = {}
+        for mode in modes_needed:
+            override = scenario.travel.modes.get(mode)  # type: ignore[call-overload]
+            spec = DEFAULT_MODES[mode]
+            if override is not None:
+                spec = mode_from_overrides(
+                    spec, speeds_kmh=override.speeds_kmh, default_kmh=override.default_kmh
+                )
+            networks[mode] = build_mode_network(study.roads, crs=study.crs, mode=spec)
+        snaps = SnapCache(networks, max_snap_m=scenario.travel.max_snap_m)
+    return Prepared(scenario, profile, study, demand, networks, snaps, digest)
+
+
+def _pickup_sites(facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return facilities[facilities["type"].isin(PICKUP_TYPES)]
+
+
+def _stations(facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return facilities[facilities["type"] == "village_station"]
+
+
+def _assess(
+    prepared: Prepared, facilities: gpd.GeoDataFrame, key: str
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Demand and villages with the coverage columns the audit reads, for a given facility set."""
+    rules = service_rules(prepared.profile)
+    reading = prepared.scenario.travel.reading
+    pickup = _pickup_sites(facilities)
+    flags = evaluate_demand(
+        prepared.demand,
+        points_xy(pickup),
+        rules=rules,
+        snaps=prepared.snaps,
+        site_key=f"{key}_pickup",
+        reading=reading,
+    )
+    demand = prepared.demand.drop(columns=list(flags.columns), errors="ignore").join(flags)
+    status = village_station_status(
+        prepared.study.villages,
+        _stations(facilities),
+        rule=rules["rural"],
+        snaps=prepared.snaps,
+        station_key=f"{key}_stations",
+    )
+    villages = prepared.study.villages.drop(columns=list(status.columns), errors="ignore").join(status)
+    return demand, villages
+
+
+def _audit(
+    prepared: Prepared, demand: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame
+) -> AuditResult:
+    from planner.audit import run_audit
+
+    return run_audit(
+        demand=demand,
+        villages=villages,
+        facilities=facilities,
+        townships=prepared.study.townships,
+        boundary=prepared.study.boundary,
+        profile=prepared.profile,
+        year=prepared.scenario.plan.year,
+        reading=prepared.scenario.travel.reading,
+        cell_size_m=prepared.scenario.inputs.population.resolution_m,
+    )
+
+
+def _coverage_block(demand: gpd.GeoDataFrame, column: str) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for area_class in AREA_CLASSES:
+        rows = demand["area_class"] == area_class
+        total = float(demand.loc[rows, "population"].sum())
+        out[area_class] = (
+            round(float(demand.loc[rows & demand[column], "population"].sum()) / total, 6) if total else None
+        )
+    return out
+
+
+def _citations(profile: Profile) -> dict[str, str]:
+    cites = {}
+    for sid in STANDARD_IDS:
+        with contextlib.suppress(Exception):
+            cites[sid] = profile.cite(sid)
+    return cites
+
+
+def run_scenario(
+    scenario: Scenario, *, out_dir: Path | None = None, stage: StageCallback | None = None, write: bool = True
+) -> RunResult:
+    """Run every stage of a scenario: audit before, plan, audit after, outputs."""
+    timer = _Timer(stage or _no_progress)
+    prepared = prepare(scenario, timer)
+    study = prepared.study
+    rules = service_rules(prepared.profile)
+    reading = scenario.travel.reading
+    with timer.stage("coverage"):
+        demand_before, villages_before = _assess(prepared, study.facilities, "existing")
+    with timer.stage("audit"):
+        audit_before = _audit(prepared, demand_before, villages_before, study.facilities)
+    settings = SolverSettings(
+        backend=scenario.solver.backend,
+        time_limit_s=scenario.solver.time_limit_s,
+        mip_gap=scenario.solver.mip_gap,
+        threads=scenario.solver.threads,
+    )
+    placeable = {t for t, spec in scenario.plan.facilities.items() if spec.place}
+    cands = study.candidates
+    with timer.stage("optimise"):
+        pickup_cands = cands[cands["type"].isin(sorted(placeable & {"outlet", "locker", "delivery_centre"}))]
+        pickup = place_pickup_points(
+            demand_before,
+            _pickup_sites(study.facilities),
+            pickup_cands,
+            rules=rules,
+            snaps=prepared.snaps,
+            reading=reading,
+            settings=settings,
+        )
+        station_cands = (
+            cands[cands["type"] == "village_station"] if "village_station" in placeable else cands.iloc[0:0]
+        )
+        stations = place_village_stations(
+            villages_before,
+            villages_before["has_station"].to_numpy(),
+            station_cands,
+            rule=rules["rural"],
+            snaps=prepared.snaps,
+            reading=reading,
+            settings=settings,
+        )
+    outcomes = [pickup, stations]
+    proposed = _proposed_facilities(outcomes, study.facilities.crs)
+    facilities_after = pd.concat([study.facilities.assign(status="existing"), proposed], ignore_index=True)
+    facilities_after = gpd.GeoDataFrame(facilities_after, geometry="geometry", crs=study.crs)
+    with timer.stage("coverage_after"):
+        demand_after, villages_after = _assess(prepared, facilities_after, "after")
+        audit_after = _audit(prepared, demand_after, villages_after, facilities_after)
+    gains = _gains(demand_before, demand_after, villages_before, villages_after, outcomes)
+    facilities_after.loc[facilities_after["status"] == "proposed", "population_gained"] = np.concatenate(
+        [g for g in gains if len(g)] or [np.zeros(0)]
+    )
+    township_names = dict(
+        zip(study.townships["township_code"].astype(str), study.townships["township_name"], strict=False)
+    )
+    proposals = proposals_table([o.chosen for o in outcomes], gains, township_names=township_names)
+    demand_out = demand_before.copy()
+    demand_out["covered_before"] = demand_before["covered"].to_numpy()
+    demand_out["covered_after"] = demand_after["covered"].to_numpy()
+    villages_out = villages_before.copy()
+    villages_out["has_station_before"] = villages_before["has_station"].to_numpy()
+    villages_out["has_station_after"] = villages_after["has_station"].to_numpy()
+    summary = _summary(
+        prepared, demand_before, demand_after, villages_before, villages_after, proposals, outcomes, timer
+    )
+    result = RunResult(
+        scenario_name=scenario.name,
+        scenario_hash=prepared.scenario_hash,
+        planner_version=__version__,
+        language=scenario.outputs.language,
+        crs=study.crs,
+        title=scenario.title or scenario.name,
+        boundary=study.boundary,
+        townships=study.townships,
+        demand=demand_out,
+        villages=villages_out,
+        facilities=facilities_after,
+        proposals=proposals,
+        audit=audit_before,
+        audit_after=audit_after,
+        township_table=_township_table(
+            study.townships, demand_before, demand_after, villages_before, villages_after, proposals
+        ),
+        summary=summary,
+        citations=_citations(prepared.profile),
+    )
+    if write:
+        from planner.outputs import write_outputs
+
+        target = out_dir or scenario.outputs.folder or Path("out") / scenario.name
+        with timer.stage("outputs"):
+            write_outputs(
+                result, Path(target), lang=scenario.outputs.language, formats=scenario.outputs.formats
+            )
+    result.summary["timings"] = dict(timer.timings)
+    return result
+
+
+def _proposed_facilities(outcomes: list[PlacementOutcome], crs: Any) -> gpd.GeoDataFrame:
+    frames = []
+    for outcome in outcomes:
+        if len(outcome.chosen) == 0:
+            continue
+        chosen = outcome.chosen
+        frames.append(
+            gpd.GeoDataFrame(
+                {
+                    "facility_id": chosen["candidate_id"].astype(str).to_numpy(),
+                    "type": chosen["type"].astype(str).to_numpy(),
+                    "name": "",
+                    "brands": "",
+                    "capacity": chosen["capacity"].to_numpy(dtype=float) if "capacity" in chosen else np.nan,
+                    "floor_area_m2": np.nan,
+                    "village_code": chosen["village_code"].astype(str).to_numpy(),
+                    "township_code": chosen["township_code"].astype(str).to_numpy(),
+                    "status": "proposed",
+                    "cost": chosen["cost"].to_numpy(dtype=float),
+                },
+                geometry=chosen.geometry.to_numpy(),
+                crs=crs,
+            )
+        )
+    if not frames:
+        return gpd.GeoDataFrame({"status": pd.Series(dtype=object)}, geometry=gpd.GeoSeries([], crs=crs))
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=crs)
+
+
+def _gains(
+    demand_before: gpd.GeoDataFrame,
+    demand_after: gpd.GeoDataFrame,
+    villages_before: gpd.GeoDataFrame,
+    villages_after: gpd.GeoDataFrame,
+    outcomes: list[PlacementOutcome],
+) -> list[np.ndarray]:
+    """Population newly covered, credited to the nearest proposal of the model that covers it."""
+    pickup, stations = outcomes
+    newly = demand_after["covered"].to_numpy() & ~demand_before["covered"].to_numpy()
+    newly &= demand_before["area_class"].isin(["urban", "township"]).to_numpy()
+    pickup_gain = attribute_gains(
+        points_xy(demand_before)[newly],
+        demand_before["population"].to_numpy()[newly],
+        points_xy(pickup.chosen),
+    )
+    served = villages_after["has_station"].to_numpy() & ~villages_before["has_station"].to_numpy()
+    station_gain = attribute_gains(
+        points_xy(villages_before)[served],
+        villages_before["population"].fillna(0).to_numpy()[served],
+        points_xy(stations.chosen),
+    )
+    return [pickup_gain, station_gain]
+
+
+def _summary(
+    prepared: Prepared,
+    demand_before: gpd.GeoDataFrame,
+    demand_after: gpd.GeoDataFrame,
+    villages_before: gpd.GeoDataFrame,
+    villages_after: gpd.GeoDataFrame,
+    proposals: pd.DataFrame,
+    outcomes: list[PlacementOutcome],
+    timer: _Timer,
+) -> dict[str, Any]:
+    scenario = prepared.scenario
+    before = _coverage_block(demand_before, "covered")
+    after = _coverage_block(demand_after, "covered")
+    admin = villages_before["kind"] == "village"
+    pickup, stations = outcomes
+    unreachable_pop = float(demand_before.loc[~demand_before["reachable"], "population"].sum())
+    return {
+        "scenario": scenario.name,
+        "title": scenario.title or scenario.name,
+        "planner_version": __version__,
+        "scenario_hash": prepared.scenario_hash,
+        "crs": prepared.study.crs.to_string(),
+        "reading": scenario.travel.reading,
+        "year": scenario.plan.year,
+        "profile": prepared.profile.profile,
+        "population_total": round(float(demand_before["population"].sum()), 1),
+        "population_by_class": {
+            c: round(float(demand_before.loc[demand_before["area_class"] == c, "population"].sum()), 1)
+            for c in AREA_CLASSES
+        },
+        "coverage": {c: {"before": before[c], "after": after[c]} for c in AREA_CLASSES},
+        "coverage_by_reading": {
+            reading: {
+                c: {
+                    "before": _coverage_block(demand_before, f"covered_{reading}")[c],
+                    "after": _coverage_block(demand_after, f"covered_{reading}")[c],
+                }
+                for c in AREA_CLASSES
+            }
+            for reading in ("network", "buffer")
+        },
+        "villages": {
+            "total": int(admin.sum()),
+            "with_station_before": int((villages_before["has_station"] & admin).sum()),
+            "with_station_after": int((villages_after["has_station"] & admin).sum()),
+            "unmappable": int((~villages_before["mappable"] & admin).sum()),
+        },
+        "proposals": {t: int((proposals["type"] == t).sum()) for t in sorted(set(proposals["type"]))},
+        "cost_total": round(float(proposals["cost"].sum()), 2),
+        "unreachable": {
+            "population_off_network": round(unreachable_pop, 1),
+            "population_no_site_within_standard": round(pickup.population_unreachable, 1),
+            "villages_no_candidate_within_reach": stations.rows_unreachable,
+            "explanation": (
+                "Demand farther than travel.max_snap_m from any road cannot be reached by network; "
+                "demand with no existing or candidate site within its standard stays uncovered "
+                "after the plan."
+            ),
+        },
+        "solver": solver_summary(outcomes),
+        "network": {mode: net.summary() for mode, net in prepared.networks.items()},
+        "notes": list(prepared.study.notes),
+        "timings": dict(timer.timings),
+    }
+
+
+def _township_table(
+    townships: gpd.GeoDataFrame,
+    demand_before: gpd.GeoDataFrame,
+    demand_after: gpd.GeoDataFrame,
+    villages_before: gpd.GeoDataFrame,
+    villages_after: gpd.GeoDataFrame,
+    proposals: pd.DataFrame,
+) -> pd.DataFrame:
+    rows = []
+    for _, tw in townships.iterrows():
+        code = str(tw["township_code"])
+        d_mask = demand_before["township_code"].astype(str) == code
+        pop = float(demand_before.loc[d_mask, "population"].sum())
+        cov_b = float(demand_before.loc[d_mask & demand_before["covered"], "population"].sum())
+        cov_a = float(demand_after.loc[d_mask & demand_after["covered"], "population"].sum())
+        v_mask = (villages_before["township_code"].astype(str) == code) & (
+            villages_before["kind"] == "village"
+        )
+        p_mask = proposals["township_code"].astype(str) == code
+        rows.append(
+            {
+                "township_code": code,
+                "township_name": tw["township_name"],
+                "population": round(pop, 1),
+                "coverage_before": round(cov_b / pop, 4) if pop else None,
+                "coverage_after": round(cov_a / pop, 4) if pop else None,
+                "villages": int(v_mask.sum()),
+                "villages_with_station_before": int((villages_before["has_station"] & v_mask).sum()),
+                "villages_with_station_after": int((villages_after["has_station"] & v_mask).sum()),
+                "proposed_outlets": int((p_mask & (proposals["type"] == "outlet")).sum()),
+                "proposed_lockers": int((p_mask & (proposals["type"] == "locker")).sum()),
+                "proposed_village_stations": int((p_mask & (proposals["type"] == "village_station")).sum()),
+                "proposed_cost": round(float(proposals.loc[p_mask, "cost"].sum()), 2),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def audit_scenario(
+    scenario: Scenario, *, stage: StageCallback | None = None
+) -> tuple[AuditResult, dict[str, Any]]:
+    """The audit alone (no optimisation): the standards checked against the existing facilities."""
+    timer = _Timer(stage or _no_progress)
+    prepared = prepare(scenario, timer)
+    with timer.stage("coverage"):
+        demand, villages = _assess(prepared, prepared.study.facilities, "existing")
+    with timer.stage("audit"):
+        audit = _audit(prepared, demand, villages, prepared.study.facilities)
+    summary = {
+        "scenario": scenario.name,
+        "scenario_hash": prepared.scenario_hash,
+        "coverage": {c: {"before": v} for c, v in _coverage_block(demand, "covered").items()},
+        "timings": dict(timer.timings),
+    }
+    return audit, summary
