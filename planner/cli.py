@@ -168,7 +168,7 @@ def audit(
     except PlannerError as exc:
         raise _fail(exc) from exc
     table = result.table
-    failed = table[~table["passed"].astype(bool)]
+    failed = table[table["passed"].astype("boolean").eq(False).fillna(False).to_numpy(dtype=bool)]
     if out is not None:
         from planner.outputs import write_audit_tables
 

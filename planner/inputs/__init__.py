@@ -1,0 +1,53 @@
+"""Readers of the planner's inputs; each returns a plain GeoDataFrame (or graph) with a checked schema.
+
+Boundary and township polygons, a population raster aggregated to demand points, village
+registers, existing facilities, candidate sites and road networks. Coordinates declared GCJ-02 or
+BD-09 are converted to WGS-84 on load (:mod:`planner.inputs.coords`); every layer except the
+boundary and the road graph (both WGS-84) comes back in the projected work CRS.
+"""
+
+from __future__ import annotations
+
+from planner.inputs.boundary import read_boundary, read_townships, work_crs
+from planner.inputs.coords import (
+    COORDINATE_SYSTEMS,
+    CoordinateSystem,
+    bd09_to_gcj02,
+    bd09_to_wgs84,
+    gcj02_to_bd09,
+    gcj02_to_wgs84,
+    geometry_to_wgs84,
+    to_wgs84,
+    wgs84_to_bd09,
+    wgs84_to_gcj02,
+)
+from planner.inputs.facilities import TYPE_ALIASES, parse_type, read_candidates, read_facilities
+from planner.inputs.population import PopulationReport, read_population_demand
+from planner.inputs.roads import read_roads
+from planner.inputs.villages import kind_from_code, read_villages, villages_from_osm_places
+
+__all__ = [
+    "COORDINATE_SYSTEMS",
+    "TYPE_ALIASES",
+    "CoordinateSystem",
+    "PopulationReport",
+    "bd09_to_gcj02",
+    "bd09_to_wgs84",
+    "gcj02_to_bd09",
+    "gcj02_to_wgs84",
+    "geometry_to_wgs84",
+    "kind_from_code",
+    "parse_type",
+    "read_boundary",
+    "read_candidates",
+    "read_facilities",
+    "read_population_demand",
+    "read_roads",
+    "read_townships",
+    "read_villages",
+    "to_wgs84",
+    "villages_from_osm_places",
+    "wgs84_to_bd09",
+    "wgs84_to_gcj02",
+    "work_crs",
+]
