@@ -1,0 +1,361 @@
+"""Labels and number formats for the outputs, in Chinese (default) and English.
+
+Chinese readers get thousands separators with the unit after a space-free join (``12,345 人``),
+percentages with one decimal (``85.0%``) and money in 万元 once it reaches ten thousand yuan.
+Every formatter returns ``"—"`` for a missing value (``None``/NaN) so a table never shows ``nan``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Final, Literal
+
+Lang = Literal["zh", "en"]
+MISSING: Final = "—"
+
+#: Facility types: (zh, en, one-character map symbol zh, symbol en).
+FACILITY_LABELS: Final[dict[str, tuple[str, str, str, str]]] = {
+    "outlet": ("快递末端网点", "Terminal outlet", "网", "O"),
+    "locker": ("智能快件箱", "Smart locker group", "柜", "L"),
+    "village_station": ("村级寄递物流服务站", "Village station", "站", "V"),
+    "delivery_centre": ("公共快递配送中心", "Public delivery centre", "配", "D"),
+    "park": ("县级快递园区", "County express park", "园", "P"),
+    "sorting_centre": ("分拨中心", "Sorting centre", "分", "S"),
+}
+
+AREA_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "urban": ("城区", "Urban"),
+    "township": ("镇区", "Township"),
+    "rural": ("农村", "Rural"),
+}
+
+#: Short names of the standards (STANDARDS.md ids).
+STANDARD_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "R-URBAN": ("城区服务半径（1 公里或步行 10 分钟）", "Urban service radius (1 km or 10 min walk)"),
+    "R-TOWN": (
+        "镇区服务半径（3 公里或车程 15–30 分钟）",
+        "Township service radius (3 km or 15–30 min drive)",
+    ),
+    "R-TOWN-STRICT": ("镇区服务半径（车程 15 分钟）", "Township service radius (15 min drive)"),
+    "R-TOWN-15": ("镇区服务半径（严格口径：车程 15 分钟）", "Township service radius (strict: 15 min drive)"),
+    "D-BASE-AREA": ("每百平方公里网点数（基线）", "Outlets per 100 km² (baseline)"),
+    "V-ALL-2021": ("村村通快递（2021 年目标 95%）", "Express service in every village (2021: 95%)"),
+    "V-ALL-2022": ("村村通快递（2022 年目标 100%）", "Express service in every village (2022: 100%)"),
+    "V-STATION-2024": ("村级站点覆盖率（2024 年底 >85%）", "Village station coverage (end 2024: >85%)"),
+    "V-STATION-2025": ("村级站点覆盖率（2025 年底 100%）", "Village station coverage (end 2025: 100%)"),
+    "R-RURAL": ("一乡一所", "One outlet per township"),
+    "D-OUTLET": ("每万人末端网点数", "Outlets per 10,000 residents"),
+    "D-LOCKER": ("每百户智能快件箱组数", "Locker groups per 100 households"),
+    "D-CENTRE": ("大型住宅项目配送中心", "Delivery centre per large residential project"),
+    "D-BASE": ("网点密度基线", "Baseline outlet density"),
+    "D-LOCKER-N": ("智能快件箱组总量", "Locker groups in total"),
+    "V-ALL": ("村村通快递", "Express service in every village"),
+    "V-STATION": ("村级寄递物流站点覆盖率", "Village station coverage"),
+    "V-5HAVE": ("村级站点“五有”", "Village station 'five haves'"),
+    "V-SHARE": ("站点共建共享", "Shared stations"),
+    "P-COUNTY": ("县级快递园区（入驻≥3 家）", "County express park (≥3 carriers)"),
+    "P-EPARK": ("电商园区预留快递用地", "E-commerce park land for express"),
+    "P-HUB": ("分拨中心处理能力", "Sorting hub capacity"),
+}
+
+#: Standards whose county row is a share although their unit rows are counts (the audit's convention).
+COUNTY_SHARE_STANDARDS: Final = frozenset({"R-RURAL", "D-CENTRE"})
+
+#: How a standard's value reads: "pct" (a share 0..1), "count", "rate" (a number with decimals).
+#: Ids with a suffix (``V-ALL-2021``, ``R-TOWN-15``) read like their base id unless listed here.
+STANDARD_KINDS: Final[dict[str, str]] = {
+    "D-BASE-AREA": "rate",
+    "R-URBAN": "pct",
+    "R-TOWN": "pct",
+    "R-TOWN-STRICT": "pct",
+    "V-ALL": "pct",
+    "V-STATION": "pct",
+    "D-OUTLET": "rate",
+    "D-LOCKER": "rate",
+    "D-BASE": "rate",
+    "R-RURAL": "count",
+    "P-COUNTY": "count",
+    "D-LOCKER-N": "count",
+    "D-CENTRE": "count",
+}
+
+UNIT_LEVEL_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "county": ("县", "County"),
+    "township": ("乡镇", "Township"),
+    "village": ("村", "Village"),
+    "community": ("社区", "Community"),
+}
+
+#: Column headers for the tables (XLSX sheets, report tables). Unknown columns keep their name.
+COLUMN_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "standard_id": ("标准编号", "Standard"),
+    "unit_level": ("单元层级", "Unit level"),
+    "unit_code": ("单元代码", "Unit code"),
+    "unit_name": ("单元名称", "Unit name"),
+    "value": ("现状值", "Value"),
+    "target": ("目标值", "Target"),
+    "passed": ("是否达标", "Passed"),
+    "village_code": ("村（社区）代码", "Village code"),
+    "village_name": ("村（社区）名称", "Village"),
+    "township_code": ("乡镇代码", "Township code"),
+    "township_name": ("乡镇名称", "Township"),
+    "population": ("人口（人）", "Population"),
+    "households": ("户数（户）", "Households"),
+    "nearest_station_km": ("最近站点距离（公里）", "Nearest station (km)"),
+    "nearest_station_min": ("最近站点时间（分钟）", "Nearest station (min)"),
+    "reason": ("缺口原因", "Reason"),
+    "id": ("编号", "ID"),
+    "type": ("设施类型", "Facility type"),
+    "lon": ("经度", "Longitude"),
+    "lat": ("纬度", "Latitude"),
+    "cost": ("建设费用（元）", "Cost (yuan)"),
+    "population_gained": ("新增覆盖人口（人）", "Population gained"),
+    "area_class": ("地区类型", "Area class"),
+    "key": ("项目", "Item"),
+    "item": ("项目", "Item"),
+    "covered_before": ("规划前覆盖人口", "Covered before"),
+    "covered_after": ("规划后覆盖人口", "Covered after"),
+    "coverage_before": ("规划前覆盖率", "Coverage before"),
+    "coverage_after": ("规划后覆盖率", "Coverage after"),
+    "villages": ("行政村数", "Villages"),
+    "villages_total": ("行政村数", "Villages"),
+    "with_station_before": ("规划前有站村数", "With station before"),
+    "with_station_after": ("规划后有站村数", "With station after"),
+    "outlets": ("末端网点数", "Outlets"),
+    "lockers": ("智能快件箱数", "Lockers"),
+    "stations": ("村级站点数", "Village stations"),
+    "proposed": ("规划新增设施数", "Proposed facilities"),
+    "uncovered_population": ("未覆盖人口（人）", "Uncovered population"),
+    "facility_type": ("设施类型", "Facility type"),
+    "existing": ("现有数量", "Existing"),
+    "needed": ("需新增数量", "Needed"),
+    "note": ("说明", "Note"),
+    "villages_with_station_before": ("规划前有站村数", "Villages with station before"),
+    "villages_with_station_after": ("规划后有站村数", "Villages with station after"),
+    "proposed_outlets": ("新增网点", "New outlets"),
+    "proposed_lockers": ("新增快件箱", "New lockers"),
+    "proposed_village_stations": ("新增村级站点", "New village stations"),
+    "proposed_delivery_centres": ("新增配送中心", "New delivery centres"),
+    "proposed_cost": ("新增投资", "Cost of new facilities"),
+}
+
+#: Words used across the outputs: key -> (zh, en).
+WORDS: Final[dict[str, tuple[str, str]]] = {
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "pass": ("达标", "pass"),
+    "fail": ("未达标", "fail"),
+    "existing": ("现有", "existing"),
+    "proposed": ("规划新增", "proposed"),
+    "before": ("规划前", "before"),
+    "after": ("规划后", "after"),
+    "people": ("人", "people"),
+    "village_kind": ("行政村", "village"),
+    "community_kind": ("社区", "community"),
+    "total": ("合计", "Total"),
+}
+
+_UNIT_ZH: Final = {"people": "人", "households": "户", "km": "公里", "min": "分钟", "count": "个"}
+_UNIT_EN: Final = {"people": "", "households": "", "km": "km", "min": "min", "count": ""}
+
+
+def pick(pair: tuple[str, str], lang: Lang) -> str:
+    """The Chinese or English member of a ``(zh, en)`` label pair."""
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def word(key: str, lang: Lang) -> str:
+    """A common word (``yes``, ``pass``, ``before`` ...) in the output language."""
+    return pick(WORDS[key], lang)
+
+
+def facility_label(ftype: str, lang: Lang) -> str:
+    """The name of a facility type; unknown types keep their code."""
+    pair = FACILITY_LABELS.get(ftype)
+    return pick((pair[0], pair[1]), lang) if pair else str(ftype)
+
+
+def facility_symbol(ftype: str, lang: Lang) -> str:
+    """One character drawn inside a facility's map symbol."""
+    pair = FACILITY_LABELS.get(ftype)
+    if pair is None:
+        return "?"
+    return pair[2] if lang == "zh" else pair[3]
+
+
+def area_label(area: str, lang: Lang) -> str:
+    """The name of an area class (城区/镇区/农村)."""
+    pair = AREA_LABELS.get(area)
+    return pick(pair, lang) if pair else str(area)
+
+
+def _base_ids(standard_id: str) -> list[str]:
+    """``V-ALL-2021`` -> [``V-ALL-2021``, ``V-ALL``, ``V``]: the id and its shorter prefixes."""
+    parts = standard_id.split("-")
+    return ["-".join(parts[:n]) for n in range(len(parts), 0, -1)]
+
+
+def base_standard(standard_id: str, table: Mapping[str, Any]) -> str | None:
+    """The longest prefix of ``standard_id`` that ``table`` knows (``V-ALL-2021`` -> ``V-ALL``)."""
+    return next((b for b in _base_ids(standard_id) if b in table), None)
+
+
+def standard_label(standard_id: str, lang: Lang) -> str:
+    """The short name of a standard (or of its base id); unknown ids give an empty string."""
+    base = base_standard(standard_id, STANDARD_LABELS)
+    return pick(STANDARD_LABELS[base], lang) if base else ""
+
+
+def standard_kind(standard_id: str, unit_level: str | None = None) -> str:
+    """How a standard's value reads at a unit level: ``pct``, ``count`` or ``rate``."""
+    base = base_standard(standard_id, STANDARD_KINDS)
+    if unit_level == "county" and (base or standard_id) in COUNTY_SHARE_STANDARDS:
+        return "pct"
+    return STANDARD_KINDS[base] if base else "rate"
+
+
+def column_label(column: str, lang: Lang) -> str:
+    """A table header; unknown columns keep their name."""
+    pair = COLUMN_LABELS.get(column)
+    return pick(pair, lang) if pair else column
+
+
+def is_missing(value: Any) -> bool:
+    """True for ``None``, NaN, ``pd.NA`` and ``pd.NaT``."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN and NA compare unequal to themselves
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_number(value: Any, lang: Lang, *, decimals: int = 0) -> str:
+    """A number with thousands separators (``12,345``, ``3.30``); ``∞`` for infinity."""
+    if is_missing(value):
+        return MISSING
+    number = float(value)
+    if math.isinf(number):
+        return "∞"
+    if decimals == 0:
+        return f"{round(number):,}"
+    return f"{number:,.{decimals}f}"
+
+
+def fmt_count(value: Any, lang: Lang, unit: str = "people") -> str:
+    """A whole count with its unit: ``12,345 人`` / ``12,345`` (``unit`` in people, households, count)."""
+    text = fmt_number(value, lang)
+    if text in (MISSING, "∞"):
+        return text
+    suffix = _UNIT_ZH.get(unit, unit) if lang == "zh" else _UNIT_EN.get(unit, unit)
+    return f"{text} {suffix}".rstrip()
+
+
+def fmt_pct(value: Any, lang: Lang, *, decimals: int = 1) -> str:
+    """A share 0..1 as a percentage: ``0.85`` -> ``85.0%``."""
+    if is_missing(value):
+        return MISSING
+    return f"{float(value) * 100:.{decimals}f}%"
+
+
+def _unreachable(value: Any, lang: Lang) -> str | None:
+    if not is_missing(value) and math.isinf(float(value)):
+        return "不可达" if lang == "zh" else "unreachable"
+    return None
+
+
+def fmt_km(value: Any, lang: Lang) -> str:
+    """A distance in km with one decimal and the unit (``2.4 公里`` / ``2.4 km``); inf reads 不可达."""
+    if (text := _unreachable(value, lang)) is not None:
+        return text
+    text = fmt_number(value, lang, decimals=1)
+    if text == MISSING:
+        return text
+    return f"{text} {_UNIT_ZH['km'] if lang == 'zh' else 'km'}"
+
+
+def fmt_min(value: Any, lang: Lang) -> str:
+    """A travel time in minutes with one decimal (``12.5 分钟`` / ``12.5 min``); inf reads 不可达."""
+    if (text := _unreachable(value, lang)) is not None:
+        return text
+    text = fmt_number(value, lang, decimals=1)
+    if text == MISSING:
+        return text
+    return f"{text} {_UNIT_ZH['min'] if lang == 'zh' else 'min'}"
+
+
+def fmt_yuan(value: Any, lang: Lang) -> str:
+    """Money: ``12.5 万元`` from ten thousand yuan up (``8,000 元`` below); ``¥125,000`` in English."""
+    if is_missing(value):
+        return MISSING
+    number = float(value)
+    if lang == "en":
+        return f"¥{number:,.0f}"
+    if abs(number) >= 10_000:
+        return f"{number / 10_000:,.1f} 万元"
+    return f"{number:,.0f} 元"
+
+
+def fmt_bool(value: Any, lang: Lang) -> str:
+    """``是``/``否`` (``yes``/``no``)."""
+    if is_missing(value):
+        return MISSING
+    return word("yes" if bool(value) else "no", lang)
+
+
+def fmt_standard_value(standard_id: str, value: Any, lang: Lang, unit_level: str | None = None) -> str:
+    """A standard's value or target in the way that standard reads (share, count or rate)."""
+    kind = standard_kind(standard_id, unit_level)
+    if kind == "pct":
+        return fmt_pct(value, lang)
+    if kind == "count":
+        if not is_missing(value) and float(value) != round(float(value)):
+            return fmt_number(value, lang, decimals=2)
+        return fmt_number(value, lang)
+    return fmt_number(value, lang, decimals=2)
+
+
+def fmt_column_value(column: str, value: Any, lang: Lang) -> str:
+    """Format a table cell by what its column name says it holds.
+
+    ``coverage_*``/``*_share``/``*_rate`` are shares (percent); ``population``/``households``/
+    ``covered_*``/``*_gained`` are counts of people; ``*_km`` and ``*_min`` are distances and times;
+    ``cost``/``budget`` are money; booleans read 是/否; other numbers get separators.
+    """
+    if is_missing(value):
+        return MISSING
+    name = column.lower()
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return fmt_bool(value, lang)
+    if isinstance(value, str):
+        return value
+    if name.startswith("coverage") or name.endswith(("_share", "_rate", "share", "_pct")):
+        return fmt_pct(value, lang)
+    if name.endswith("_km"):
+        return fmt_km(value, lang)
+    if name.endswith("_min"):
+        return fmt_min(value, lang)
+    if name in ("cost", "budget") or name.endswith(("_cost", "_yuan")):
+        return fmt_yuan(value, lang)
+    if name.startswith(("population", "covered_", "uncovered")) or name.endswith("_gained"):
+        return fmt_count(value, lang, "people")
+    if name.startswith("households"):
+        return fmt_count(value, lang, "households")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if number == round(number) or math.isinf(number):
+        return fmt_number(number, lang)
+    return fmt_number(number, lang, decimals=2)
+
+
+def run_title(title: str, summary: Mapping[str, Any], lang: Lang) -> str:
+    """The run's title in the output language: ``summary["title_en"]`` for English when the run has
+    one (the scenario's ``title_en``), else the title as given."""
+    if lang == "en":
+        english = summary.get("title_en")
+        if isinstance(english, str) and english.strip():
+            return english
+    return title

@@ -1,0 +1,154 @@
+"""``write_outputs``: the whole output folder of a run, written atomically.
+
+Files (the output contract of issue 2, extended by issue 6):
+
+=================== ======== ===========================================================
+file                format   content
+=================== ======== ===========================================================
+summary.json        always   headline figures (contract keys), always written
+proposals.csv       csv      the plan: id, type, lon, lat, township_code, township_name, cost,
+                             population_gained (WGS-84)
+audit.csv           csv      standard_id, unit_level, unit_code, unit_name, value, target, passed
+village_gaps.csv    csv      villages without a station before the plan, with the reason
+results.gpkg        gpkg     layers boundary, townships, demand, villages, facilities, gaps
+                             (EPSG:4326) and a QGIS style per layer in ``layer_styles``
+results.xlsx        xlsx     one sheet per table, Chinese headers when the language is zh
+map.html            map      the interactive map (self-contained, works offline)
+report.html         report   the printable report (self-contained)
+=================== ======== ===========================================================
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Collection
+from pathlib import Path
+from typing import Final
+
+from planner.outputs import files
+from planner.outputs.i18n import Lang
+from planner.types import AuditResult, RunResult
+
+log = logging.getLogger(__name__)
+
+#: Format names accepted by ``write_outputs(formats=...)``; ``summary.json`` ("json") is always written.
+ALL_FORMATS: Final[frozenset[str]] = frozenset({"json", "csv", "gpkg", "xlsx", "map", "report"})
+
+
+def write_outputs(
+    result: RunResult,
+    out_dir: Path,
+    *,
+    lang: Lang | None = None,
+    formats: Collection[str] = ALL_FORMATS,
+) -> list[Path]:
+    """Write a run's output folder atomically and return the paths of the files written.
+
+    Everything is written into a temporary sibling folder first; only when every file is complete
+    does it replace ``out_dir`` (an existing earlier output is swapped out and removed). On any
+    error the temporary folder is removed and ``out_dir`` is left as it was.
+
+    Parameters
+    ----------
+    result
+        The run to write.
+    out_dir
+        The output folder. It must not exist, be empty, or be an earlier planner output
+        (holding ``summary.json``); anything else raises :class:`~planner.outputs.OutputDirError`.
+    lang
+        ``"zh"`` or ``"en"`` for the map, report and spreadsheet; defaults to ``result.language``.
+        CSV and JSON keep the contract's English names in either language.
+    formats
+        Which of :data:`ALL_FORMATS` to write; ``summary.json`` is always written.
+
+    Returns
+    -------
+    list[Path]
+        The files in their final place, in the order they were written.
+    """
+    unknown = set(formats) - ALL_FORMATS
+    if unknown:
+        raise ValueError(f"unknown output formats {sorted(unknown)}; choose from {sorted(ALL_FORMATS)}")
+    language: Lang = lang or result.language
+    if language not in ("zh", "en"):
+        raise ValueError(f"language must be 'zh' or 'en', not {language!r}")
+    out_dir = Path(out_dir).absolute()
+    names: list[str] = []
+    started = time.perf_counter()
+    with files.atomic_dir(out_dir) as tmp:
+        if "csv" in formats:
+            files.write_csv(files.proposals_frame(result), tmp / "proposals.csv")
+            files.write_csv(files.audit_frame(result), tmp / "audit.csv")
+            files.write_csv(files.village_gaps_frame(result), tmp / "village_gaps.csv")
+            names += ["proposals.csv", "audit.csv", "village_gaps.csv"]
+        if "gpkg" in formats:
+            files.write_gpkg(result, tmp / "results.gpkg", lang=language)
+            names.append("results.gpkg")
+        if "xlsx" in formats:
+            files.write_xlsx(result, tmp / "results.xlsx", lang=language)
+            names.append("results.xlsx")
+        if "map" in formats:
+            from planner.outputs.mapview import write_map
+
+            write_map(result, tmp / "map.html", lang=language)
+            names.append("map.html")
+        if "report" in formats:
+            from planner.outputs.report import write_report
+
+            write_report(result, tmp / "report.html", lang=language)
+            names.append("report.html")
+        # last, so a folder holding summary.json is always a complete output
+        files.write_summary(result.summary, tmp / "summary.json")
+        names.append("summary.json")
+    paths = [out_dir / n for n in names]
+    size = sum(p.stat().st_size for p in paths)
+    log.info(
+        "outputs: %d files, %.1f MB in %s (%.1f s)",
+        len(paths),
+        size / 1e6,
+        out_dir,
+        time.perf_counter() - started,
+    )
+    return paths
+
+
+def write_audit_tables(audit: AuditResult, out_dir: Path) -> list[Path]:
+    """Write ``audit.csv`` and ``village_gaps.csv`` of an audit (``planner audit --out``).
+
+    The folder is created if needed; each file is written to a temporary name beside it and renamed
+    into place, so a reader never sees half a file. Other files in the folder are left alone.
+
+    Parameters
+    ----------
+    audit
+        The audit (before any plan).
+    out_dir
+        The folder to write into.
+
+    Returns
+    -------
+    list[Path]
+        ``[audit.csv, village_gaps.csv]``.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise files.OutputDirError(
+            problems=[files.Problem("the output path exists and is not a folder", file=out_dir)]
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tables = {
+        "audit.csv": files.audit_frame_of(audit),
+        "village_gaps.csv": files.village_gaps_frame_of(audit),
+    }
+    paths = []
+    for name, frame in tables.items():
+        final = out_dir / name
+        tmp = out_dir / f".{name}.tmp"
+        try:
+            files.write_csv(frame, tmp)
+            tmp.replace(final)
+        finally:
+            tmp.unlink(missing_ok=True)
+        paths.append(final)
+    return paths

@@ -1,0 +1,165 @@
+"""report.html: its figures equal summary.json and audit.csv (parsed back from the written files)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from outputs_fixtures import DataCells, coverage_share, make_run_result
+
+from planner.outputs import write_outputs
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = {}
+    for lang in ("zh", "en"):
+        folder = tmp_path_factory.mktemp(f"report-{lang}") / "out"
+        write_outputs(make_run_result(), folder, lang=lang, formats={"csv", "report"})
+        out[lang] = folder
+    return out
+
+
+def test_headline_figures_equal_summary_json(written: dict[str, Path]) -> None:
+    folder = written["zh"]
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    cells = DataCells((folder / "report.html").read_text(encoding="utf-8"))
+    assert float(cells.value("population_total")) == summary["population_total"]
+    assert cells.text("population_total") == f"{round(summary['population_total']):,} 人"
+    demand = make_run_result().demand
+    for area, cov in summary["coverage"].items():
+        for when in ("before", "after"):
+            key = f"coverage.{area}.{when}"
+            assert float(cells.value(key)) == cov[when]
+            # and independently of the summary: the population-weighted share of the demand points
+            assert float(cells.value(key)) == pytest.approx(coverage_share(demand, area, f"covered_{when}"))
+        assert cells.text(f"coverage.{area}.after") == f"{cov['after'] * 100:.1f}%"
+        assert cells.text(f"coverage.{area}.before").endswith(f"{cov['before'] * 100:.1f}%")
+    assert int(float(cells.value("villages.with_station_after"))) == summary["villages"]["with_station_after"]
+    assert cells.text("villages.with_station_after") == (
+        f"{summary['villages']['with_station_after']} / {summary['villages']['total']}"
+    )
+    assert int(float(cells.value("proposals.total"))) == sum(summary["proposals"].values())
+
+
+def test_standards_table_equals_audit_csv(written: dict[str, Path]) -> None:
+    folder = written["zh"]
+    audit = pd.read_csv(folder / "audit.csv", dtype={"unit_code": str})
+    cells = DataCells((folder / "report.html").read_text(encoding="utf-8"))
+    for _, row in audit.iterrows():
+        base = f"audit:{row['standard_id']}:{row['unit_code']}"
+        assert float(cells.value(f"{base}:value")) == pytest.approx(row["value"], rel=1e-12), base
+        if row["unit_level"] == "county":
+            assert float(cells.value(f"{base}:target")) == pytest.approx(row["target"])
+            assert cells.value(f"{base}:passed") == ("true" if row["passed"] else "false")
+            assert cells.text(f"{base}:passed").endswith("达标")
+            assert ("未达标" in cells.text(f"{base}:passed")) == (not row["passed"])
+    r_urban = audit[(audit["standard_id"] == "R-URBAN") & (audit["unit_level"] == "county")].iloc[0]
+    assert cells.text(f"audit:R-URBAN:{r_urban['unit_code']}:value") == f"{r_urban['value'] * 100:.1f}%"
+
+
+def test_citations_and_clauses_are_shown(written: dict[str, Path]) -> None:
+    text = (written["zh"] / "report.html").read_text(encoding="utf-8")
+    table = text[text.index('<table id="standards">') :]
+    table = table[: table.index("</table>")]
+    for sid, citation in make_run_result().citations.items():
+        row = re.search(rf'data-key="audit:{sid}:371502:standard_id"[^<]*</td>(.*?)</tr>', table, re.S)
+        assert row is not None, sid
+        assert citation in row.group(1)
+
+
+def test_plan_costs_and_gap_lists(written: dict[str, Path]) -> None:
+    folder = written["zh"]
+    cells = DataCells((folder / "report.html").read_text(encoding="utf-8"))
+    proposals = pd.read_csv(folder / "proposals.csv")
+    assert float(cells.value("plan:total:cost")) == pytest.approx(proposals["cost"].sum())
+    assert cells.text("plan:total:cost") == f"{proposals['cost'].sum() / 10_000:.1f} 万元"
+    assert float(cells.value("proposals.cost")) == pytest.approx(proposals["cost"].sum())
+    for ftype, grp in proposals.groupby("type"):
+        assert int(float(cells.value(f"plan:{ftype}:count"))) == len(grp)
+        assert float(cells.value(f"plan:{ftype}:gained")) == pytest.approx(grp["population_gained"].sum())
+    gaps = pd.read_csv(folder / "village_gaps.csv", dtype={"village_code": str})
+    for _, g in gaps.iterrows():
+        assert float(cells.value(f"village_gaps:{g['village_code']}:population")) == g["population"]
+    assert cells.text("village_gaps:371502101203:nearest_station_km") == "不可达"
+    result = make_run_result()
+    uncovered = result.demand.loc[~result.demand["covered_before"], "population"].sum()
+    assert float(cells.value("uncovered:total:uncovered_population")) == pytest.approx(uncovered)
+
+
+def test_report_is_self_contained_and_has_charts(written: dict[str, Path]) -> None:
+    text = (written["zh"] / "report.html").read_text(encoding="utf-8")
+    assert "<script" not in text
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', text)
+    assert text.count("<svg") == 3
+    assert 'aria-label="规划前后服务覆盖率"' in text and 'aria-label="投资—覆盖率曲线"' in text
+    for heading in ("主要指标", "标准达标情况", "乡镇情况", "规划方案与投资", "缺口清单", "方法说明"):
+        assert heading in text
+    assert "EPSG:32650" in text and "highs" in text
+
+
+def test_english_report(written: dict[str, Path]) -> None:
+    text = (written["en"] / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in text
+    assert "Headline figures" in text and "主要指标" not in text
+    cells = DataCells(text)
+    assert cells.text("coverage.urban.before").startswith("before ")
+    assert cells.text("plan:total:cost") == "¥415,000"
+
+
+def test_without_budget_curve_the_report_says_so(tmp_path: Path) -> None:
+    write_outputs(make_run_result(with_budget_curve=False), tmp_path / "o", formats={"report"})
+    text = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert 'aria-label="投资—覆盖率曲线"' not in text
+    assert "本次运行未计算投资—覆盖率曲线" in text
+
+
+def test_after_plan_audit_is_shown_next_to_the_audit(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from planner.types import AuditResult
+
+    result = make_run_result()
+    after_table = result.audit.table.copy()
+    after_table["value"] = after_table["value"].where(after_table["standard_id"] != "R-URBAN", 1.0)
+    after_table["passed"] = after_table["passed"] | (after_table["standard_id"] == "R-URBAN")
+    result = replace(
+        result, audit_after=AuditResult(after_table, result.audit.village_gaps, result.audit.uncovered)
+    )
+    write_outputs(result, tmp_path / "o", formats={"report"})
+    cells = DataCells((tmp_path / "o" / "report.html").read_text(encoding="utf-8"))
+    assert cells.value("audit:R-URBAN:371502:passed") == "false"
+    assert cells.value("after:R-URBAN:371502:passed") == "true"
+    assert float(cells.value("after:R-URBAN:371502:value")) == 1.0
+    assert cells.text("after:R-URBAN:371502:value") == "100.0%"
+    assert cells.value("after:R-TOWN:371502:passed") == "false"
+
+
+def test_facility_gaps_are_summarised(written: dict[str, Path]) -> None:
+    cells = DataCells((written["zh"] / "report.html").read_text(encoding="utf-8"))
+    gaps = make_run_result().audit.township_gaps
+    for (sid, level), grp in gaps.groupby(["standard_id", "unit_level"]):
+        assert int(float(cells.value(f"facility_gaps:{sid}:{level}:units"))) == len(grp)
+        assert float(cells.value(f"facility_gaps:{sid}:{level}:needed")) == grp["needed"].sum()
+    assert cells.value("facility_gaps:D-OUTLET:371502001:needed") == "16.0"
+    assert "facility_gaps:D-OUTLET:371502001001:needed" not in cells.cells  # communities: in the xlsx
+
+
+def test_uncovered_population_outside_townships_is_named(tmp_path: Path) -> None:
+    result = make_run_result()
+    result.audit.uncovered.loc[0, "township_code"] = ""
+    write_outputs(result, tmp_path / "o", formats={"report"})
+    text = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert "（不在任何乡镇内）" in text
+
+
+def test_english_title_when_the_run_has_one(tmp_path: Path) -> None:
+    result = make_run_result()
+    result.summary["title_en"] = "Example County express plan"
+    write_outputs(result, tmp_path / "o", lang="en", formats={"report", "map"})
+    for name in ("report.html", "map.html"):
+        text = (tmp_path / "o" / name).read_text(encoding="utf-8")
+        assert "<title>Example County express plan" in text
