@@ -155,9 +155,7 @@ class Standards(_Frozen):
     p_county: CountyPark | None = Field(default=None, alias="P-COUNTY")
 
 
-STANDARD_IDS: dict[str, str] = {
-    field.alias or name: name for name, field in Standards.model_fields.items()
-}
+STANDARD_IDS: dict[str, str] = {field.alias or name: name for name, field in Standards.model_fields.items()}
 """Map from a standard id (``R-URBAN``) to its attribute on :class:`Standards` (``r_urban``)."""
 
 
@@ -199,8 +197,6 @@ class Profile(_Frozen):
         return str(std.source.cite(self.documents))
 
 
-
-
 def load_profile(path: str | Path) -> Profile:
     """Read a policy profile YAML file.
 
@@ -212,7 +208,9 @@ def load_profile(path: str | Path) -> Profile:
     path = Path(path)
     if not path.is_file():
         raise StandardsError(
-            problems=[Problem("policy profile file not found", file=path, fix="check the path or profile name")]
+            problems=[
+                Problem("policy profile file not found", file=path, fix="check the path or profile name")
+            ]
         )
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
