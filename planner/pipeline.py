@@ -499,6 +499,7 @@ def _summary(
     return {
         "scenario": scenario.name,
         "title": scenario.title or scenario.name,
+        "title_en": scenario.title_en or scenario.title or scenario.name,
         "planner_version": __version__,
         "scenario_hash": prepared.scenario_hash,
         "crs": prepared.study.crs.to_string(),
@@ -510,7 +511,7 @@ def _summary(
             c: round(float(demand_before.loc[demand_before["area_class"] == c, "population"].sum()), 1)
             for c in AREA_CLASSES
         },
-        "coverage": {c: {"before": before[c], "after": after[c]} for c in AREA_CLASSES},
+        "coverage": _coverage_summary(demand_before, before, after, pickup),
         "coverage_by_reading": {
             reading: {
                 c: {
@@ -544,6 +545,32 @@ def _summary(
         "notes": list(prepared.study.notes),
         "timings": dict(timer.timings),
     }
+
+
+def _coverage_summary(
+    demand: gpd.GeoDataFrame,
+    before: dict[str, float | None],
+    after: dict[str, float | None],
+    pickup: PlacementOutcome,
+) -> dict[str, dict[str, float | None]]:
+    """Coverage per class before and after, and for urban/township the share any site could cover.
+
+    ``coverable`` is the share of the class's people that some existing or candidate site serves within
+    the class's standard: the most any plan over these candidates can reach (``after`` equals it when
+    the least-cost cover is solved to optimality).
+    """
+    out: dict[str, dict[str, float | None]] = {}
+    unreachable = np.zeros(len(demand), dtype=bool)
+    unreachable[pickup.uncoverable] = True
+    for area_class in AREA_CLASSES:
+        block: dict[str, float | None] = {"before": before[area_class], "after": after[area_class]}
+        if area_class in ("urban", "township"):
+            rows = (demand["area_class"] == area_class).to_numpy()
+            total = float(demand.loc[rows, "population"].sum())
+            lost = float(demand.loc[rows & unreachable, "population"].sum())
+            block["coverable"] = round((total - lost) / total, 6) if total else None
+        out[area_class] = block
+    return out
 
 
 def _township_table(

@@ -36,6 +36,8 @@ class PlacementOutcome:
     rows_unreachable: int  # of those, rows no candidate nor existing site can serve
     population_unreachable: float
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: positions (in the demand or village frame) of the rows no site can serve within standard
+    uncoverable: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def _empty_like(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -79,6 +81,7 @@ def place_pickup_points(
             int((~coverable).sum()),
             float(population[~coverable].sum()),
             ("no candidate sites for pickup points",) if not len(candidates) else (),
+            rows[~coverable],
         )
     result = solve_min_cost_cover(sp.csr_matrix(cov), cost, fixed_open=fixed, settings=settings)
     chosen_mask = np.asarray(result.selected, dtype=bool)[n_exist:]
@@ -98,6 +101,8 @@ def place_pickup_points(
         len(rows),
         int((~coverable).sum()),
         float(population[~coverable].sum()),
+        result.notes,
+        rows[~coverable],
     )
 
 
@@ -193,6 +198,8 @@ def place_village_stations(
         len(targets),
         int((~coverable).sum()),
         float(targets.loc[~coverable, "population"].fillna(0).sum()),
+        result.notes,
+        np.flatnonzero(need)[~coverable],
     )
 
 
