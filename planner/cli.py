@@ -218,7 +218,7 @@ def synth(
     facilities, candidates). Deterministic by seed; the demo under data/ was made with the defaults."""
     import dataclasses
 
-    from planner.synth import SynthParams, synthesize, write_county
+    from planner.synth import SynthParams, synthesize_county, write_scenario
 
     params = SynthParams.benchmark(seed=seed) if benchmark else SynthParams(seed=seed)
     updates: dict[str, Any] = {}
@@ -230,14 +230,13 @@ def synth(
         updates["extent_km"] = extent_km
     try:
         params = dataclasses.replace(params, **updates)
-        files = write_county(synthesize(params), out)
+        written = synthesize_county(params, out)
+        scenario_path = write_scenario(out, params)
     except PlannerError as exc:
         raise _fail(exc) from exc
-    except (TypeError, ValueError) as exc:
-        console.print("[bold red]error[/]: " + escape(str(exc)))
-        raise typer.Exit(code=2) from exc
-    for name, path in files.items():
-        out_console.print(f"{name}: {path}")
+    counts = ", ".join(f"{k} {v:,}" for k, v in written.counts.items())
+    out_console.print(f"synthetic county written to [bold]{escape(str(out))}[/]: {counts}")
+    out_console.print(f"run it with: planner run {escape(str(scenario_path))}")
 
 
 def entrypoint() -> None:  # pragma: no cover - console script shim

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -228,13 +229,15 @@ def resolve_profile_path(standards: str, base_dir: Path) -> Path:
     """Find a policy profile by path or by name.
 
     A value ending in ``.yaml``/``.yml`` is a path relative to ``base_dir``. A bare name is looked up
-    as ``<base_dir>/standards/<name>.yaml``, then in the source tree's ``scenarios/standards/``.
+    as ``<base_dir>/standards/<name>.yaml``, then in the source tree's ``scenarios/standards/``, then
+    in the installed copies under ``<prefix>/share/planner/standards/``.
     """
     if standards.endswith((".yaml", ".yml")) or "/" in standards:
         return (base_dir / standards).resolve()
     candidates = [
         base_dir / "standards" / f"{standards}.yaml",
         Path(__file__).resolve().parents[1] / "scenarios" / "standards" / f"{standards}.yaml",
+        Path(sys.prefix) / "share" / "planner" / "standards" / f"{standards}.yaml",
     ]
     for candidate in candidates:
         if candidate.is_file():
