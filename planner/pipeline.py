@@ -36,13 +36,17 @@ from planner.inputs import (
 from planner.network import DEFAULT_MODES, ModeNetwork, build_mode_network, mode_from_overrides
 from planner.optimize import SolverSettings
 from planner.plan import (
+    DensityTargets,
     PlacementOutcome,
     attribute_gains,
+    density_targets,
+    expand_multi_unit_sites,
     place_pickup_points,
     place_village_stations,
     proposals_table,
     solver_summary,
 )
+from planner.plan_county import coverage_curve, delivery_chain, place_parks, service_area_layer
 from planner.scenario import Scenario, scenario_hash
 from planner.standards import STANDARD_IDS, Profile
 from planner.types import AREA_CLASSES, PICKUP_TYPES, AuditResult, RunResult, StudyData
@@ -50,6 +54,9 @@ from planner.types import AREA_CLASSES, PICKUP_TYPES, AuditResult, RunResult, St
 log = logging.getLogger(__name__)
 
 StageCallback = Callable[[str], AbstractContextManager[Any]]
+
+#: The travel mode of the county-level chain (parks, outlets, stations): vans on the roads.
+VEHICLE_MODE = "car"
 
 
 @contextlib.contextmanager
@@ -239,7 +246,7 @@ def prepare(scenario: Scenario, timer: _Timer) -> Prepared:
         )
     with timer.stage("network"):
         rules = service_rules(profile)
-        modes_needed = sorted({r.mode for r in rules.values()})
+        modes_needed = sorted({r.mode for r in rules.values()} | {VEHICLE_MODE})
         networks = {}
         for mode in modes_needed:
             override = scenario.travel.modes.get(mode)  # type: ignore[call-overload]
@@ -346,8 +353,24 @@ def run_scenario(
     )
     placeable = {t for t, spec in scenario.plan.facilities.items() if spec.place}
     cands = study.candidates
+    meet = set(scenario.plan.meet)
+    p_county = prepared.profile.standards.p_county
+    park_carriers = p_county.min_carriers if p_county is not None else 3
+    cands = expand_multi_unit_sites(
+        cands, {t: spec.max_per_site for t, spec in scenario.plan.facilities.items()}
+    )
     with timer.stage("optimise"):
         pickup_cands = cands[cands["type"].isin(sorted(placeable & {"outlet", "locker", "delivery_centre"}))]
+        classes = tuple(c for c, sid in (("urban", "R-URBAN"), ("township", "R-TOWN")) if sid in meet)
+        density = density_targets(
+            pickup_cands,
+            study.facilities,
+            demand_before,
+            study.villages,
+            study.townships,
+            profile=prepared.profile,
+            meet=meet,
+        )
         pickup = place_pickup_points(
             demand_before,
             _pickup_sites(study.facilities),
@@ -356,10 +379,12 @@ def run_scenario(
             snaps=prepared.snaps,
             reading=reading,
             settings=settings,
+            classes=classes,
+            density=density,
         )
-        station_cands = (
-            cands[cands["type"] == "village_station"] if "village_station" in placeable else cands.iloc[0:0]
-        )
+        station_cands = cands[cands["type"] == "village_station"]
+        if "village_station" not in placeable or "V-STATION" not in meet:
+            station_cands = station_cands.iloc[0:0]
         stations = place_village_stations(
             villages_before,
             villages_before["has_station"].to_numpy(),
@@ -369,13 +394,25 @@ def run_scenario(
             reading=reading,
             settings=settings,
         )
-    outcomes = [pickup, stations]
-    proposed = _proposed_facilities(outcomes, study.facilities.crs)
-    facilities_after = pd.concat([study.facilities.assign(status="existing"), proposed], ignore_index=True)
-    facilities_after = gpd.GeoDataFrame(facilities_after, geometry="geometry", crs=study.crs)
+        outcomes = [pickup, stations]
+        if "P-COUNTY" in meet and "park" in placeable and prepared.profile.standards.p_county is not None:
+            mid = _facilities_with(study.facilities, outcomes, study.crs, park_carriers=park_carriers)
+            outcomes.append(
+                place_parks(
+                    mid,
+                    cands[cands["type"] == "park"],
+                    demand_before,
+                    profile=prepared.profile,
+                    net=prepared.networks[VEHICLE_MODE],
+                    max_snap_m=scenario.travel.max_snap_m,
+                    settings=settings,
+                )
+            )
+    facilities_after = _facilities_with(study.facilities, outcomes, study.crs, park_carriers=park_carriers)
     with timer.stage("coverage_after"):
         demand_after, villages_after = _assess(prepared, facilities_after, "after")
         audit_after = _audit(prepared, demand_after, villages_after, facilities_after)
+        extra = _extra_tables(prepared, pickup, facilities_after, villages_after, density, settings)
     gains = _gains(demand_before, demand_after, villages_before, villages_after, outcomes)
     facilities_after.loc[facilities_after["status"] == "proposed", "population_gained"] = np.concatenate(
         [g for g in gains if len(g)] or [np.zeros(0)]
@@ -393,6 +430,14 @@ def run_scenario(
     summary = _summary(
         prepared, demand_before, demand_after, villages_before, villages_after, proposals, outcomes, timer
     )
+    summary["delivery_chain"] = _chain_summary(extra["delivery_chain"])
+    if "density_targets" in extra:
+        table = extra["density_targets"]
+        summary["density_targets"] = {
+            "units": len(table),
+            "units_short": int((table["short_by"] > 0).sum()),
+            "facilities_short": int(table["short_by"].sum()),
+        }
     result = RunResult(
         scenario_name=scenario.name,
         scenario_hash=prepared.scenario_hash,
@@ -413,6 +458,7 @@ def run_scenario(
         ),
         summary=summary,
         citations=_citations(prepared.profile),
+        extra_tables=extra,
     )
     if write:
         from planner.outputs import write_outputs
@@ -426,7 +472,72 @@ def run_scenario(
     return result
 
 
-def _proposed_facilities(outcomes: list[PlacementOutcome], crs: Any) -> gpd.GeoDataFrame:
+def _chain_summary(chain: pd.DataFrame) -> dict[str, Any]:
+    """Villages reached by the park → outlet → station chain and its travel time (minutes)."""
+    minutes = pd.to_numeric(chain.get("chain_min", pd.Series(dtype=float)), errors="coerce")
+    finite = minutes[np.isfinite(minutes)]
+    return {
+        "villages": len(chain),
+        "reached": len(finite),
+        "mean_min": round(float(finite.mean()), 2) if len(finite) else None,
+        "max_min": round(float(finite.max()), 2) if len(finite) else None,
+    }
+
+
+def _facilities_with(
+    existing: gpd.GeoDataFrame, outcomes: list[PlacementOutcome], crs: Any, *, park_carriers: int = 3
+) -> gpd.GeoDataFrame:
+    """Existing facilities (status ``existing``) and every outcome's chosen sites (``proposed``)."""
+    proposed = _proposed_facilities(outcomes, crs, park_carriers=park_carriers)
+    both = pd.concat([existing.assign(status="existing"), proposed], ignore_index=True)
+    return gpd.GeoDataFrame(both, geometry="geometry", crs=crs)
+
+
+def _extra_tables(
+    prepared: Prepared,
+    pickup: PlacementOutcome,
+    facilities: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame,
+    density: DensityTargets | None,
+    settings: SolverSettings,
+) -> dict[str, Any]:
+    """The budget curve, the delivery chain, service areas and the density targets, for the outputs."""
+    scenario = prepared.scenario
+    extra: dict[str, Any] = {}
+    if pickup.instance is not None and scenario.plan.curve_steps > 0 and pickup.instance[0].shape[0]:
+        extra["budget_curve"] = coverage_curve(
+            *pickup.instance, settings=settings, steps=scenario.plan.curve_steps
+        )
+    extra["delivery_chain"] = delivery_chain(
+        villages,
+        facilities,
+        net=prepared.networks[VEHICLE_MODE],
+        max_snap_m=scenario.travel.max_snap_m,
+        settings=settings,
+    )
+    rules = service_rules(prepared.profile)
+    areas = [
+        service_area_layer(prepared.networks, rules, facilities, max_snap_m=scenario.travel.max_snap_m),
+        service_area_layer(
+            prepared.networks,
+            rules,
+            facilities,
+            max_snap_m=scenario.travel.max_snap_m,
+            types=("village_station",),
+            area_class="rural",
+        ),
+    ]
+    extra["service_areas"] = gpd.GeoDataFrame(pd.concat(areas, ignore_index=True), crs=facilities.crs)
+    if density is not None:
+        extra["density_targets"] = density.table
+    return extra
+
+
+def _proposed_facilities(
+    outcomes: list[PlacementOutcome], crs: Any, *, park_carriers: int = 3
+) -> gpd.GeoDataFrame:
+    """The chosen sites as facility rows; a proposed park is planned to host ``park_carriers`` carriers."""
+    outcome_carriers = float(park_carriers)
     frames = []
     for outcome in outcomes:
         if len(outcome.chosen) == 0:
@@ -445,6 +556,9 @@ def _proposed_facilities(outcomes: list[PlacementOutcome], crs: Any) -> gpd.GeoD
                     "township_code": chosen["township_code"].astype(str).to_numpy(),
                     "status": "proposed",
                     "cost": chosen["cost"].to_numpy(dtype=float),
+                    "carriers_planned": np.where(
+                        chosen["type"].to_numpy() == "park", outcome_carriers, np.nan
+                    ),
                 },
                 geometry=chosen.geometry.to_numpy(),
                 crs=crs,
@@ -463,7 +577,7 @@ def _gains(
     outcomes: list[PlacementOutcome],
 ) -> list[np.ndarray]:
     """Population newly covered, credited to the nearest proposal of the model that covers it."""
-    pickup, stations = outcomes
+    pickup, stations = outcomes[0], outcomes[1]
     newly = demand_after["covered"].to_numpy() & ~demand_before["covered"].to_numpy()
     newly &= demand_before["area_class"].isin(["urban", "township"]).to_numpy()
     pickup_gain = attribute_gains(
@@ -477,7 +591,7 @@ def _gains(
         villages_before["population"].fillna(0).to_numpy()[served],
         points_xy(stations.chosen),
     )
-    return [pickup_gain, station_gain]
+    return [pickup_gain, station_gain, *[np.zeros(len(o.chosen)) for o in outcomes[2:]]]
 
 
 def _summary(
@@ -494,7 +608,7 @@ def _summary(
     before = _coverage_block(demand_before, "covered")
     after = _coverage_block(demand_after, "covered")
     admin = villages_before["kind"] == "village"
-    pickup, stations = outcomes
+    pickup, stations = outcomes[0], outcomes[1]
     unreachable_pop = float(demand_before.loc[~demand_before["reachable"], "population"].sum())
     return {
         "scenario": scenario.name,
@@ -541,6 +655,7 @@ def _summary(
             ),
         },
         "solver": solver_summary(outcomes),
+        "plan_notes": [note for o in outcomes for note in o.notes],
         "network": {mode: net.summary() for mode, net in prepared.networks.items()},
         "notes": list(prepared.study.notes),
         "timings": dict(timer.timings),

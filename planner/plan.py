@@ -19,7 +19,15 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from planner.evaluate import ServiceRule, SnapCache, demand_site_coverage, points_xy
-from planner.optimize import SolveResult, SolverSettings, solve_min_cost_cover
+from planner.optimize import (
+    SolveResult,
+    SolverSettings,
+    locker_requirement,
+    outlet_requirement,
+    solve_density,
+    solve_min_cost_cover,
+)
+from planner.standards import Profile
 from planner.types import AreaClass
 
 log = logging.getLogger(__name__)
@@ -38,6 +46,137 @@ class PlacementOutcome:
     notes: tuple[str, ...] = field(default_factory=tuple)
     #: positions (in the demand or village frame) of the rows no site can serve within standard
     uncoverable: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: the covering instance (coverage, demand weight, site cost, fixed sites) for a budget curve
+    instance: tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class DensityTargets:
+    """Per-unit minimum counts the pickup plan must meet (R-RURAL, D-OUTLET per township; D-LOCKER
+    per community), keyed ``outlet:<township_code>`` / ``locker:<community_code>``.
+
+    ``required`` is capped at what the unit's candidate sites allow; ``table`` says, per unit, what the
+    standard asks, what exists, how many candidates there are and what the plan is asked to reach.
+    """
+
+    required: dict[str, int]
+    existing: dict[str, int]
+    site_unit: np.ndarray
+    table: pd.DataFrame
+
+    @property
+    def shortfalls(self) -> tuple[str, ...]:
+        """One sentence per unit whose standard cannot be met with its candidate sites."""
+        short = self.table[self.table["short_by"] > 0]
+        return tuple(
+            f"{r.kind} {r.code} {r.name}: the standard asks {r.standard_requires}, {r.existing} exist and "
+            f"only {r.candidates} candidate sites are given: short by {r.short_by} (add candidate sites)"
+            for r in short.itertuples()
+        )
+
+
+def density_targets(
+    candidates: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame,
+    townships: gpd.GeoDataFrame,
+    *,
+    profile: Profile,
+    meet: set[str],
+) -> DensityTargets | None:
+    """The per-unit counts of the standards in ``meet`` the profile sets (``None`` when there are none)."""
+    standards = profile.standards
+    rows: list[dict[str, Any]] = []
+    site_unit = np.full(len(candidates), "", dtype=object)
+    cand_type = candidates["type"].astype(str).to_numpy()
+    cand_town = candidates["township_code"].astype(str).to_numpy()
+    cand_village = candidates["village_code"].astype(str).to_numpy()
+    fac_type = facilities["type"].astype(str).to_numpy()
+    want_rural = "R-RURAL" in meet and standards.r_rural is not None
+    want_outlet = "D-OUTLET" in meet and standards.d_outlet is not None
+    if want_rural or want_outlet:
+        population = demand.groupby(demand["township_code"].astype(str))["population"].sum()
+        existing = pd.Series(facilities.loc[fac_type == "outlet", "township_code"].astype(str)).value_counts()
+        for tw in townships.itertuples():
+            code = str(tw.township_code)
+            need = 0
+            if want_rural and standards.r_rural is not None:
+                need = standards.r_rural.outlets_per_township
+            if want_outlet and standards.d_outlet is not None:
+                pop = float(population.get(code, 0.0))
+                need = max(need, int(outlet_requirement([pop], per_10k=standards.d_outlet.per_10k_min)[0]))
+            in_unit = (cand_type == "outlet") & (cand_town == code)
+            site_unit[in_unit] = f"outlet:{code}"
+            rows.append(
+                _unit_row("outlet", code, str(tw.township_name), need, int(existing.get(code, 0)), in_unit)
+            )
+    if "D-LOCKER" in meet and standards.d_locker is not None:
+        communities = villages[villages["kind"] == "community"]
+        households = communities["households"].astype(float)
+        households = households.fillna(
+            communities["population"].astype(float) / profile.household_size.persons
+        )
+        existing = pd.Series(facilities.loc[fac_type == "locker", "village_code"].astype(str)).value_counts()
+        need = locker_requirement(
+            households.fillna(0).to_numpy(), households_per_group=standards.d_locker.households_per_group
+        )
+        for (code, name), k in zip(
+            zip(
+                communities["village_code"].astype(str), communities["village_name"].astype(str), strict=True
+            ),
+            need,
+            strict=True,
+        ):
+            in_unit = (cand_type == "locker") & (cand_village == code)
+            site_unit[in_unit] = f"locker:{code}"
+            rows.append(_unit_row("locker", code, name, int(k), int(existing.get(code, 0)), in_unit))
+    if not rows:
+        return None
+    table = pd.DataFrame(rows)
+    table["planned_required"] = np.minimum(
+        table["standard_requires"], table["existing"] + table["candidates"]
+    )
+    table["short_by"] = table["standard_requires"] - table["planned_required"]
+    return DensityTargets(
+        required=dict(zip(table["unit"], table["planned_required"].astype(int), strict=True)),
+        existing=dict(zip(table["unit"], table["existing"].astype(int), strict=True)),
+        site_unit=site_unit,
+        table=table,
+    )
+
+
+def _unit_row(
+    kind: str, code: str, name: str, need: int, existing: int, in_unit: np.ndarray
+) -> dict[str, Any]:
+    return {
+        "unit": f"{kind}:{code}",
+        "kind": kind,
+        "code": code,
+        "name": name,
+        "standard_requires": int(need),
+        "existing": int(existing),
+        "candidates": int(in_unit.sum()),
+    }
+
+
+def expand_multi_unit_sites(
+    candidates: gpd.GeoDataFrame, max_per_site: Mapping[str, int]
+) -> gpd.GeoDataFrame:
+    """Repeat each candidate of a type that one site can host several of (e.g. locker groups).
+
+    The k-th copy of candidate ``C1`` is ``C1#k`` (k ≥ 2): choosing it means one more unit at the same
+    place and cost. Density counts then see every unit; coverage is unchanged by the copies.
+    """
+    repeat = candidates["type"].astype(str).map(lambda t: int(max_per_site.get(t, 1))).to_numpy()
+    if (repeat <= 1).all():
+        return candidates
+    index = np.repeat(np.arange(len(candidates)), repeat)
+    copy_no = np.concatenate([np.arange(1, k + 1) for k in repeat])
+    out = candidates.iloc[index].copy()
+    ids = out["candidate_id"].astype(str).to_numpy()
+    out["candidate_id"] = [i if k == 1 else f"{i}#{k}" for i, k in zip(ids, copy_no, strict=True)]
+    return out.reset_index(drop=True)
 
 
 def _empty_like(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -54,11 +193,14 @@ def place_pickup_points(
     reading: str,
     settings: SolverSettings,
     classes: tuple[AreaClass, ...] = ("urban", "township"),
+    density: DensityTargets | None = None,
 ) -> PlacementOutcome:
     """Least-cost set of pickup points so that every coverable urban/township demand point is served.
 
     Existing pickup facilities are fixed open; candidates carry their cost. Demand that no site (existing
-    or candidate) can serve within its class's standard is counted and reported, not forced.
+    or candidate) can serve within its class's standard is counted and reported, not forced. With
+    ``density``, the same exact model also meets the per-unit counts (outlets per township, locker
+    groups per community): one plan for the radius and the density standards together.
     """
     site_xy = (
         np.vstack([points_xy(existing), points_xy(candidates)]) if len(candidates) else points_xy(existing)
@@ -83,8 +225,23 @@ def place_pickup_points(
             ("no candidate sites for pickup points",) if not len(candidates) else (),
             rows[~coverable],
         )
-    result = solve_min_cost_cover(sp.csr_matrix(cov), cost, fixed_open=fixed, settings=settings)
-    chosen_mask = np.asarray(result.selected, dtype=bool)[n_exist:]
+    notes: tuple[str, ...] = ()
+    if density is None:
+        result = solve_min_cost_cover(sp.csr_matrix(cov), cost, fixed_open=fixed, settings=settings)
+        chosen_mask = np.asarray(result.selected, dtype=bool)[n_exist:]
+    else:
+        cov = sp.csr_matrix(cov)
+        by_existing = np.asarray(cov[:, :n_exist].sum(axis=1)).ravel() > 0
+        result = solve_density(
+            density.site_unit,
+            candidates["cost"].to_numpy(dtype=float),
+            density.required,
+            existing=density.existing,
+            coverage=cov[~by_existing][:, n_exist:],
+            settings=settings,
+        )
+        chosen_mask = np.asarray(result.selected, dtype=bool)
+        notes = density.shortfalls
     chosen = candidates.loc[chosen_mask].copy()
     log.info(
         "pickup plan: %d demand rows (%d unreachable), %d candidates → %d chosen, status %s",
@@ -101,8 +258,9 @@ def place_pickup_points(
         len(rows),
         int((~coverable).sum()),
         float(population[~coverable].sum()),
-        result.notes,
+        (*result.notes, *notes),
         rows[~coverable],
+        (sp.csr_matrix(cov), population, cost, fixed),
     )
 
 
@@ -256,26 +414,33 @@ def proposals_table(
 
 
 def solver_summary(outcomes: Sequence[PlacementOutcome]) -> dict[str, Any]:
-    """The ``solver`` block of summary.json: the worst status and gap, the total objective and time."""
-    results = [o.result for o in outcomes if o.result is not None]
+    """The ``solver`` block of summary.json: the worst status and gap, the plan's cost, the time.
+
+    ``objective`` is the money objective (the cost of the new sites of the cost-minimising models);
+    each model's own objective (the park model's is weighted travel minutes) is under ``models``.
+    """
+    results = [(o.name, o.result) for o in outcomes if o.result is not None]
     if not results:
         return {"name": "none", "status": "not_needed", "objective": 0.0, "mip_gap": 0.0, "seconds": 0.0}
-    order = {"optimal": 0, "gap_limit": 1, "time_limit": 2}
-    worst = max(results, key=lambda r: order.get(r.status, 3))
+    order = {"trivial": 0, "optimal": 0, "gap_limit": 1, "time_limit": 2}
+    worst = max((r for _, r in results), key=lambda r: order.get(r.status, 3))
+    solvers = sorted({r.solver for _, r in results if r.solver not in ("reductions", "closed form")})
     return {
-        "name": results[0].solver,
+        "name": solvers[0] if solvers else results[0][1].solver,
         "status": worst.status,
-        "objective": float(sum(r.objective for r in results)),
-        "mip_gap": float(max(r.mip_gap for r in results)),
-        "seconds": float(sum(r.seconds for r in results)),
+        "objective": float(sum(r.objective for name, r in results if name != "park")),
+        "mip_gap": float(max(r.mip_gap for _, r in results)),
+        "seconds": float(sum(r.seconds for _, r in results)),
         "models": {
-            o.name: {
-                "status": o.result.status,
-                "objective": o.result.objective,
-                "mip_gap": o.result.mip_gap,
-                "seconds": o.result.seconds,
+            name: {
+                "status": r.status,
+                "objective": r.objective,
+                "objective_unit": "weighted minutes" if name == "park" else "yuan",
+                "mip_gap": r.mip_gap,
+                "seconds": r.seconds,
+                "size_before": r.size_before,
+                "size_after": r.size_after,
             }
-            for o in outcomes
-            if o.result is not None
+            for name, r in results
         },
     }

@@ -27,6 +27,16 @@ from planner.types import FacilityType
 CoordinateSystem = Literal["wgs84", "gcj02", "bd09"]
 TravelModeName = Literal["walk", "tricycle", "car"]
 OUTPUT_FORMATS: tuple[str, ...] = ("json", "csv", "gpkg", "xlsx", "map", "report")
+#: Standards a plan can be asked to meet (the radius, density, village and park standards).
+PLANNABLE_STANDARDS: tuple[str, ...] = (
+    "R-URBAN",
+    "R-TOWN",
+    "R-RURAL",
+    "D-OUTLET",
+    "D-LOCKER",
+    "V-STATION",
+    "P-COUNTY",
+)
 
 
 class _Strict(BaseModel):
@@ -129,6 +139,9 @@ class FacilityPlan(_Strict):
     cost: float = Field(ge=0)
     place: bool = True
     capacity: float | None = Field(default=None, gt=0)
+    max_per_site: int = Field(
+        default=1, ge=1, le=50, description="how many units one candidate site can host (e.g. locker groups)"
+    )
 
 
 class Budget(_Strict):
@@ -146,6 +159,19 @@ class Plan(_Strict):
     objective: Literal["min_cost", "max_coverage"] = "min_cost"
     facilities: dict[FacilityType, FacilityPlan]
     budget: Budget | None = None
+    meet: tuple[str, ...] = Field(
+        default=PLANNABLE_STANDARDS,
+        description="standards the plan must meet (those the profile sets and a placeable type serves)",
+    )
+    curve_steps: int = Field(default=10, ge=0, le=50, description="budget–coverage curve points (0: none)")
+
+    @field_validator("meet")
+    @classmethod
+    def _known_standards(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - set(PLANNABLE_STANDARDS))
+        if unknown:
+            raise ValueError(f"cannot plan for {unknown}; choose from {list(PLANNABLE_STANDARDS)}")
+        return value
 
     @model_validator(mode="after")
     def _budget_for_max_coverage(self) -> Plan:

@@ -781,9 +781,9 @@ def write_scenario(out_dir: Path, params: SynthParams, *, profile: str = "nation
             "year": 2025,
             "facilities": {
                 "outlet": {"cost": 60000},
-                "locker": {"cost": 25000},
+                "locker": {"cost": 25000, "max_per_site": 6},
                 "village_station": {"cost": 15000},
-                "park": {"cost": 3000000, "place": False},
+                "park": {"cost": 3000000},
             },
         },
         "solver": {"backend": "highs", "time_limit_s": 60, "mip_gap": 0.0001},

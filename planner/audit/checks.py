@@ -460,6 +460,9 @@ def park_rows(facilities: pd.DataFrame, units: Units, std: CountyPark, *, year: 
     """P-COUNTY: parks or sorting centres hosting ≥ min_carriers carriers per county (target min_parks)."""
     hubs = facilities[facilities["type"].isin(HUB_TYPES)]
     n_carriers = hubs["brands"].map(lambda b: len(carriers(b))).astype(int)
+    if "carriers_planned" in hubs.columns:  # a proposed park is built to host this many carriers
+        planned = pd.to_numeric(hubs["carriers_planned"], errors="coerce").fillna(0).astype(int)
+        n_carriers = np.maximum(n_carriers, planned)
     county = units.county_of(as_code(hubs["township_code"]))
     rows: Rows = []
     for code, name in sorted(units.counties.items()):

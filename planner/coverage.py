@@ -1,0 +1,707 @@
+"""Bounded shortest paths → sparse coverage matrices, nearest-facility distances and isochrones.
+
+The engine works on the *augmented* graph of a :class:`~planner.network.ModeNetwork`: the road nodes,
+plus one virtual node per snapped origin point (arcs to the ends of its edge: off-network leg plus the
+part of the edge, in the directions the mode may travel) and one per snapped destination point (arcs
+from the ends of its edge), plus direct arcs between an origin and a destination on the same edge.
+Shortest paths on it are exactly those of the road graph split at every point (see
+:mod:`planner.network`).
+
+Coverage runs scipy's bounded Dijkstra from the smaller side (sites on the reversed graph, or demand
+on the forward one), in chunks of spatially close sources, each on the *window* of the graph that a
+path within the cut-off can reach: a path of network length ``D`` never leaves the disc of radius
+``stretch * D`` around its source (``stretch`` bounds geometry length over OSM length), so the window
+is exact, not a heuristic. Memory is the chunk's distance block plus the covered pairs; never a dense
+demand × sites array.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import scipy.sparse as sp
+import shapely
+import shapely.geometry
+from rasterio import features
+from rasterio.transform import Affine
+from scipy import ndimage
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+from shapely.ops import substring
+
+from planner.errors import NetworkError, Problem
+from planner.network import ModeNetwork, Snap
+
+__all__ = [
+    "Nearest",
+    "buffer_coverage",
+    "coverage_matrix",
+    "nearest_facility",
+    "nearest_straight",
+    "od_pairs",
+    "service_areas",
+]
+
+logger = logging.getLogger(__name__)
+
+Direction = Literal["to_site", "from_site"]
+Weight = Literal["length", "time"]
+
+_DEFAULT_MEMORY_MB = 512.0
+
+
+@dataclass(frozen=True)
+class _Legs:
+    """The reachable points of a snap and the cost of their legs to and from their edge's ends.
+
+    ``out_u`` / ``out_v``: from the point to ``u`` / ``v`` (access leg included); ``in_u`` / ``in_v``:
+    from ``u`` / ``v`` to the point. ``inf`` where the mode may not travel that way along the edge.
+    """
+
+    rows: np.ndarray  # original indices of the reachable points
+    xy: np.ndarray
+    edge: np.ndarray
+    f: np.ndarray
+    a: np.ndarray  # access leg (metres or seconds)
+    pos_fwd: np.ndarray  # weight from u to the point travelling u → v (inf where closed)
+    pos_bwd: np.ndarray  # weight from the point back to u travelling v → u (inf where closed)
+    u: np.ndarray
+    v: np.ndarray
+    out_u: np.ndarray
+    out_v: np.ndarray
+    in_u: np.ndarray
+    in_v: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.rows.size)
+
+
+def _check_snap(net: ModeNetwork, snap: Snap, what: str) -> None:
+    if snap.network_digest != net.digest:
+        raise NetworkError(
+            f"{what}: the points were snapped to another network than the {net.mode.name!r} one passed.",
+            [Problem("Snap the points with snap_points(net, ...) on the same network.")],
+        )
+
+
+def _edge_weights(net: ModeNetwork, weight: Weight) -> tuple[np.ndarray, np.ndarray]:
+    """Per physical edge: weight of travelling it ``u → v`` and ``v → u`` (``inf`` where closed)."""
+    if weight == "length":
+        fwd = np.where(np.isfinite(net.edge_fwd_s), net.edge_length_m, np.inf)
+        bwd = np.where(np.isfinite(net.edge_bwd_s), net.edge_length_m, np.inf)
+        return fwd, bwd
+    return net.edge_fwd_s, net.edge_bwd_s
+
+
+def _legs(net: ModeNetwork, snap: Snap, weight: Weight) -> _Legs:
+    rows = np.flatnonzero(snap.reachable)
+    e = snap.edge[rows]
+    f = snap.fraction[rows]
+    fwd_open, bwd_open = np.isfinite(net.edge_fwd_s[e]), np.isfinite(net.edge_bwd_s[e])
+    if weight == "length":
+        a = snap.access_m[rows]
+        from_u = to_u = snap.along_m[rows]
+        to_v = from_v = net.edge_length_m[e] - from_u
+    else:
+        a = snap.access_s[rows]
+        from_u, to_u = snap.along_fwd_s[rows], snap.along_bwd_s[rows]
+        to_v = net.edge_fwd_s[e] - from_u
+        from_v = net.edge_bwd_s[e] - to_u
+    at_u, at_v = f == 0.0, f == 1.0
+    inf = np.inf
+    return _Legs(
+        rows=rows,
+        xy=snap.xy[rows],
+        edge=e,
+        f=f,
+        a=a,
+        pos_fwd=np.where(fwd_open, from_u, inf),
+        pos_bwd=np.where(bwd_open, to_u, inf),
+        u=net.edge_u[e],
+        v=net.edge_v[e],
+        out_u=a + np.where(at_u, 0.0, np.where(bwd_open, to_u, inf)),
+        out_v=a + np.where(at_v, 0.0, np.where(fwd_open, to_v, inf)),
+        in_u=a + np.where(at_u, 0.0, np.where(fwd_open, from_u, inf)),
+        in_v=a + np.where(at_v, 0.0, np.where(bwd_open, from_v, inf)),
+    )
+
+
+def _same_edge(net: ModeNetwork, orig: _Legs, dest: _Legs, weight: Weight) -> tuple[np.ndarray, ...]:
+    """Direct trips along a shared edge: (origin position, destination position, cost)."""
+    oi, dj = _same_edge_pairs(orig.edge, dest.edge)
+    fo, fd = orig.f[oi], dest.f[dj]
+    with np.errstate(invalid="ignore"):  # inf - inf where the edge is closed that way
+        ahead = np.where(fd >= fo, dest.pos_fwd[dj] - orig.pos_fwd[oi], np.inf)
+        behind = np.where(fd <= fo, orig.pos_bwd[oi] - dest.pos_bwd[dj], np.inf)
+    along = np.where(fd == fo, 0.0, np.fmin(ahead, behind))
+    cost = orig.a[oi] + np.maximum(along, 0.0) + dest.a[dj]
+    ok = np.isfinite(cost)
+    return oi[ok], dj[ok], cost[ok]
+
+
+def _same_edge_pairs(edges_a: np.ndarray, edges_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All index pairs ``(i, j)`` with ``edges_a[i] == edges_b[j]``."""
+    if edges_a.size == 0 or edges_b.size == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    order = np.argsort(edges_a, kind="stable")
+    sorted_a = edges_a[order]
+    lo = np.searchsorted(sorted_a, edges_b, side="left")
+    hi = np.searchsorted(sorted_a, edges_b, side="right")
+    counts = hi - lo
+    j = np.repeat(np.arange(edges_b.size), counts)
+    start = np.repeat(lo, counts)
+    offset = np.arange(j.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    return order[start + offset], j
+
+
+def _with_sources(
+    base: sp.csr_matrix, u: np.ndarray, v: np.ndarray, cu: np.ndarray, cv: np.ndarray
+) -> sp.csr_matrix:
+    """``base`` plus one new node per source with arcs to ``u`` (cost ``cu``) and ``v`` (``cv``).
+
+    The new rows are appended (no re-sorting of the base arcs): O(arcs) to build.
+    """
+    n, k = base.shape[0], u.size
+    ok_u, ok_v = np.isfinite(cu), np.isfinite(cv)
+    counts = ok_u.astype(np.int64) + ok_v
+    cols = np.stack([np.where(ok_u, u, -1), np.where(ok_v, v, -1)], axis=1).ravel()
+    vals = np.stack([cu, cv], axis=1).ravel()
+    keep = cols >= 0
+    indptr = np.concatenate([base.indptr.astype(np.int64), base.indptr[-1] + np.cumsum(counts)])
+    indices = np.concatenate([base.indices.astype(np.int32), cols[keep].astype(np.int32)])
+    data = np.concatenate([base.data, vals[keep]])
+    return sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+
+
+def _base(net: ModeNetwork, weight: Weight, *, reverse: bool) -> sp.csr_matrix:
+    """The travel graph of ``weight``, transposed when searching backwards (cached on the network)."""
+    key = f"_graph_{weight}_{'T' if reverse else 'F'}"
+    cached = net.__dict__.get(key)
+    if cached is None:
+        g = net.length if weight == "length" else net.time
+        cached = g.T.tocsr() if reverse else g
+        net.__dict__[key] = cached
+    return cached
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """One search: sources (appended rows of ``graph``) and targets evaluated from their edge ends."""
+
+    graph: sp.csr_matrix
+    n_base: int
+    src: _Legs
+    tgt: _Legs
+    tgt_in_u: np.ndarray  # cost from the target's u end to the target (in search direction)
+    tgt_in_v: np.ndarray
+    direct_s: np.ndarray  # same-edge pairs: source position, target position, cost
+    direct_t: np.ndarray
+    direct_c: np.ndarray
+    forward: bool  # sources are the origins
+
+
+def _problem(net: ModeNetwork, orig: Snap, dest: Snap, weight: Weight, *, sources: str) -> _Problem:
+    """Search from the origins on the graph or from the destinations on the reversed graph."""
+    o, d = _legs(net, orig, weight), _legs(net, dest, weight)
+    oi, dj, cost = _same_edge(net, o, d, weight)
+    forward = sources == "origins" or (sources == "smaller" and o.size <= d.size)
+    base = _base(net, weight, reverse=not forward)
+    if forward:
+        graph = _with_sources(base, o.u, o.v, o.out_u, o.out_v)
+        return _Problem(graph, net.n_nodes, o, d, d.in_u, d.in_v, oi, dj, cost, True)
+    graph = _with_sources(base, d.u, d.v, d.in_u, d.in_v)
+    return _Problem(graph, net.n_nodes, d, o, o.out_u, o.out_v, dj, oi, cost, False)
+
+
+def _reach_radius(net: ModeNetwork, limit: float, weight: Weight, access_kmh: float) -> float:
+    """Straight-line radius that no path within ``limit`` can leave (exact bound, see module doc)."""
+    if weight == "length":
+        r = net.stretch * limit
+    else:
+        vmax = max(net.max_speed_mps, access_kmh / 3.6)
+        r = net.stretch * vmax * limit
+    return r * (1.0 + 1e-9) + 1e-6
+
+
+def _spatial_order(xy: np.ndarray, chunk: int) -> np.ndarray:
+    """Order points in serpentine strips so consecutive chunks are compact."""
+    if xy.shape[0] <= chunk:
+        return np.arange(xy.shape[0])
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    span = np.maximum(hi - lo, 1.0)
+    width = math.sqrt(span[0] * span[1] * chunk / xy.shape[0])
+    strip = np.floor((xy[:, 0] - lo[0]) / max(width, 1e-9)).astype(np.int64)
+    y = np.where(strip % 2 == 0, xy[:, 1], -xy[:, 1])
+    return np.lexsort((y, strip))
+
+
+def _bounded_pairs(
+    pb: _Problem, node_xy: np.ndarray, *, limit: float, radius: float, memory_mb: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (source position, target position, value) with a shortest path ``<= limit``."""
+    k_src, k_tgt, n = pb.src.size, pb.tgt.size, pb.n_base
+    empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+    if k_src == 0 or k_tgt == 0:
+        return empty
+    total = n + k_src
+    xy = np.concatenate([node_xy, pb.src.xy])
+    x, y = xy[:, 0], xy[:, 1]
+    tx, ty = pb.tgt.xy[:, 0], pb.tgt.xy[:, 1]
+    # same-edge trips grouped by source
+    order_direct = np.argsort(pb.direct_s, kind="stable")
+    d_src, d_tgt, d_cost = pb.direct_s[order_direct], pb.direct_t[order_direct], pb.direct_c[order_direct]
+    d_ptr = np.searchsorted(d_src, np.arange(k_src + 1))
+    local = np.full(total, -1, dtype=np.int64)
+    tgt_pos = np.full(k_tgt, -1, dtype=np.int64)
+    chunk = int(min(64, max(1, memory_mb * 1e6 // (8.0 * total))))
+    order = _spatial_order(pb.src.xy, chunk)
+    out_s: list[np.ndarray] = []
+    out_t: list[np.ndarray] = []
+    out_v: list[np.ndarray] = []
+    for start in range(0, order.size, chunk):
+        pick = order[start : start + chunk]
+        sxy = pb.src.xy[pick]
+        (x0, y0), (x1, y1) = sxy.min(axis=0) - radius, sxy.max(axis=0) + radius
+        nodes = np.flatnonzero((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+        local[nodes] = np.arange(nodes.size)
+        sub = pb.graph[nodes][:, nodes] if nodes.size < 0.6 * total else pb.graph
+        loc = local if sub is not pb.graph else np.arange(total)
+        lu, lv = loc[pb.tgt.u], loc[pb.tgt.v]
+        inside = (lu >= 0) | (lv >= 0) | ((tx >= x0) & (tx <= x1) & (ty >= y0) & (ty <= y1))
+        tgts = np.flatnonzero(inside)
+        if tgts.size:
+            dist = dijkstra(sub, directed=True, indices=loc[n + pick], limit=limit)
+            lu_t, lv_t = lu[tgts], lv[tgts]
+            du = np.where(lu_t >= 0, dist[:, np.maximum(lu_t, 0)], np.inf) + pb.tgt_in_u[tgts]
+            dv = np.where(lv_t >= 0, dist[:, np.maximum(lv_t, 0)], np.inf) + pb.tgt_in_v[tgts]
+            vals = np.minimum(du, dv)
+            # direct trips along a shared edge
+            lo, hi = d_ptr[pick], d_ptr[pick + 1]
+            cnt = hi - lo
+            if cnt.any():
+                r = np.repeat(np.arange(pick.size), cnt)
+                idx = np.repeat(lo, cnt) + np.arange(r.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+                tgt_pos[tgts] = np.arange(tgts.size)
+                c = tgt_pos[d_tgt[idx]]
+                has = c >= 0
+                vals[r[has], c[has]] = np.minimum(vals[r[has], c[has]], d_cost[idx][has])
+                tgt_pos[tgts] = -1
+            rr, cc = np.nonzero(vals <= limit)
+            out_s.append(pick[rr])
+            out_t.append(tgts[cc])
+            out_v.append(vals[rr, cc])
+        local[nodes] = -1
+    if not out_s:
+        return empty
+    return np.concatenate(out_s), np.concatenate(out_t), np.concatenate(out_v)
+
+
+def _limits(value: float | np.ndarray | None, n: int, what: str) -> np.ndarray | None:
+    if value is None:
+        return None
+    arr = (
+        np.broadcast_to(np.asarray(value, dtype=float), (n,))
+        if np.ndim(value) == 0
+        else np.asarray(value, float)
+    )
+    if arr.shape != (n,):
+        raise NetworkError(
+            f"{what} must be a number or one value per demand point ({n}), got shape {arr.shape}."
+        )
+    if not (np.isfinite(arr).all() and (arr >= 0).all()):
+        raise NetworkError(f"{what} must be finite and >= 0 (metres or seconds), got {value!r}.")
+    return arr
+
+
+def od_pairs(
+    net: ModeNetwork,
+    origins: Snap,
+    destinations: Snap,
+    *,
+    weight: Weight,
+    limit: float,
+    memory_mb: float = _DEFAULT_MEMORY_MB,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every origin-destination pair within ``limit`` and its shortest-path value.
+
+    Parameters
+    ----------
+    net
+        The mode network the points were snapped to.
+    origins, destinations
+        Snapped points; travel goes from an origin to a destination (one-way streets respected).
+    weight
+        ``"length"`` (metres, off-network legs included) or ``"time"`` (seconds, legs at access speed).
+    limit
+        Cut-off (inclusive), metres or seconds; must be finite.
+    memory_mb
+        Budget for one chunk's distance block.
+
+    Returns
+    -------
+    tuple of arrays
+        ``(origin_index, destination_index, value)`` in the points' original order.
+    """
+    _check_snap(net, origins, "origins")
+    _check_snap(net, destinations, "destinations")
+    if not (limit >= 0 and math.isfinite(limit)):
+        raise NetworkError(f"The cut-off must be a finite value >= 0, got {limit}.")
+    pb = _problem(net, origins, destinations, weight, sources="smaller")
+    access_kmh = max(origins.access_kmh, destinations.access_kmh)
+    radius = _reach_radius(net, limit, weight, access_kmh)
+    si, ti, vals = _bounded_pairs(pb, net.node_xy, limit=limit, radius=radius, memory_mb=memory_mb)
+    if pb.forward:
+        return pb.src.rows[si], pb.tgt.rows[ti], vals
+    return pb.tgt.rows[ti], pb.src.rows[si], vals
+
+
+def coverage_matrix(
+    net: ModeNetwork,
+    demand: Snap,
+    sites: Snap,
+    *,
+    max_distance_m: float | np.ndarray | None,
+    max_time_s: float | np.ndarray | None,
+    direction: Direction = "to_site",
+    memory_mb: float = _DEFAULT_MEMORY_MB,
+) -> sp.csr_matrix:
+    """Which sites serve which demand points along the roads.
+
+    A demand point is covered by a site when the network distance is ``<= max_distance_m`` OR the
+    network time is ``<= max_time_s`` (each along its own shortest path; off-network legs included,
+    walked at the snap's access speed). Unreachable points have empty rows or columns.
+
+    Parameters
+    ----------
+    net
+        The mode network both point sets were snapped to.
+    demand, sites
+        Snapped demand points and sites.
+    max_distance_m, max_time_s
+        Cut-offs (a number, or one per demand point); ``None`` leaves that reading out. At least one
+        is needed.
+    direction
+        ``"to_site"``: demand travels to the site (pickup); ``"from_site"``: the site travels to the
+        demand (delivery). Matters on one-way streets.
+    memory_mb
+        Budget for one chunk's distance block.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Boolean, demand × sites.
+    """
+    _check_snap(net, demand, "demand")
+    _check_snap(net, sites, "sites")
+    if direction not in ("to_site", "from_site"):
+        raise NetworkError(f"direction must be 'to_site' or 'from_site', got {direction!r}.")
+    n_d, n_s = len(demand), len(sites)
+    d_lim = _limits(max_distance_m, n_d, "max_distance_m")
+    t_lim = _limits(max_time_s, n_d, "max_time_s")
+    if d_lim is None and t_lim is None:
+        raise NetworkError("coverage_matrix needs max_distance_m, max_time_s or both.")
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    readings: list[tuple[Weight, np.ndarray | None]] = [("length", d_lim), ("time", t_lim)]
+    for weight, lim in readings:
+        if lim is None or lim.size == 0:
+            continue
+        top = float(lim.max())
+        if direction == "to_site":
+            di, si, vals = od_pairs(net, demand, sites, weight=weight, limit=top, memory_mb=memory_mb)
+        else:
+            si, di, vals = od_pairs(net, sites, demand, weight=weight, limit=top, memory_mb=memory_mb)
+        keep = vals <= lim[di]
+        rows.append(di[keep])
+        cols.append(si[keep])
+    r = np.concatenate(rows) if rows else np.empty(0, np.int64)
+    c = np.concatenate(cols) if cols else np.empty(0, np.int64)
+    mat = sp.csr_matrix((np.ones(r.size, dtype=bool), (r, c)), shape=(n_d, n_s))
+    mat.sum_duplicates()
+    mat.data[:] = True
+    logger.info("coverage[%s]: %d demand x %d sites, %d covered pairs", net.mode.name, n_d, n_s, int(mat.nnz))
+    return mat
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """Nearest site per demand point along the roads.
+
+    Attributes
+    ----------
+    distance_m
+        Shortest network distance to any site (``inf`` where none is reachable).
+    time_s
+        Shortest network time to any site (``inf`` where none).
+    site_by_distance, site_by_time
+        Index of that site (``-1`` where none). The nearest by distance and by time may differ.
+    """
+
+    distance_m: np.ndarray
+    time_s: np.ndarray
+    site_by_distance: np.ndarray
+    site_by_time: np.ndarray
+
+
+def nearest_facility(
+    net: ModeNetwork,
+    demand: Snap,
+    sites: Snap,
+    *,
+    direction: Direction = "to_site",
+) -> Nearest:
+    """Network distance and time from every demand point to its nearest site (one multi-source search).
+
+    Parameters
+    ----------
+    net
+        The mode network both point sets were snapped to.
+    demand, sites
+        Snapped demand points and sites.
+    direction
+        ``"to_site"`` (demand travels) or ``"from_site"`` (the site travels).
+    """
+    _check_snap(net, demand, "demand")
+    _check_snap(net, sites, "sites")
+    if direction not in ("to_site", "from_site"):
+        raise NetworkError(f"direction must be 'to_site' or 'from_site', got {direction!r}.")
+    by_length = _nearest_one(net, demand, sites, "length", direction)
+    by_time = _nearest_one(net, demand, sites, "time", direction)
+    return Nearest(
+        distance_m=by_length[0], time_s=by_time[0], site_by_distance=by_length[1], site_by_time=by_time[1]
+    )
+
+
+def _nearest_one(
+    net: ModeNetwork, demand: Snap, sites: Snap, weight: Weight, direction: Direction
+) -> tuple[np.ndarray, np.ndarray]:
+    """One multi-source search from every site: value and index of the nearest site per demand point."""
+    n_d = len(demand)
+    val = np.full(n_d, np.inf)
+    idx = np.full(n_d, -1, dtype=np.int64)
+    if direction == "to_site":
+        pb = _problem(net, demand, sites, weight, sources="destinations")
+    else:
+        pb = _problem(net, sites, demand, weight, sources="origins")
+    if pb.src.size == 0 or pb.tgt.size == 0:
+        return val, idx
+    n = pb.n_base
+    dist, _, label = dijkstra(
+        pb.graph, directed=True, indices=n + np.arange(pb.src.size), min_only=True, return_predecessors=True
+    )
+    du = dist[pb.tgt.u] + pb.tgt_in_u
+    dv = dist[pb.tgt.v] + pb.tgt_in_v
+    best = np.minimum(du, dv)
+    which = np.where(du <= dv, label[pb.tgt.u], label[pb.tgt.v]) - n
+    if pb.direct_c.size:  # a site on the demand's own edge may be nearer straight along it
+        order = np.lexsort((pb.direct_c, pb.direct_t))
+        t, first = np.unique(pb.direct_t[order], return_index=True)
+        c, s = pb.direct_c[order][first], pb.direct_s[order][first]
+        better = c < best[t]
+        best[t[better]] = c[better]
+        which[t[better]] = s[better]
+    ok = np.isfinite(best)
+    val[pb.tgt.rows[ok]] = best[ok]
+    idx[pb.tgt.rows[ok]] = pb.src.rows[which[ok]]
+    return val, idx
+
+
+def buffer_coverage(
+    demand_xy: np.ndarray, site_xy: np.ndarray, *, radius_m: float | np.ndarray
+) -> sp.csr_matrix:
+    """Straight-line coverage: demand × sites, True where the distance is ``<= radius_m``.
+
+    Parameters
+    ----------
+    demand_xy, site_xy
+        ``(n, 2)`` and ``(m, 2)`` coordinates in the work CRS (metres).
+    radius_m
+        Radius, a number or one per demand point.
+    """
+    d = np.asarray(demand_xy, dtype=float).reshape(-1, 2)
+    s = np.asarray(site_xy, dtype=float).reshape(-1, 2)
+    radius = _limits(radius_m, d.shape[0], "radius_m")
+    assert radius is not None
+    d_ok = np.flatnonzero(np.isfinite(d).all(axis=1))  # points without coordinates cover nothing
+    s_ok = np.flatnonzero(np.isfinite(s).all(axis=1))
+    if d_ok.size == 0 or s_ok.size == 0:
+        return sp.csr_matrix((d.shape[0], s.shape[0]), dtype=bool)
+    pairs = cKDTree(d[d_ok]).sparse_distance_matrix(
+        cKDTree(s[s_ok]), float(radius.max()), output_type="ndarray"
+    )
+    i, j = d_ok[pairs["i"]], s_ok[pairs["j"]]
+    keep = pairs["v"] <= radius[i]
+    return sp.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=bool), (i[keep], j[keep])), shape=(d.shape[0], s.shape[0])
+    )
+
+
+def nearest_straight(demand_xy: np.ndarray, site_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Straight-line distance (m) to the nearest site and its index (``inf``/``-1`` without sites)."""
+    d = np.asarray(demand_xy, dtype=float).reshape(-1, 2)
+    s = np.asarray(site_xy, dtype=float).reshape(-1, 2)
+    if s.shape[0] == 0:
+        return np.full(d.shape[0], np.inf), np.full(d.shape[0], -1, dtype=np.int64)
+    dist, idx = cKDTree(s).query(d)
+    return np.asarray(dist, float), np.asarray(idx, np.int64)
+
+
+def service_areas(
+    net: ModeNetwork,
+    sites: Snap,
+    *,
+    max_distance_m: float | None = None,
+    max_time_s: float | None = None,
+    direction: Direction = "to_site",
+    buffer_m: float = 50.0,
+) -> gpd.GeoDataFrame:
+    """Isochrone polygons: the roads from which each site is reached within the cut-off(s).
+
+    The reachable parts of the edges (cut exactly where the budget runs out) are buffered by
+    ``buffer_m`` and merged. With both cut-offs the area is the union (distance OR time).
+
+    Parameters
+    ----------
+    net
+        The mode network.
+    sites
+        Snapped sites; unreachable sites get an empty polygon.
+    max_distance_m, max_time_s
+        The cut-offs; at least one.
+    direction
+        ``"to_site"``: the area people reach the site from; ``"from_site"``: the area the site reaches.
+    buffer_m
+        Half-width of the drawn road corridor, metres.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``site`` (index into ``sites``), ``max_distance_m``, ``max_time_s``, geometry; work CRS.
+    """
+    _check_snap(net, sites, "sites")
+    if max_distance_m is None and max_time_s is None:
+        raise NetworkError("service_areas needs max_distance_m, max_time_s or both.")
+    pieces: list[list[shapely.Geometry]] = [[] for _ in range(len(sites))]
+    to_site = direction == "to_site"
+    readings: list[tuple[Weight, float | None]] = [("length", max_distance_m), ("time", max_time_s)]
+    for weight, limit in readings:
+        if limit is None:
+            continue
+        legs = _legs(net, sites, weight)
+        # search backwards from the site (to_site) or forwards (from_site)
+        in_u, in_v = (legs.in_u, legs.in_v) if to_site else (legs.out_u, legs.out_v)
+        graph = _with_sources(_base(net, weight, reverse=to_site), legs.u, legs.v, in_u, in_v)
+        tot_fwd, tot_bwd = _edge_weights(net, weight)  # inf where closed
+        need_u, need_v = (tot_bwd, tot_fwd) if to_site else (tot_fwd, tot_bwd)
+        for k in range(legs.size):
+            dist = dijkstra(graph, directed=True, indices=net.n_nodes + k, limit=float(limit))[: net.n_nodes]
+            site = int(legs.rows[k])
+            left_u, left_v = limit - dist[net.edge_u], limit - dist[net.edge_v]
+            whole = (left_u >= need_u) | (left_v >= need_v)  # the whole edge within reach from one end
+            pieces[site].extend(net.edge_geometry[whole].tolist())
+            for e in np.flatnonzero(((left_u >= 0) | (left_v >= 0)) & ~whole).tolist():
+                parts = _reached_parts(net, weight, e, float(left_u[e]), float(left_v[e]), to_site)
+                pieces[site].extend(parts)
+            budget = limit - float(legs.a[k])
+            if budget >= 0:
+                pieces[site].append(_own_edge_part(net, weight, sites, site, budget, to_site))
+    geoms = [_corridor(p, buffer_m) for p in pieces]
+    return gpd.GeoDataFrame(
+        {
+            "site": np.arange(len(sites)),
+            "max_distance_m": max_distance_m if max_distance_m is not None else np.nan,
+            "max_time_s": max_time_s if max_time_s is not None else np.nan,
+        },
+        geometry=geoms,
+        crs=net.crs,
+    )
+
+
+def _profiles(
+    net: ModeNetwork, weight: Weight, e: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, bool]:
+    """Drawn positions and cumulative costs from ``u`` (``u → v`` and back to ``u``) along edge ``e``."""
+    sl = slice(int(net.bp_ptr[e]), int(net.bp_ptr[e + 1]))
+    fwd_open, bwd_open = bool(np.isfinite(net.edge_fwd_s[e])), bool(np.isfinite(net.edge_bwd_s[e]))
+    if weight == "length":
+        return net.bp_geom[sl], net.bp_len[sl], net.bp_len[sl], fwd_open, bwd_open
+    return net.bp_geom[sl], net.bp_fwd[sl], net.bp_bwd[sl], fwd_open, bwd_open
+
+
+def _reached_parts(
+    net: ModeNetwork, weight: Weight, e: int, left_u: float, left_v: float, to_site: bool
+) -> list[shapely.Geometry]:
+    """The parts of edge ``e`` within the budget left at its ends (``-inf``/negative: none)."""
+    g, c_fwd, c_bwd, fwd_open, bwd_open = _profiles(net, weight, e)
+    # from the u end the trip runs v → u (to the site) or u → v (from the site); from v the reverse
+    a, a_open, b, b_open = (
+        (c_bwd, bwd_open, c_fwd, fwd_open) if to_site else (c_fwd, fwd_open, c_bwd, bwd_open)
+    )
+    total = float(g[-1])
+    hi_u = (float(np.interp(left_u, a, g)) if a_open else 0.0) if left_u >= 0 else -1.0
+    lo_v = (float(np.interp(b[-1] - left_v, b, g)) if b_open else total) if left_v >= 0 else np.inf
+    geom = net.edge_geometry[e]
+    if hi_u >= lo_v:
+        return [geom]
+    parts = []
+    if hi_u >= 0:
+        parts.append(substring(geom, 0.0, hi_u))
+    if lo_v <= total:
+        parts.append(substring(geom, lo_v, total))
+    return parts
+
+
+def _own_edge_part(
+    net: ModeNetwork, weight: Weight, sites: Snap, site: int, budget: float, to_site: bool
+) -> shapely.Geometry:
+    """The part of the site's own edge reached straight along it within ``budget``."""
+    e = int(sites.edge[site])
+    g, c_fwd, c_bwd, fwd_open, bwd_open = _profiles(net, weight, e)
+    pos = float(sites.fraction[site]) * float(g[-1])
+    s_fwd = float(np.interp(pos, g, c_fwd))
+    s_bwd = float(np.interp(pos, g, c_bwd))
+    lo = hi = pos
+    if to_site:  # behind the site travelling forwards, ahead of it travelling backwards
+        if fwd_open:
+            lo = float(np.interp(s_fwd - budget, c_fwd, g))
+        if bwd_open:
+            hi = float(np.interp(s_bwd + budget, c_bwd, g))
+    else:
+        if fwd_open:
+            hi = float(np.interp(s_fwd + budget, c_fwd, g))
+        if bwd_open:
+            lo = float(np.interp(s_bwd - budget, c_bwd, g))
+    return substring(net.edge_geometry[e], min(lo, pos), max(hi, pos))
+
+
+def _corridor(parts: list[shapely.Geometry], buffer_m: float) -> shapely.Geometry:
+    """The reached road pieces widened by ``buffer_m``, as a polygon for the map.
+
+    The pieces are sampled every ``buffer_m / 2`` on a grid of ``buffer_m / 2`` cells, the marked cells
+    grown by ``buffer_m`` and traced (rasterio): linear in the road length reached, where unioning
+    thousands of buffers costs seconds per site. The outline is exact to half a cell.
+    """
+    if not parts:
+        return shapely.Polygon()
+    cell = buffer_m / 2.0
+    pts = shapely.get_coordinates(shapely.segmentize(np.array(parts, dtype=object), cell))
+    lo = pts.min(axis=0) - 2 * buffer_m
+    ij = np.floor((pts - lo) / cell).astype(np.int64)
+    shape = (int(ij[:, 1].max()) + 5, int(ij[:, 0].max()) + 5)
+    mask = np.zeros(shape, dtype=bool)
+    mask[ij[:, 1], ij[:, 0]] = True
+    r = int(np.ceil(buffer_m / cell))
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+    mask = ndimage.binary_dilation(mask, structure=(xx**2 + yy**2) <= r * r)
+    transform = Affine(cell, 0.0, lo[0], 0.0, cell, lo[1])  # row i spans y = lo + i * cell upwards
+    polys = [
+        shapely.geometry.shape(g)
+        for g, _ in features.shapes(mask.astype(np.uint8), mask=mask, transform=transform)
+    ]
+    return shapely.union_all(np.array(polys, dtype=object))

@@ -1,0 +1,262 @@
+"""County-level parts of the plan: express parks (P-COUNTY), the three-tier delivery chain, the
+budget–coverage curve and the service areas drawn on the map.
+
+Like :mod:`planner.plan`, this is a geodata adapter: it builds travel-time matrices on the road
+networks (:func:`planner.coverage.od_pairs`) and hands arrays to :mod:`planner.optimize`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.spatial import cKDTree
+
+from planner.coverage import od_pairs, service_areas
+from planner.evaluate import ServiceRule, points_xy
+from planner.network import ModeNetwork, snap_points
+from planner.optimize import SolverSettings, assign_tiers, budget_coverage_curve, solve_parks
+from planner.plan import PlacementOutcome
+from planner.standards import Profile
+from planner.types import AreaClass
+
+log = logging.getLogger(__name__)
+
+#: The longest trip a travel-time matrix looks for (seconds); farther pairs are unreachable.
+MATRIX_LIMIT_S = 4 * 3600.0
+PARK_TYPES = ("park", "sorting_centre")
+
+
+def travel_minutes(
+    net: ModeNetwork, origin_xy: np.ndarray, destination_xy: np.ndarray, *, max_snap_m: float
+) -> np.ndarray:
+    """Origins × destinations network travel time in minutes (``inf`` where unreachable)."""
+    out = np.full((len(origin_xy), len(destination_xy)), np.inf)
+    if len(origin_xy) == 0 or len(destination_xy) == 0:
+        return out
+    origins = snap_points(net, origin_xy, max_snap_m=max_snap_m)
+    destinations = snap_points(net, destination_xy, max_snap_m=max_snap_m)
+    oi, di, seconds = od_pairs(net, origins, destinations, weight="time", limit=MATRIX_LIMIT_S)
+    out[oi, di] = seconds / 60.0
+    return out
+
+
+def brand_count(brands: pd.Series) -> np.ndarray:
+    """Number of distinct carriers in a ``;``-joined brands column (NaN where unknown)."""
+    counts = []
+    for value in brands:
+        if value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == "":
+            counts.append(np.nan)
+        else:
+            counts.append(len({b.strip() for b in str(value).replace("；", ";").split(";") if b.strip()}))
+    return np.asarray(counts, dtype=float)
+
+
+def qualifying_parks(facilities: gpd.GeoDataFrame, *, min_carriers: int) -> np.ndarray:
+    """Mask of facilities that are parks or sorting centres hosting at least ``min_carriers`` carriers."""
+    is_park = facilities["type"].isin(PARK_TYPES).to_numpy()
+    brands = brand_count(facilities["brands"]) if "brands" in facilities else np.full(len(facilities), np.nan)
+    return is_park & (np.nan_to_num(brands, nan=0.0) >= min_carriers)
+
+
+def place_parks(
+    facilities: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    *,
+    profile: Profile,
+    net: ModeNetwork,
+    max_snap_m: float,
+    settings: SolverSettings,
+) -> PlacementOutcome:
+    """County express parks by p-median on travel time from the outlets (P-COUNTY).
+
+    Clients are the outlets (existing and proposed), each weighted by its township's population
+    shared among the township's outlets. Existing parks or sorting centres hosting enough carriers
+    are fixed open and count towards the county's minimum; a candidate without a brands list is
+    taken as a site built to host the required carriers (the standard's condition for a park).
+    """
+    rule = profile.require("P-COUNTY")
+    qualifying = qualifying_parks(facilities, min_carriers=rule.min_carriers)
+    empty = candidates.iloc[0:0].copy()
+    if int(qualifying.sum()) >= rule.min_parks:
+        return PlacementOutcome("park", empty, None, 0, 0, 0.0, ("the county already has a qualifying park",))
+    if len(candidates) == 0:
+        return PlacementOutcome(
+            "park", empty, None, 1, 1, 0.0, ("no park candidate sites: P-COUNTY stays unmet",)
+        )
+    outlets = facilities[facilities["type"] == "outlet"]
+    if len(outlets) == 0:
+        return PlacementOutcome("park", empty, None, 1, 1, 0.0, ("no outlets to serve: no park placed",))
+    population = demand.groupby(demand["township_code"].astype(str))["population"].sum()
+    per_town = outlets["township_code"].astype(str).value_counts()
+    codes = outlets["township_code"].astype(str)
+    weight = np.array([population.get(c, 0.0) / per_town.get(c, 1) for c in codes], dtype=float)
+    existing = facilities[qualifying]
+    sites_xy = np.vstack([points_xy(existing), points_xy(candidates)])
+    minutes = travel_minutes(net, points_xy(outlets), sites_xy, max_snap_m=max_snap_m)
+    carriers = np.concatenate(
+        [
+            brand_count(existing["brands"]),
+            np.nan_to_num(
+                brand_count(candidates["brands"])
+                if "brands" in candidates
+                else np.full(len(candidates), np.nan),
+                nan=float(rule.min_carriers),
+            ),
+        ]
+    )
+    fixed = np.zeros(len(sites_xy), dtype=bool)
+    fixed[: len(existing)] = True
+    result = solve_parks(
+        minutes,
+        weight,
+        p=max(rule.min_parks, int(fixed.sum())),
+        carriers=carriers,
+        min_carriers=rule.min_carriers,
+        fixed_open=fixed,
+        settings=settings,
+    )
+    chosen = candidates.loc[np.asarray(result.selected, dtype=bool)[len(existing) :]].copy()
+    log.info("parks: %d candidates → %d chosen (%s)", len(candidates), len(chosen), result.status)
+    return PlacementOutcome(
+        "park",
+        chosen,
+        result,
+        len(outlets),
+        0,
+        0.0,
+        (
+            f"parks chosen by p-median on {net.mode.name} travel time from {len(outlets)} outlets; "
+            f"candidates without a brands list are taken to host ≥{rule.min_carriers} carriers",
+        ),
+    )
+
+
+def delivery_chain(
+    villages: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    *,
+    net: ModeNetwork,
+    max_snap_m: float,
+    settings: SolverSettings,
+) -> pd.DataFrame:
+    """The three-tier chain per village: park → township outlet → village station, in minutes.
+
+    Each station is assigned to the outlet, and each outlet to the park, that minimise the chain
+    time (:func:`planner.optimize.assign_tiers`). A village takes its own station (same village
+    code), else the nearest one. Columns: village_code, village_name, township_name, station_id,
+    outlet_id, park_id, chain_min (``inf`` when no chain reaches the village).
+    """
+    columns = [
+        "village_code",
+        "village_name",
+        "township_name",
+        "station_id",
+        "outlet_id",
+        "park_id",
+        "chain_min",
+    ]
+    stations = facilities[facilities["type"] == "village_station"]
+    outlets = facilities[facilities["type"] == "outlet"]
+    parks = facilities[facilities["type"].isin(PARK_TYPES)]
+    admin = villages[(villages["kind"] == "village") & villages.geometry.notna()]
+    if min(len(stations), len(outlets), len(parks), len(admin)) == 0:
+        return pd.DataFrame(columns=columns)
+    # parcels flow park → outlet → station: measure in that direction, pass as the model's matrices
+    outlet_station = travel_minutes(net, points_xy(outlets), points_xy(stations), max_snap_m=max_snap_m)
+    park_outlet = travel_minutes(net, points_xy(parks), points_xy(outlets), max_snap_m=max_snap_m)
+    park_time = np.min(park_outlet, axis=0) if len(parks) else np.full(len(outlets), np.inf)
+    reach = np.isfinite(outlet_station + park_time[:, None]).any(axis=0)
+    if not reach.any():
+        return pd.DataFrame(columns=columns)
+    tiers = assign_tiers(outlet_station.T[reach], park_outlet.T, settings=settings)
+    chain = np.full(len(stations), np.inf)
+    station_outlet = np.full(len(stations), -1)
+    chain[reach] = tiers.arrays["chain_min"]
+    station_outlet[reach] = tiers.arrays["station_outlet"]
+    outlet_park = tiers.arrays["outlet_park"]
+    station_of = _station_of_village(admin, stations)
+    rows = []
+    ids_s = stations["facility_id"].astype(str).to_numpy()
+    ids_o = outlets["facility_id"].astype(str).to_numpy()
+    ids_p = parks["facility_id"].astype(str).to_numpy()
+    for (_, village), s in zip(admin.iterrows(), station_of, strict=True):
+        o = station_outlet[s]
+        p = outlet_park[o] if o >= 0 else -1
+        rows.append(
+            {
+                "village_code": village["village_code"],
+                "village_name": village["village_name"],
+                "township_name": village["township_name"],
+                "station_id": ids_s[s],
+                "outlet_id": ids_o[o] if o >= 0 else "",
+                "park_id": ids_p[p] if p >= 0 else "",
+                "chain_min": round(float(chain[s]), 2),
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _station_of_village(villages: gpd.GeoDataFrame, stations: gpd.GeoDataFrame) -> np.ndarray:
+    """Index (into ``stations``) of each village's own station, else of its nearest station."""
+    _, nearest = cKDTree(points_xy(stations)).query(points_xy(villages))
+    own = {code: i for i, code in enumerate(stations["village_code"].astype(str)) if code}
+    return np.array(
+        [own.get(str(code), int(n)) for code, n in zip(villages["village_code"], nearest, strict=True)]
+    )
+
+
+def coverage_curve(
+    coverage: sp.csr_matrix,
+    population: np.ndarray,
+    cost: np.ndarray,
+    fixed: np.ndarray,
+    *,
+    settings: SolverSettings,
+    steps: int = 10,
+) -> pd.DataFrame:
+    """Budget–coverage curve for the pickup points: people covered at each budget of a sweep.
+
+    The sweep runs from 0 (existing facilities only) to the cost of the least-cost full cover, in
+    ``steps`` equal steps. Columns: those of :data:`planner.optimize.curve.CURVE_COLUMNS`, with
+    ``limit`` named ``budget``.
+    """
+    from planner.optimize import solve_min_cost_cover
+
+    full = solve_min_cost_cover(coverage, cost, fixed_open=fixed, settings=settings)
+    top = max(full.objective, 1.0)
+    budgets = np.linspace(0.0, top, steps + 1)
+    curve = budget_coverage_curve(
+        coverage, population, cost, budgets=budgets, fixed_open=fixed, settings=settings
+    )
+    return curve.rename(columns={"limit": "budget"})
+
+
+def service_area_layer(
+    networks: Mapping[str, ModeNetwork],
+    rules: Mapping[AreaClass, ServiceRule],
+    facilities: gpd.GeoDataFrame,
+    *,
+    max_snap_m: float,
+    types: Sequence[str] = ("outlet", "locker", "delivery_centre"),
+    area_class: AreaClass = "urban",
+) -> gpd.GeoDataFrame:
+    """Network service areas of pickup facilities under one class's rule, with status and type."""
+    rule = rules[area_class]
+    sites = facilities[facilities["type"].isin(list(types))]
+    if len(sites) == 0:
+        return gpd.GeoDataFrame({"status": [], "type": []}, geometry=[], crs=facilities.crs)
+    net = networks[rule.mode]
+    snap = snap_points(net, points_xy(sites), max_snap_m=max_snap_m)
+    areas = service_areas(net, snap, max_distance_m=rule.distance_m, max_time_s=rule.time_s)
+    areas = areas.assign(
+        status=sites["status"].to_numpy()[areas["site"].to_numpy()],
+        type=sites["type"].to_numpy()[areas["site"].to_numpy()],
+        area_class=area_class,
+    )
+    return areas[~areas.geometry.is_empty]
