@@ -239,6 +239,21 @@ def synth(
     out_console.print(f"run it with: planner run {escape(str(scenario_path))}")
 
 
+def _register_optional_commands() -> None:
+    """Commands that live in their own modules (``fetch``, ``batch``), registered on the app."""
+    from planner.fetch_cli import fetch
+
+    app.command()(fetch)
+    try:
+        from planner.batch_cli import batch
+    except ImportError:  # the batch command needs dask.distributed
+        return
+    app.command()(batch)
+
+
+_register_optional_commands()
+
+
 def entrypoint() -> None:  # pragma: no cover - console script shim
     """Run the app (used by ``python -m planner``)."""
     app(prog_name="planner")

@@ -49,7 +49,7 @@ from planner.plan import (
 from planner.plan_county import coverage_curve, delivery_chain, place_parks, service_area_layer
 from planner.scenario import Scenario, scenario_hash
 from planner.standards import STANDARD_IDS, Profile
-from planner.types import AREA_CLASSES, PICKUP_TYPES, AuditResult, RunResult, StudyData
+from planner.types import AREA_CLASSES, PICKUP_TYPES, AreaClass, AuditResult, RunResult, StudyData
 
 log = logging.getLogger(__name__)
 
@@ -361,7 +361,8 @@ def run_scenario(
     )
     with timer.stage("optimise"):
         pickup_cands = cands[cands["type"].isin(sorted(placeable & {"outlet", "locker", "delivery_centre"}))]
-        classes = tuple(c for c, sid in (("urban", "R-URBAN"), ("township", "R-TOWN")) if sid in meet)
+        radius_classes: tuple[tuple[AreaClass, str], ...] = (("urban", "R-URBAN"), ("township", "R-TOWN"))
+        classes = tuple(c for c, sid in radius_classes if sid in meet)
         density = density_targets(
             pickup_cands,
             study.facilities,

@@ -118,14 +118,14 @@ def density_targets(
             communities["population"].astype(float) / profile.household_size.persons
         )
         existing = pd.Series(facilities.loc[fac_type == "locker", "village_code"].astype(str)).value_counts()
-        need = locker_requirement(
+        lockers_needed = locker_requirement(
             households.fillna(0).to_numpy(), households_per_group=standards.d_locker.households_per_group
         )
         for (code, name), k in zip(
             zip(
                 communities["village_code"].astype(str), communities["village_name"].astype(str), strict=True
             ),
-            need,
+            lockers_needed,
             strict=True,
         ):
             in_unit = (cand_type == "locker") & (cand_village == code)

@@ -232,7 +232,7 @@ def coverage_curve(
     top = max(full.objective, 1.0)
     budgets = np.linspace(0.0, top, steps + 1)
     curve = budget_coverage_curve(
-        coverage, population, cost, budgets=budgets, fixed_open=fixed, settings=settings
+        coverage, population, cost, budgets=budgets.tolist(), fixed_open=fixed, settings=settings
     )
     return curve.rename(columns={"limit": "budget"})
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from pydantic import ValidationError
 from rasterio.transform import from_origin
 
 from planner.errors import ScenarioError
@@ -66,7 +67,7 @@ def test_valid_scenario_resolves_paths_relative_to_the_file(tmp_path: Path) -> N
     assert scenario.inputs.population.path == (tmp_path / "pop.tif").resolve()
     assert scenario.inputs.population.resolution_m == 200.0
     assert scenario.travel.reading == "network"
-    with pytest.raises(Exception):  # frozen
+    with pytest.raises(ValidationError):  # frozen
         scenario.name = "other"  # type: ignore[misc]
 
 

@@ -462,7 +462,7 @@ def park_rows(facilities: pd.DataFrame, units: Units, std: CountyPark, *, year: 
     n_carriers = hubs["brands"].map(lambda b: len(carriers(b))).astype(int)
     if "carriers_planned" in hubs.columns:  # a proposed park is built to host this many carriers
         planned = pd.to_numeric(hubs["carriers_planned"], errors="coerce").fillna(0).astype(int)
-        n_carriers = np.maximum(n_carriers, planned)
+        n_carriers = n_carriers.where(n_carriers >= planned, planned)
     county = units.county_of(as_code(hubs["township_code"]))
     rows: Rows = []
     for code, name in sorted(units.counties.items()):
