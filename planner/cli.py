@@ -119,6 +119,10 @@ def run(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table: for scripts.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option("--no-cache", help="Rebuild road networks and coverage instead of reusing the cache."),
+    ] = False,
 ) -> None:
     """Run a scenario end to end: audit, plan (integer program), map, report and files.
 
@@ -137,13 +141,20 @@ def run(
             sc = sc.model_copy(update={"outputs": sc.outputs.model_copy(update={"language": lang})})
         target = out or sc.outputs.folder or Path("out") / sc.name
         with _progress(quiet) as stage:
-            result = run_scenario(sc, out_dir=target, stage=stage)
+            result = run_scenario(sc, out_dir=target, stage=stage, use_cache=not no_cache)
     except PlannerError as exc:
         raise _fail(exc) from exc
     if not quiet:
         from planner.outputs import headline_table
 
         out_console.print(headline_table(result.summary, lang=sc.outputs.language))
+        cache = result.summary.get("cache", {})
+        if cache.get("networks_reused") or cache.get("coverage_matrices_reused"):
+            out_console.print(
+                "reused from the cache 使用缓存: road networks "
+                f"{'yes' if cache['networks_reused'] else 'no'}, "
+                f"{cache['coverage_matrices_reused']} coverage matrices ({escape(str(cache['folder']))})"
+            )
         out_console.print(f"outputs written to [bold]{target}[/]")
 
 

@@ -1,18 +1,18 @@
 """Bounded shortest paths → sparse coverage matrices, nearest-facility distances and isochrones.
 
-The engine works on the *augmented* graph of a :class:`~planner.network.ModeNetwork`: the road nodes,
-plus one virtual node per snapped origin point (arcs to the ends of its edge: off-network leg plus the
-part of the edge, in the directions the mode may travel) and one per snapped destination point (arcs
-from the ends of its edge), plus direct arcs between an origin and a destination on the same edge.
-Shortest paths on it are exactly those of the road graph split at every point (see
-:mod:`planner.network`).
+A search starts from virtual *source* nodes appended to the road graph of a
+:class:`~planner.network.ModeNetwork` (one per snapped source point, with arcs to the ends of its
+edge: the off-network leg plus the part of the edge, in the directions the mode may travel). A
+*target* point's value is read off its edge ends: ``min(D[u] + leg from u, D[v] + leg from v)``,
+and a source and a target on the same edge may also go straight along it. This is exactly the road
+graph split at every point (see :mod:`planner.network`), without building it.
 
 Coverage runs scipy's bounded Dijkstra from the smaller side (sites on the reversed graph, or demand
 on the forward one), in chunks of spatially close sources, each on the *window* of the graph that a
 path within the cut-off can reach: a path of network length ``D`` never leaves the disc of radius
-``stretch * D`` around its source (``stretch`` bounds geometry length over OSM length), so the window
-is exact, not a heuristic. Memory is the chunk's distance block plus the covered pairs; never a dense
-demand × sites array.
+``stretch * D`` around its source (``stretch`` bounds drawn length over OSM length), so the window
+is exact, not a heuristic. Memory is the chunk's distance block plus the covered pairs, never a
+dense demand × sites array. Nearest facility is one multi-source search per weight.
 """
 
 from __future__ import annotations
@@ -563,8 +563,9 @@ def service_areas(
 ) -> gpd.GeoDataFrame:
     """Isochrone polygons: the roads from which each site is reached within the cut-off(s).
 
-    The reachable parts of the edges (cut exactly where the budget runs out) are buffered by
-    ``buffer_m`` and merged. With both cut-offs the area is the union (distance OR time).
+    The reachable parts of the edges (cut exactly where the budget runs out, the site's own access
+    leg counted) are widened by ``buffer_m`` on a grid of ``buffer_m / 2`` cells and traced. With both
+    cut-offs the area is the union (distance OR time).
 
     Parameters
     ----------

@@ -22,6 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
+from planner.cache import Cache
 from planner.coverage import buffer_coverage, coverage_matrix, nearest_facility
 from planner.network import ModeNetwork, Snap, snap_points
 from planner.standards import Profile
@@ -76,10 +77,31 @@ def points_xy(frame: gpd.GeoDataFrame) -> np.ndarray:
 class SnapCache:
     """Snaps points once per (layer, mode): the same demand or sites are reused across stages."""
 
-    def __init__(self, networks: Mapping[str, ModeNetwork], *, max_snap_m: float) -> None:
+    def __init__(
+        self, networks: Mapping[str, ModeNetwork], *, max_snap_m: float, disk: Cache | None = None
+    ) -> None:
         self.networks = networks
         self.max_snap_m = max_snap_m
+        self.disk = disk
+        self.coverage_hits = 0
+        self.coverage_misses = 0
         self._cache: dict[tuple[str, str], Snap] = {}
+
+    def coverage(
+        self, mode: str, demand: Snap, sites: Snap, *, max_distance_m: float, max_time_s: float
+    ) -> sp.csr_matrix:
+        """A coverage matrix on the ``mode`` network, from the disk cache when it holds it."""
+        net = self.networks[mode]
+        if self.disk is None:
+            return coverage_matrix(net, demand, sites, max_distance_m=max_distance_m, max_time_s=max_time_s)
+        matrix, hit = self.disk.coverage(
+            net, demand, sites, max_distance_m=max_distance_m, max_time_s=max_time_s
+        )
+        if hit:
+            self.coverage_hits += 1
+        else:
+            self.coverage_misses += 1
+        return matrix
 
     def snap(self, key: str, mode: str, xy: np.ndarray) -> Snap:
         """Snap ``xy`` onto the ``mode`` network, cached under ``key``."""
@@ -186,12 +208,8 @@ def demand_site_coverage(
         else:
             dsnap = snaps.snap("demand", rule.mode, demand_xy)
             ssnap = snaps.snap(site_key, rule.mode, site_xy)
-            full = coverage_matrix(
-                snaps.networks[rule.mode],
-                dsnap,
-                ssnap,
-                max_distance_m=rule.distance_m,
-                max_time_s=rule.time_s,
+            full = snaps.coverage(
+                rule.mode, dsnap, ssnap, max_distance_m=rule.distance_m, max_time_s=rule.time_s
             )
             block = sp.csr_matrix(full)[rows]
         blocks.append(sp.csr_matrix(block, dtype=bool))

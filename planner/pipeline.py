@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from planner import __version__
+from planner.cache import Cache
 from planner.classify import DensityRule, assign_villages, classify_demand
 from planner.evaluate import SnapCache, evaluate_demand, points_xy, service_rules, village_station_status
 from planner.inputs import (
@@ -33,7 +34,7 @@ from planner.inputs import (
     read_villages,
     work_crs,
 )
-from planner.network import DEFAULT_MODES, ModeNetwork, build_mode_network, mode_from_overrides
+from planner.network import DEFAULT_MODES, ModeNetwork, mode_from_overrides
 from planner.optimize import SolverSettings
 from planner.plan import (
     DensityTargets,
@@ -143,7 +144,6 @@ def load_study_data(scenario: Scenario, profile: Profile) -> StudyData:
         if layers.candidates is not None
         else _empty_points(crs, ["candidate_id", "type", "cost", "capacity", "village_code"])
     )
-    roads = read_roads(scenario.inputs.roads.path, boundary=boundary)
     notes = (str(pop_report),)
     return StudyData(
         crs=crs,
@@ -153,7 +153,7 @@ def load_study_data(scenario: Scenario, profile: Profile) -> StudyData:
         villages=villages,
         facilities=_with_township(facilities, townships),
         candidates=_with_township(candidates, townships),
-        roads=roads,
+        roads=None,
         notes=notes,
     )
 
@@ -223,9 +223,15 @@ class Prepared:
     networks: dict[str, ModeNetwork]
     snaps: SnapCache
     scenario_hash: str
+    networks_from_cache: bool = False
 
 
-def prepare(scenario: Scenario, timer: _Timer) -> Prepared:
+def cache_dir(scenario: Scenario) -> Path:
+    """The scenario's cache folder: ``cache_dir`` if set, else ``.cache/planner`` beside the scenario."""
+    return scenario.cache_dir or scenario.base_dir / ".cache" / "planner"
+
+
+def prepare(scenario: Scenario, timer: _Timer, *, use_cache: bool = True) -> Prepared:
     """Read the inputs, class the demand and build the travel networks the standards need."""
     with timer.stage("inputs"):
         profile = scenario.load_profile()
@@ -247,7 +253,7 @@ def prepare(scenario: Scenario, timer: _Timer) -> Prepared:
     with timer.stage("network"):
         rules = service_rules(profile)
         modes_needed = sorted({r.mode for r in rules.values()} | {VEHICLE_MODE})
-        networks = {}
+        specs = []
         for mode in modes_needed:
             override = scenario.travel.modes.get(mode)  # type: ignore[call-overload]
             spec = DEFAULT_MODES[mode]
@@ -255,9 +261,19 @@ def prepare(scenario: Scenario, timer: _Timer) -> Prepared:
                 spec = mode_from_overrides(
                     spec, speeds_kmh=override.speeds_kmh, default_kmh=override.default_kmh
                 )
-            networks[mode] = build_mode_network(study.roads, crs=study.crs, mode=spec)
-        snaps = SnapCache(networks, max_snap_m=scenario.travel.max_snap_m)
-    return Prepared(scenario, profile, study, demand, networks, snaps, digest)
+            specs.append(spec)
+        disk = Cache(cache_dir(scenario), enabled=use_cache)
+        boundary_wgs = study.boundary.to_crs(4326)
+        networks, from_cache = disk.mode_networks(
+            [scenario.inputs.roads.path],
+            crs=study.crs,
+            modes=specs,
+            read_roads=lambda: read_roads(scenario.inputs.roads.path, boundary=boundary_wgs),
+        )
+        if from_cache:
+            log.info("cache: road networks (%s) reused from %s", ", ".join(networks), disk.root)
+        snaps = SnapCache(networks, max_snap_m=scenario.travel.max_snap_m, disk=disk)
+    return Prepared(scenario, profile, study, demand, networks, snaps, digest, from_cache)
 
 
 def _pickup_sites(facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -333,11 +349,20 @@ def _citations(profile: Profile) -> dict[str, str]:
 
 
 def run_scenario(
-    scenario: Scenario, *, out_dir: Path | None = None, stage: StageCallback | None = None, write: bool = True
+    scenario: Scenario,
+    *,
+    out_dir: Path | None = None,
+    stage: StageCallback | None = None,
+    write: bool = True,
+    use_cache: bool = True,
 ) -> RunResult:
-    """Run every stage of a scenario: audit before, plan, audit after, outputs."""
+    """Run every stage of a scenario: audit before, plan, audit after, outputs.
+
+    Road networks and coverage matrices are cached under :func:`cache_dir` (keyed by the input
+    bytes and parameters); ``summary["cache"]`` says what was reused.
+    """
     timer = _Timer(stage or _no_progress)
-    prepared = prepare(scenario, timer)
+    prepared = prepare(scenario, timer, use_cache=use_cache)
     study = prepared.study
     rules = service_rules(prepared.profile)
     reading = scenario.travel.reading
@@ -658,6 +683,12 @@ def _summary(
         "solver": solver_summary(outcomes),
         "plan_notes": [note for o in outcomes for note in o.notes],
         "network": {mode: net.summary() for mode, net in prepared.networks.items()},
+        "cache": {
+            "folder": str(prepared.snaps.disk.root) if prepared.snaps.disk is not None else None,
+            "networks_reused": prepared.networks_from_cache,
+            "coverage_matrices_reused": prepared.snaps.coverage_hits,
+            "coverage_matrices_computed": prepared.snaps.coverage_misses,
+        },
         "notes": list(prepared.study.notes),
         "timings": dict(timer.timings),
     }
@@ -728,11 +759,11 @@ def _township_table(
 
 
 def audit_scenario(
-    scenario: Scenario, *, stage: StageCallback | None = None
+    scenario: Scenario, *, stage: StageCallback | None = None, use_cache: bool = True
 ) -> tuple[AuditResult, dict[str, Any]]:
     """The audit alone (no optimisation): the standards checked against the existing facilities."""
     timer = _Timer(stage or _no_progress)
-    prepared = prepare(scenario, timer)
+    prepared = prepare(scenario, timer, use_cache=use_cache)
     with timer.stage("coverage"):
         demand, villages = _assess(prepared, prepared.study.facilities, "existing")
     with timer.stage("audit"):

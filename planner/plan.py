@@ -285,15 +285,16 @@ def village_share_matrix(
     mappable = ~np.isnan(v_xy).any(axis=1)
     reach = sp.csr_matrix((n_v, n_c), dtype=bool)
     if mappable.any():
-        from planner.coverage import buffer_coverage, coverage_matrix
+        from planner.coverage import buffer_coverage
 
         if reading == "buffer":
             block = buffer_coverage(v_xy[mappable], c_xy, radius_m=rule.distance_m)
         else:
-            net = snaps.networks[rule.mode]
             vsnap = snaps.snap("villages_to_place", rule.mode, v_xy[mappable])
             csnap = snaps.snap("station_candidates", rule.mode, c_xy)
-            block = coverage_matrix(net, vsnap, csnap, max_distance_m=rule.distance_m, max_time_s=rule.time_s)
+            block = snaps.coverage(
+                rule.mode, vsnap, csnap, max_distance_m=rule.distance_m, max_time_s=rule.time_s
+            )
         index = np.flatnonzero(mappable)
         block = sp.coo_matrix(block)
         reach = sp.csr_matrix(

@@ -121,7 +121,7 @@ class StudyData:
     villages: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
     candidates: gpd.GeoDataFrame
-    roads: nx.MultiDiGraph
+    roads: nx.MultiDiGraph | None  # None: read lazily (the networks may come from the cache)
     notes: tuple[str, ...] = ()
 
 

@@ -153,3 +153,20 @@ def test_greedy_cover_is_feasible_and_irredundant() -> None:
             others = plan.copy()
             others[j] = False
             assert not np.all(dense[coverable][:, others].any(axis=1))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_dominated_rows_equal_pairwise_subset_check(seed: int) -> None:
+    rng = np.random.default_rng(400 + seed)
+    dense = rng.random((60, 8)) < 0.35
+    A = as_bool_csr(sp.csr_matrix(dense))
+    merged, _, _ = merge_identical_rows(A, np.ones(60))
+    rows = merged.toarray().astype(bool)
+    expected = [
+        any(
+            i != k and rows[i].any() and np.all(rows[k] >= rows[i]) and rows[k].sum() > rows[i].sum()
+            for i in range(rows.shape[0])
+        )
+        for k in range(rows.shape[0])
+    ]
+    assert dominated_rows(merged).tolist() == expected

@@ -279,3 +279,22 @@ def test_raster_without_crs_exits_2(tmp_path: Path) -> None:
 def test_off_network_people_are_reported_not_snapped(summary: dict[str, Any]) -> None:
     # the demo has hamlets more than 1 km from any road: reported as unreachable, not snapped
     assert summary["unreachable"]["population_off_network"] > 0
+
+
+def test_second_run_reuses_the_cache_and_plans_the_same(tmp_path: Path) -> None:
+    from planner.pipeline import run_scenario
+    from planner.scenario import load_scenario
+
+    scenario = load_scenario(DEMO).model_copy(update={"cache_dir": tmp_path / "cache"})
+    first = run_scenario(scenario, write=False)
+    second = run_scenario(scenario, write=False)
+    assert first.summary["cache"]["networks_reused"] is False
+    assert first.summary["cache"]["coverage_matrices_computed"] > 0
+    assert second.summary["cache"]["networks_reused"] is True
+    assert second.summary["cache"]["coverage_matrices_computed"] == 0
+    assert (
+        second.summary["cache"]["coverage_matrices_reused"]
+        == first.summary["cache"]["coverage_matrices_computed"]
+    )
+    pd.testing.assert_frame_equal(first.proposals, second.proposals)
+    assert first.summary["coverage"] == second.summary["coverage"]

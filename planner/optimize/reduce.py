@@ -131,36 +131,45 @@ def dominated_columns(
     return dominated
 
 
-def dominated_rows(A: sp.csr_matrix, *, max_work: float = 5e7) -> np.ndarray:
+def dominated_rows(A: sp.csr_matrix) -> np.ndarray:
     """Bool mask of covering rows implied by another row (set cover ``A x >= 1`` only).
 
     Row ``k`` is implied by row ``i`` when ``cols(i) ⊂ cols(k)``: covering ``i`` covers ``k``. Rows
     must be distinct (merge identical rows first). Dropping every implied row at once is exact:
     strict inclusion is a partial order, so every dropped row contains a kept minimal row.
 
+    For each row ``i`` only the rows through its rarest column are candidates; their containment
+    of ``cols(i)`` is counted in one vectorised gather, so the work is far below the all-pairs
+    row-overlap product.
+
     Parameters
     ----------
     A
-        Rows × columns 0/1 CSR with distinct rows.
-    max_work
-        Skip (return no rows) when the row-overlap product would exceed this many nonzeros.
+        Rows × columns 0/1 CSR with distinct rows and sorted indices.
     """
-    m = A.shape[0]
+    m, n = A.shape
     out = np.zeros(m, dtype=bool)
     if m < 2:
         return out
-    A32 = sp.csr_matrix(A, dtype=np.int32)
-    colcount = np.diff(A32.tocsc().indptr).astype(np.float64)
-    if float(np.sum(colcount**2)) > max_work:
-        return out
-    size = np.diff(A32.indptr)
-    At = sp.csr_matrix(A32.T)
-    block = max(1, int(2_000_000 // max(1.0, float(np.sum(colcount**2)) / m)))
-    for r0 in range(0, m, block):
-        r1 = min(m, r0 + block)
-        R = (A32[r0:r1] @ At).tocoo()
-        i = R.row + r0
-        k = R.col
-        hit = (i != k) & (R.data == size[i]) & (size[k] > size[i])
-        out[k[hit]] = True
+    csc = sp.csc_matrix(A)
+    colcount = np.diff(csc.indptr)
+    size = np.diff(A.indptr)
+    indptr, indices = A.indptr, A.indices
+    mark = np.zeros(n, dtype=bool)
+    for i in np.argsort(size, kind="stable"):
+        cols = indices[indptr[i] : indptr[i + 1]]
+        if cols.size == 0:
+            continue
+        j = cols[np.argmin(colcount[cols])]
+        cands = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
+        cands = cands[(size[cands] > size[i]) & ~out[cands]]
+        if cands.size == 0:
+            continue
+        lens = size[cands]
+        offs = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        pos = np.repeat(indptr[cands] - offs, lens) + np.arange(int(lens.sum()))
+        mark[cols] = True
+        cnt = np.add.reduceat(mark[indices[pos]].astype(np.int32), offs)
+        mark[cols] = False
+        out[cands[cnt == cols.size]] = True
     return out
