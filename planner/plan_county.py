@@ -249,6 +249,10 @@ def service_area_layer(
     """Network service areas of pickup facilities under one class's rule, with status and type."""
     rule = rules[area_class]
     sites = facilities[facilities["type"].isin(list(types))]
+    # several units at one place (locker groups at one compound) share one service area
+    xy = points_xy(sites)
+    key = pd.DataFrame({"x": xy[:, 0].round(1), "y": xy[:, 1].round(1), "status": sites["status"].to_numpy()})
+    sites = sites.loc[~key.duplicated().to_numpy()]
     if len(sites) == 0:
         return gpd.GeoDataFrame({"status": [], "type": []}, geometry=[], crs=facilities.crs)
     net = networks[rule.mode]
