@@ -235,7 +235,7 @@ def village_station_status(
     nearest_min = np.full(n, np.inf)
     station_xy = points_xy(stations)
     if len(stations) and mappable.any():
-        vsnap = snaps.snap("villages", rule.mode, np.where(np.isnan(xy), 0.0, xy))
+        vsnap = snaps.snap("villages", rule.mode, xy)
         ssnap = snaps.snap(station_key, rule.mode, station_xy)
         nearest = nearest_facility(snaps.networks[rule.mode], vsnap, ssnap)
         nearest_km = np.where(mappable, nearest.distance_m / 1000.0, np.inf)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -35,7 +36,7 @@ from planner.inputs import (
     work_crs,
 )
 from planner.network import DEFAULT_MODES, ModeNetwork, mode_from_overrides
-from planner.optimize import SolverSettings
+from planner.optimize import Phase, SolverSettings
 from planner.plan import (
     DensityTargets,
     PlacementOutcome,
@@ -227,12 +228,21 @@ class Prepared:
 
 
 def cache_dir(scenario: Scenario) -> Path:
-    """The scenario's cache folder: ``cache_dir`` if set, else ``.cache/planner`` beside the scenario."""
-    return scenario.cache_dir or scenario.base_dir / ".cache" / "planner"
+    """The scenario's cache folder: ``cache_dir`` if set, else the user's cache (``$XDG_CACHE_HOME/planner``
+    or ``~/.cache/planner``), so that running a scenario never writes beside it."""
+    if scenario.cache_dir is not None:
+        return scenario.cache_dir
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "planner"
 
 
-def prepare(scenario: Scenario, timer: _Timer, *, use_cache: bool = True) -> Prepared:
-    """Read the inputs, class the demand and build the travel networks the standards need."""
+def prepare(scenario: Scenario, timer: _Timer | None = None, *, use_cache: bool = True) -> Prepared:
+    """Read the inputs, class the demand and build the travel networks the standards need.
+
+    The result carries everything later stages start from: the profile, the layers in the work CRS,
+    the classed demand, the networks per travel mode and a snapping/coverage cache (``snaps``).
+    """
+    timer = timer or _Timer(_no_progress)
     with timer.stage("inputs"):
         profile = scenario.load_profile()
         study = load_study_data(scenario, profile)
@@ -384,6 +394,7 @@ def run_scenario(
     cands = expand_multi_unit_sites(
         cands, {t: spec.max_per_site for t, spec in scenario.plan.facilities.items()}
     )
+    pickup_budget, phases = _budgets(scenario, prepared.profile)
     with timer.stage("optimise"):
         pickup_cands = cands[cands["type"].isin(sorted(placeable & {"outlet", "locker", "delivery_centre"}))]
         radius_classes: tuple[tuple[AreaClass, str], ...] = (("urban", "R-URBAN"), ("township", "R-TOWN"))
@@ -406,7 +417,8 @@ def run_scenario(
             reading=reading,
             settings=settings,
             classes=classes,
-            density=density,
+            density=None if pickup_budget is not None else density,
+            budget=pickup_budget,
         )
         station_cands = cands[cands["type"] == "village_station"]
         if "village_station" not in placeable or "V-STATION" not in meet:
@@ -419,6 +431,7 @@ def run_scenario(
             snaps=prepared.snaps,
             reading=reading,
             settings=settings,
+            phases=phases,
         )
         outcomes = [pickup, stations]
         if "P-COUNTY" in meet and "park" in placeable and prepared.profile.standards.p_county is not None:
@@ -457,6 +470,9 @@ def run_scenario(
         prepared, demand_before, demand_after, villages_before, villages_after, proposals, outcomes, timer
     )
     summary["delivery_chain"] = _chain_summary(extra["delivery_chain"])
+    if phases and stations.result is not None:
+        summary["station_phasing"] = stations.result.extra.get("by_year", [])
+        extra["station_phasing"] = pd.DataFrame(summary["station_phasing"])
     if "density_targets" in extra:
         table = extra["density_targets"]
         summary["density_targets"] = {
@@ -508,6 +524,26 @@ def _chain_summary(chain: pd.DataFrame) -> dict[str, Any]:
         "mean_min": round(float(finite.mean()), 2) if len(finite) else None,
         "max_min": round(float(finite.max()), 2) if len(finite) else None,
     }
+
+
+def _budgets(scenario: Scenario, profile: Profile) -> tuple[float | None, list[Phase] | None]:
+    """The pickup budget of a ``max_coverage`` plan, and village-station phases from ``budget.per_year``.
+
+    Phases pair the profile's V-STATION targets (e.g. 2024: 85 %, 2025: 100 %) with the scenario's
+    yearly budgets; a target year without a budget has no money limit.
+    """
+    budget = scenario.plan.budget
+    pickup_budget = None
+    if scenario.plan.objective == "max_coverage" and budget is not None:
+        per_type = {k: v for k, v in budget.per_type.items() if k in ("outlet", "locker", "delivery_centre")}
+        pickup_budget = float(sum(per_type.values())) if per_type else budget.total
+    phases = None
+    if budget is not None and budget.per_year and profile.standards.v_station is not None:
+        phases = [
+            Phase(year, share, budget.per_year.get(year))
+            for year, share in sorted(profile.standards.v_station.targets.items())
+        ]
+    return pickup_budget, phases
 
 
 def _facilities_with(

@@ -20,12 +20,15 @@ from scipy.spatial import cKDTree
 
 from planner.evaluate import ServiceRule, SnapCache, demand_site_coverage, points_xy
 from planner.optimize import (
+    Phase,
     SolveResult,
     SolverSettings,
     locker_requirement,
     outlet_requirement,
     solve_density,
+    solve_max_coverage,
     solve_min_cost_cover,
+    solve_village_stations,
 )
 from planner.standards import Profile
 from planner.types import AreaClass
@@ -194,6 +197,7 @@ def place_pickup_points(
     settings: SolverSettings,
     classes: tuple[AreaClass, ...] = ("urban", "township"),
     density: DensityTargets | None = None,
+    budget: float | None = None,
 ) -> PlacementOutcome:
     """Least-cost set of pickup points so that every coverable urban/township demand point is served.
 
@@ -226,7 +230,13 @@ def place_pickup_points(
             rows[~coverable],
         )
     notes: tuple[str, ...] = ()
-    if density is None:
+    if budget is not None:  # best coverage for the money (MCLP); density counts are not imposed
+        result = solve_max_coverage(
+            sp.csr_matrix(cov), population, cost, budget=budget, fixed_open=fixed, settings=settings
+        )
+        chosen_mask = np.asarray(result.selected, dtype=bool)[n_exist:]
+        notes = (f"objective max_coverage: most people covered for {budget:,.0f} yuan",)
+    elif density is None:
         result = solve_min_cost_cover(sp.csr_matrix(cov), cost, fixed_open=fixed, settings=settings)
         chosen_mask = np.asarray(result.selected, dtype=bool)[n_exist:]
     else:
@@ -320,8 +330,25 @@ def place_village_stations(
     snaps: SnapCache,
     reading: str,
     settings: SolverSettings,
+    phases: Sequence[Phase] | None = None,
 ) -> PlacementOutcome:
-    """Least-cost village stations so that every administrative village without one is served."""
+    """Least-cost village stations so that every administrative village without one is served.
+
+    With ``phases`` (the profile's V-STATION targets by year with the scenario's yearly budgets),
+    stations are also given an opening year so that each year's share of villages is met within that
+    year's money; ``result.arrays["open_year"]`` and ``result.extra["by_year"]`` say how.
+    """
+    if phases:
+        return _phased_village_stations(
+            villages,
+            has_station,
+            candidates,
+            rule=rule,
+            snaps=snaps,
+            reading=reading,
+            settings=settings,
+            phases=phases,
+        )
     need = (villages["kind"].to_numpy() == "village") & ~np.asarray(has_station, dtype=bool)
     targets = villages.loc[need]
     if len(targets) == 0 or len(candidates) == 0:
@@ -359,6 +386,43 @@ def place_village_stations(
         float(targets.loc[~coverable, "population"].fillna(0).sum()),
         result.notes,
         np.flatnonzero(need)[~coverable],
+    )
+
+
+def _phased_village_stations(
+    villages: gpd.GeoDataFrame,
+    has_station: np.ndarray,
+    candidates: gpd.GeoDataFrame,
+    *,
+    rule: ServiceRule,
+    snaps: SnapCache,
+    reading: str,
+    settings: SolverSettings,
+    phases: Sequence[Phase],
+) -> PlacementOutcome:
+    admin = villages["kind"].to_numpy() == "village"
+    pool = villages.loc[admin]
+    before = np.asarray(has_station, dtype=bool)[admin]
+    share = village_share_matrix(pool, candidates, rule=rule, snaps=snaps, reading=reading)
+    result = solve_village_stations(
+        share, candidates["cost"].to_numpy(dtype=float), has_station=before, phases=phases, settings=settings
+    )
+    chosen_mask = np.asarray(result.arrays["new"], dtype=bool)
+    chosen = candidates.loc[chosen_mask].copy()
+    chosen["open_year"] = np.asarray(result.arrays["open_year"])[chosen_mask]
+    unservable = np.asarray(result.arrays["unservable"], dtype=bool)
+    by_year = "; ".join(
+        f"{row['year']}: {row.get('served', '?')} villages served" for row in result.extra.get("by_year", [])
+    )
+    return PlacementOutcome(
+        "village_station",
+        chosen,
+        result,
+        int((~before).sum()),
+        int(unservable.sum()),
+        float(pool.loc[unservable, "population"].fillna(0).sum()),
+        (f"stations phased by year ({by_year})",),
+        np.flatnonzero(admin)[unservable],
     )
 
 

@@ -464,13 +464,16 @@ _FILE_FIELDS: tuple[tuple[str, ...], ...] = (
 
 
 def _raw_missing_files(data: dict[str, Any], path: Path, lines: dict[tuple[Any, ...], int]) -> list[Problem]:
-    """Missing input files of a scenario that failed validation, so they are reported in the same run."""
+    """File problems (missing, unreadable, no CRS) of a scenario that failed validation, so they are
+    reported in the same run as the schema problems."""
     problems = []
     for loc in _FILE_FIELDS:
         node: Any = data
         for key in loc:
             node = node.get(key) if isinstance(node, dict) else None
-        if isinstance(node, str) and not Path(node).is_file():
+        if isinstance(node, str) and Path(node).is_file():
+            problems.extend(_crs_problems(".".join(loc), Path(node), path, _line_for(lines, loc)))
+        elif isinstance(node, str):
             problems.append(
                 Problem(
                     f"file not found: {node}",

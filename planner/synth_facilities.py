@@ -96,7 +96,8 @@ def make_facilities(
     seat_nodes = np.asarray(road_info["seat_nodes"])
     seat_xy = builder.xy(seat_nodes)
     ok_seat = np.hypot(*(seat_xy - gap_point).T) > gap_radius_m + 60.0
-    seat_ok_xy = seat_xy[ok_seat]
+    # a small seat may lie wholly inside the deliberate gap: then place facilities anywhere in it
+    seat_ok_xy = seat_xy[ok_seat] if ok_seat.any() else seat_xy
 
     def near_nodes(pt: np.ndarray, radius: float) -> np.ndarray:
         d = np.hypot(*(seat_ok_xy - pt).T)

@@ -298,3 +298,48 @@ def test_second_run_reuses_the_cache_and_plans_the_same(tmp_path: Path) -> None:
     )
     pd.testing.assert_frame_equal(first.proposals, second.proposals)
     assert first.summary["coverage"] == second.summary["coverage"]
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+def _demo_with(cache: Path, **plan: Any) -> Any:
+    from planner.scenario import load_scenario
+
+    scenario = load_scenario(DEMO)
+    return scenario.model_copy(update={"cache_dir": cache, "plan": scenario.plan.model_copy(update=plan)})
+
+
+def test_max_coverage_plan_stays_within_its_budget(shared_cache: Path) -> None:
+    from planner.pipeline import run_scenario
+    from planner.scenario import Budget
+
+    budget = 100_000.0
+    result = run_scenario(
+        _demo_with(shared_cache, objective="max_coverage", budget=Budget(total=budget), curve_steps=0),
+        write=False,
+    )
+    pickup = result.proposals[result.proposals["type"].isin(["outlet", "locker"])]
+    assert 0 < pickup["cost"].sum() <= budget
+    cov = result.summary["coverage"]["urban"]
+    assert cov["before"] < cov["after"] < 1.0  # the money buys some, not all, of the urban gap
+
+
+def test_village_stations_phased_by_year_meet_each_year_within_budget(shared_cache: Path) -> None:
+    from planner.pipeline import run_scenario
+    from planner.scenario import Budget
+
+    scenario = _demo_with(
+        shared_cache, budget=Budget(per_year={2024: 30_000, 2025: 1_000_000}), curve_steps=0
+    )
+    result = run_scenario(scenario, write=False)
+    by_year = {row["year"]: row for row in result.summary["station_phasing"]}
+    assert set(by_year) == {2024, 2025}
+    assert by_year[2024]["share"] >= 0.85 and by_year[2025]["share"] >= 1.0 - 1e-9
+    spend_2024 = by_year[2024]["spend"]
+    assert spend_2024 <= 30_000
+    assert spend_2024 + by_year[2025]["spend"] == pytest.approx(
+        result.proposals.loc[result.proposals["type"] == "village_station", "cost"].sum()
+    )

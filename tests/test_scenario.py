@@ -162,3 +162,12 @@ def test_hash_changes_with_inputs_and_settings(tmp_path: Path) -> None:
 
 def test_demo_scenario_is_valid() -> None:
     assert validate_scenario(ROOT / "scenarios" / "demo.yaml") == []
+
+
+def test_crs_problem_reported_together_with_schema_problems(tmp_path: Path) -> None:
+    _tiny_inputs(tmp_path, raster_crs=None)
+    profile = ROOT / "scenarios" / "standards" / "national-default.yaml"
+    text = VALID.format(profile=profile).replace("name: tiny", "name: tiny\ncolour: red")
+    problems = validate_scenario(_write(tmp_path, text))
+    assert {p.location for p in problems} == {"colour", "inputs.population.path"}
+    assert any("no coordinate reference system" in p.message for p in problems)

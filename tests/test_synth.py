@@ -450,3 +450,11 @@ def test_benchmark_size() -> None:
     assert 14_000 <= (agg > 0).sum() <= 30_000
     assert 1_500 <= len(county.candidates) <= 3_000
     assert abs(float(pop.sum(dtype=np.float64)) - county.villages["population"].sum()) <= 1.0
+
+
+def test_small_county_whose_seat_fits_inside_the_gap_is_generated() -> None:
+    # a 15,000-person seat lies wholly inside the deliberate uncovered gap: facilities still get placed
+    county = synthesize(SynthParams(seed=22, extent_km=12, n_townships=4, n_villages=24, seat_population=15000))
+    seat_outlets = county.facilities[county.facilities["type"].isin(["outlet", "locker"])]
+    assert len(seat_outlets) > 0
+    assert (county.villages["kind"] == "village").sum() == 24
