@@ -8,6 +8,7 @@ callback the CLI passes (a context manager per stage name).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -23,6 +24,7 @@ import pandas as pd
 
 from planner import __version__
 from planner.cache import Cache
+from planner.candidates import generate_candidates
 from planner.classify import DensityRule, assign_villages, classify_demand
 from planner.evaluate import SnapCache, evaluate_demand, points_xy, service_rules, village_station_status
 from planner.inputs import (
@@ -33,6 +35,7 @@ from planner.inputs import (
     read_roads,
     read_townships,
     read_villages,
+    villages_from_osm_places,
     work_crs,
 )
 from planner.network import DEFAULT_MODES, ModeNetwork, mode_from_overrides
@@ -105,17 +108,25 @@ def load_study_data(scenario: Scenario, profile: Profile) -> StudyData:
         household_size=household_size,
     )
     layers = scenario.inputs
-    villages = (
-        read_villages(
+    if layers.villages is None:
+        villages = _empty_villages(crs)
+    elif layers.villages.format == "osm_places":
+        villages = villages_from_osm_places(
+            layers.villages.path,
+            crs=crs,
+            county_code=area.county_code or "000000",
+            boundary=boundary,
+            household_size=household_size,
+            coordinate_system=layers.villages.coordinate_system,
+        )
+    else:
+        villages = read_villages(
             layers.villages.path,
             crs=crs,
             coordinate_system=layers.villages.coordinate_system,
             boundary=boundary,
             household_size=household_size,
         )
-        if layers.villages is not None
-        else _empty_villages(crs)
-    )
     townships = (
         read_townships(area.townships, crs=crs, coordinate_system=area.coordinate_system)
         if area.townships is not None
@@ -127,6 +138,7 @@ def load_study_data(scenario: Scenario, profile: Profile) -> StudyData:
             crs=crs,
             coordinate_system=layers.facilities.coordinate_system,
             boundary=boundary,
+            default_type=layers.facilities.default_type,
         )
         if layers.facilities is not None
         else _empty_points(
@@ -283,6 +295,16 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, use_cache: bool 
         if from_cache:
             log.info("cache: road networks (%s) reused from %s", ", ".join(networks), disk.root)
         snaps = SnapCache(networks, max_snap_m=scenario.travel.max_snap_m, disk=disk)
+    if scenario.inputs.candidates is None:
+        generated = generate_candidates(
+            networks[VEHICLE_MODE],
+            demand,
+            study.villages,
+            cost_table={str(t): spec.cost for t, spec in scenario.plan.facilities.items() if spec.place},
+            cell_size_m=scenario.inputs.population.resolution_m,
+        )
+        log.info("candidates: %d generated from the roads, population and villages", len(generated))
+        study = dataclasses.replace(study, candidates=_with_township(generated, study.townships))
     return Prepared(scenario, profile, study, demand, networks, snaps, digest, from_cache)
 
 

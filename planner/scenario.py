@@ -82,6 +82,21 @@ class LayerInput(_Strict):
     coordinate_system: CoordinateSystem = "wgs84"
 
 
+class FacilitiesInput(LayerInput):
+    """Existing facilities; ``default_type`` types rows of a file without a ``type`` column."""
+
+    default_type: FacilityType | None = None
+
+
+class VillagesInput(LayerInput):
+    """Villages: an NBS-coded register (``register``) or OSM place nodes (``osm_places``).
+
+    ``osm_places`` files have columns place, name, lon, lat (as ``planner fetch`` writes them).
+    """
+
+    format: Literal["register", "osm_places"] = "register"
+
+
 class RoadsInput(_Strict):
     """The road network: osmnx GraphML, OSM XML or OSM PBF."""
 
@@ -93,9 +108,11 @@ class Inputs(_Strict):
 
     population: PopulationInput
     roads: RoadsInput
-    villages: LayerInput | None = None
-    facilities: LayerInput | None = None
-    candidates: LayerInput | None = None
+    villages: VillagesInput | None = None
+    facilities: FacilitiesInput | None = None
+    candidates: LayerInput | None = Field(
+        default=None, description="candidate sites; without a file they are generated (planner/candidates.py)"
+    )
 
 
 class AreaClassification(_Strict):

@@ -351,3 +351,19 @@ def test_a_run_without_proposals_or_gaps_writes_everything(tmp_path: Path) -> No
     assert pd.read_csv(tmp_path / "o" / "proposals.csv").empty
     assert list(pd.read_csv(tmp_path / "o" / "village_gaps.csv").columns) == list(VILLAGE_GAP_COLUMNS)
     assert len(pyogrio.read_dataframe(tmp_path / "o" / "results.gpkg", layer="gaps")) == 0
+
+
+def test_output_folder_is_readable_by_others(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from planner.outputs.files import atomic_dir
+
+    umask = os.umask(0o022)
+    try:
+        with atomic_dir(tmp_path / "out") as tmp:
+            (tmp / "x.txt").write_text("x", encoding="utf-8")
+    finally:
+        os.umask(umask)
+    mode = stat.S_IMODE((tmp_path / "out").stat().st_mode)
+    assert mode == 0o755

@@ -454,7 +454,9 @@ def test_benchmark_size() -> None:
 
 def test_small_county_whose_seat_fits_inside_the_gap_is_generated() -> None:
     # a 15,000-person seat lies wholly inside the deliberate uncovered gap: facilities still get placed
-    county = synthesize(SynthParams(seed=22, extent_km=12, n_townships=4, n_villages=24, seat_population=15000))
+    county = synthesize(
+        SynthParams(seed=22, extent_km=12, n_townships=4, n_villages=24, seat_population=15000)
+    )
     seat_outlets = county.facilities[county.facilities["type"].isin(["outlet", "locker"])]
     assert len(seat_outlets) > 0
     assert (county.villages["kind"] == "village").sum() == 24

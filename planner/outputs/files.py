@@ -97,6 +97,10 @@ def atomic_dir(out_dir: Path) -> Iterator[Path]:
     _check_replaceable(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    # mkdtemp makes the folder private (0700); outputs are for sharing, so give it the usual mode
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
     try:
         yield tmp
         _check_replaceable(out_dir)  # it may have appeared while we were writing

@@ -11,6 +11,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final, Literal
 
+import pandas as pd
+
 Lang = Literal["zh", "en"]
 MISSING: Final = "—"
 
@@ -223,10 +225,10 @@ def column_label(column: str, lang: Lang) -> str:
 
 def is_missing(value: Any) -> bool:
     """True for ``None``, NaN, ``pd.NA`` and ``pd.NaT``."""
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:
         return True
     try:
-        return bool(value != value)  # NaN and NA compare unequal to themselves
+        return bool(value != value)  # NaN compares unequal to itself
     except (TypeError, ValueError):
         return False
 
