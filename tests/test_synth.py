@@ -453,7 +453,7 @@ def test_benchmark_size() -> None:
 
 
 def test_small_county_whose_seat_fits_inside_the_gap_is_generated() -> None:
-    # a 15,000-person seat lies wholly inside the deliberate uncovered gap: facilities still get placed
+    # a 15,000-person seat lies wholly inside the deliberate gap: facilities are still placed
     county = synthesize(
         SynthParams(seed=22, extent_km=12, n_townships=4, n_villages=24, seat_population=15000)
     )
