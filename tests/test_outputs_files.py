@@ -17,7 +17,7 @@ import pytest
 from outputs_fixtures import WORK_CRS, make_run_result
 from pyproj import Transformer
 
-from planner.outputs import OutputDirError, write_outputs
+from planner.outputs import OutputDirError, files, write_outputs
 from planner.outputs.i18n import Lang
 from planner.types import AUDIT_COLUMNS, PROPOSAL_COLUMNS, VILLAGE_GAP_COLUMNS
 
@@ -42,9 +42,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path, list[Pa
 
 
 def test_every_contract_file_is_written_and_nothing_else_left(run) -> None:
-    _result, out, paths = run
-    assert {p.name for p in paths} == CONTRACT
-    assert {p.name for p in out.iterdir()} == CONTRACT
+    result, out, paths = run
+    # the contract files, plus one CSV per plain extra table the run carries (e.g. the budget curve)
+    extra = {f"{key}.csv" for key in files.extra_frames(result)}
+    assert {p.name for p in paths} == CONTRACT | extra
+    assert {p.name for p in out.iterdir()} == CONTRACT | extra
     assert all(p.parent == out and p.stat().st_size > 0 for p in paths)
     assert [p.name for p in out.parent.iterdir()] == ["demo"]  # no temporary siblings
 
@@ -180,9 +182,9 @@ def test_xlsx_sheets_and_headers(tmp_path: Path, lang: Lang) -> None:
     write_outputs(result, tmp_path / "o", lang=lang, formats={"xlsx"})
     wb = openpyxl.load_workbook(tmp_path / "o" / "results.xlsx", read_only=True)
     names = (
-        ["摘要", "标准审计", "乡镇", "规划方案", "村级缺口", "设施缺口"]
+        ["摘要", "标准审计", "乡镇", "规划方案", "村级缺口", "设施缺口", "投资覆盖曲线"]
         if lang == "zh"
-        else ["summary", "audit", "townships", "proposals", "village_gaps", "facility_gaps"]
+        else ["summary", "audit", "townships", "proposals", "village_gaps", "facility_gaps", "budget_curve"]
     )
     assert wb.sheetnames == names
     audit = list(wb[names[1]].iter_rows(values_only=True))
@@ -281,6 +283,7 @@ def test_refuses_to_replace_a_foreign_folder_or_a_file(tmp_path: Path) -> None:
         "proposals.csv",
         "audit.csv",
         "village_gaps.csv",
+        "budget_curve.csv",  # the fixture's run carries a budget curve
     }
 
 

@@ -297,7 +297,30 @@ SHEETS: Final[dict[str, tuple[str, str]]] = {
     "proposals": ("规划方案", "proposals"),
     "village_gaps": ("村级缺口", "village_gaps"),
     "facility_gaps": ("设施缺口", "facility_gaps"),
+    "audit_after": ("规划后审计", "audit_after"),
+    "delivery_chain": ("三级寄递链", "delivery_chain"),
+    "density_targets": ("密度目标", "density_targets"),
+    "budget_curve": ("投资覆盖曲线", "budget_curve"),
+    "station_phasing": ("村站分年建设", "station_phasing"),
 }
+
+#: Plain tables of ``RunResult.extra_tables`` also written as CSV and XLSX sheets.
+EXTRA_TABLES: Final[tuple[str, ...]] = (
+    "delivery_chain",
+    "density_targets",
+    "budget_curve",
+    "station_phasing",
+)
+
+
+def extra_frames(result: RunResult) -> dict[str, pd.DataFrame]:
+    """The non-empty plain tables among the run's extra tables (delivery chain, density targets…)."""
+    out = {}
+    for key in EXTRA_TABLES:
+        frame = result.extra_tables.get(key)
+        if isinstance(frame, pd.DataFrame) and not isinstance(frame, gpd.GeoDataFrame) and len(frame):
+            out[key] = frame.reset_index(drop=True)
+    return out
 
 
 def summary_rows(summary: Mapping[str, Any], lang: Lang) -> pd.DataFrame:
@@ -420,6 +443,9 @@ def xlsx_tables(result: RunResult, lang: Lang) -> dict[str, pd.DataFrame]:
     gaps = result.audit.township_gaps
     if gaps is not None and len(gaps):
         sources["facility_gaps"] = pd.DataFrame(gaps).reset_index(drop=True)
+    if result.audit_after is not None and len(result.audit_after.table):
+        sources["audit_after"] = pd.DataFrame(result.audit_after.table).reset_index(drop=True)
+    sources.update(extra_frames(result))
     tables = {"summary": summary_rows(result.summary, lang)}
     for key, frame in sources.items():
         local = _localise(frame, lang)

@@ -92,6 +92,15 @@ UNIT_LEVEL_LABELS: Final[dict[str, tuple[str, str]]] = {
 #: Column headers for the tables (XLSX sheets, report tables). Unknown columns keep their name.
 COLUMN_LABELS: Final[dict[str, tuple[str, str]]] = {
     "standard_id": ("标准编号", "Standard"),
+    "units": ("数量（组/个）", "Units"),
+    "short_by": ("仍缺数", "Still short by"),
+    "planned_required": ("规划目标数", "Planned to reach"),
+    "candidates": ("候选点数", "Candidate sites"),
+    "standard_requires": ("标准要求数", "Standard requires"),
+    "chain_min": ("寄递链时间（分钟）", "Chain time (min)"),
+    "park_id": ("县级园区/分拨中心", "County park / sorting centre"),
+    "outlet_id": ("乡镇网点", "Township outlet"),
+    "station_id": ("村级站点", "Village station"),
     "unit_level": ("单元层级", "Unit level"),
     "unit_code": ("单元代码", "Unit code"),
     "unit_name": ("单元名称", "Unit name"),

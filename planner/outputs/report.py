@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import geopandas as gpd
 import jinja2
+import numpy as np
 import pandas as pd
 
 from planner.outputs import charts, files, i18n
@@ -74,6 +75,20 @@ _L: Final[dict[str, tuple[str, str]]] = {
     "plan_list": ("新增设施清单", "New facilities"),
     "gaps": ("六、缺口清单", "6. Gap lists"),
     "village_gaps": ("未通村级站点的行政村（规划前）", "Villages without a station (before the plan)"),
+    "chain": (
+        "三级寄递链：县级园区 → 乡镇网点 → 村级站点（规划后）",
+        "Delivery chain: park → outlet → station (after the plan)",
+    ),
+    "chain_summary": (
+        "{reached}/{villages} 个行政村有完整寄递链，平均 {mean} 分钟，最长 {max} 分钟；"
+        "下表列出最长的 {n} 个。",
+        "{reached} of {villages} villages have a full chain, {mean} min on average, {max} min at most; "
+        "the {n} longest below.",
+    ),
+    "density_short": (
+        "密度标准仍缺的单元（候选点不足）",
+        "Units still short of a density standard (too few candidate sites)",
+    ),
     "uncovered": (
         "未覆盖人口（规划前，按乡镇和地区类型）",
         "Uncovered population (before the plan, by township and area class)",
@@ -734,6 +749,51 @@ def _township_chart(result: RunResult, lang: Lang) -> str | None:
     )
 
 
+def grouped_proposals(result: RunResult) -> pd.DataFrame:
+    """The plan with the units at one site in one row: ``C1``, ``C1#2`` … become ``C1`` with ``units``.
+
+    ``proposals.csv`` keeps one row per unit (each has its cost); the report groups them.
+    """
+    plan = files.proposals_frame(result)
+    if plan.empty:
+        return plan.assign(units=pd.Series(dtype=int))
+    site = plan["id"].astype(str).str.split("#").str[0]
+    grouped = (
+        plan.assign(id=site, units=1)
+        .groupby(["id", "type", "lon", "lat", "township_code", "township_name"], sort=False, as_index=False)
+        .agg(units=("units", "sum"), cost=("cost", "sum"), population_gained=("population_gained", "sum"))
+    )
+    return grouped
+
+
+def _chain_and_density(result: RunResult, lang: Lang, *, longest: int = 15) -> dict[str, Any]:
+    """The delivery-chain summary and its longest villages; the density units still short."""
+    out: dict[str, Any] = {"chain": None, "chain_text": "", "density_short": None}
+    chain = result.extra_tables.get("delivery_chain")
+    if isinstance(chain, pd.DataFrame) and len(chain):
+        minutes = pd.to_numeric(chain["chain_min"], errors="coerce")
+        finite = chain[np.isfinite(minutes)].sort_values("chain_min", ascending=False)
+        if len(finite):
+            out["chain"] = frame_table(
+                finite.head(longest), lang, id="delivery_chain", key_col="village_code"
+            )
+            out["chain_text"] = _l("chain_summary", lang).format(
+                reached=len(finite),
+                villages=len(chain),
+                mean=i18n.fmt_number(float(finite["chain_min"].mean()), lang, decimals=1),
+                max=i18n.fmt_number(float(finite["chain_min"].max()), lang, decimals=1),
+                n=min(longest, len(finite)),
+            )
+    targets = result.extra_tables.get("density_targets")
+    if isinstance(targets, pd.DataFrame) and len(targets) and "short_by" in targets:
+        short = targets[targets["short_by"] > 0][
+            ["kind", "code", "name", "standard_requires", "existing", "candidates", "short_by"]
+        ]
+        if len(short):
+            out["density_short"] = frame_table(short, lang, id="density_short", key_col="code")
+    return out
+
+
 def report_context(result: RunResult, lang: Lang) -> dict[str, Any]:
     """Everything the report template shows, formatted for ``lang``."""
     curve = result.extra_tables.get("budget_curve")
@@ -765,7 +825,7 @@ def report_context(result: RunResult, lang: Lang) -> dict[str, Any]:
         if has_curve and curve is not None
         else None,
         "plan_by_type": plan_by_type(result, lang),
-        "plan": frame_table(files.proposals_frame(result), lang, id="proposals", key_col="id", total=True),
+        "plan": frame_table(grouped_proposals(result), lang, id="proposals", key_col="id", total=True),
         "village_gaps": frame_table(gaps, lang, id="village_gaps", key_col="village_code")
         if len(gaps)
         else None,
@@ -773,6 +833,7 @@ def report_context(result: RunResult, lang: Lang) -> dict[str, Any]:
         "facility_gaps": facility_gap_tables(result, lang),
         "method": method_notes(result, lang),
         "by_reading": reading_table(result, lang),
+        **_chain_and_density(result, lang),
     }
 
 

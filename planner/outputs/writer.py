@@ -82,6 +82,9 @@ def write_outputs(
             files.write_csv(files.audit_frame(result), tmp / "audit.csv")
             files.write_csv(files.village_gaps_frame(result), tmp / "village_gaps.csv")
             names += ["proposals.csv", "audit.csv", "village_gaps.csv"]
+            for key, frame in files.extra_frames(result).items():
+                files.write_csv(frame, tmp / f"{key}.csv")
+                names.append(f"{key}.csv")
         if "gpkg" in formats:
             files.write_gpkg(result, tmp / "results.gpkg", lang=language)
             names.append("results.gpkg")
