@@ -27,6 +27,7 @@ from planner.cache import Cache
 from planner.candidates import generate_candidates
 from planner.classify import DensityRule, assign_villages, classify_demand
 from planner.evaluate import SnapCache, evaluate_demand, points_xy, service_rules, village_station_status
+from planner.explain import explain_row
 from planner.inputs import (
     read_boundary,
     read_candidates,
@@ -492,6 +493,7 @@ def run_scenario(
         prepared, demand_before, demand_after, villages_before, villages_after, proposals, outcomes, timer
     )
     summary["delivery_chain"] = _chain_summary(extra["delivery_chain"])
+    extra["explanations"] = explanations(audit_before, prepared.profile)
     if phases and stations.result is not None:
         summary["station_phasing"] = stations.result.extra.get("by_year", [])
         extra["station_phasing"] = pd.DataFrame(summary["station_phasing"])
@@ -615,6 +617,19 @@ def _extra_tables(
     if density is not None:
         extra["density_targets"] = density.table
     return extra
+
+
+def explanations(audit: AuditResult, profile: Profile) -> pd.DataFrame:
+    """Plain-language sentences (Chinese and English, with the cited clause) for every county-level check."""
+    county = audit.table[audit.table["unit_level"] == "county"]
+    return pd.DataFrame(
+        {
+            "standard_id": county["standard_id"].to_numpy(),
+            "passed": county["passed"].to_numpy(),
+            "explanation_zh": [explain_row(row, "zh", profile=profile) for _, row in county.iterrows()],
+            "explanation_en": [explain_row(row, "en", profile=profile) for _, row in county.iterrows()],
+        }
+    )
 
 
 def _proposed_facilities(

@@ -85,6 +85,7 @@ _L: Final[dict[str, tuple[str, str]]] = {
         "{reached} of {villages} villages have a full chain, {mean} min on average, {max} min at most; "
         "the {n} longest below.",
     ),
+    "explain": ("未达标准说明（规划前）", "What the failed standards mean (before the plan)"),
     "density_short": (
         "密度标准仍缺的单元（候选点不足）",
         "Units still short of a density standard (too few candidate sites)",
@@ -768,7 +769,14 @@ def grouped_proposals(result: RunResult) -> pd.DataFrame:
 
 def _chain_and_density(result: RunResult, lang: Lang, *, longest: int = 15) -> dict[str, Any]:
     """The delivery-chain summary and its longest villages; the density units still short."""
-    out: dict[str, Any] = {"chain": None, "chain_text": "", "density_short": None}
+    out: dict[str, Any] = {"chain": None, "chain_text": "", "density_short": None, "explanations": []}
+    notes = result.extra_tables.get("explanations")
+    if isinstance(notes, pd.DataFrame) and len(notes):
+        column = "explanation_zh" if lang == "zh" else "explanation_en"
+        failed = notes[notes["passed"].astype("boolean").eq(False).fillna(False).to_numpy(dtype=bool)]
+        out["explanations"] = list(
+            zip(failed["standard_id"].astype(str), failed[column].astype(str), strict=True)
+        )
     chain = result.extra_tables.get("delivery_chain")
     if isinstance(chain, pd.DataFrame) and len(chain):
         minutes = pd.to_numeric(chain["chain_min"], errors="coerce")
