@@ -164,6 +164,9 @@ def run_once(batch_file: Path, out_dir: Path, workers: int) -> dict[str, Any]:
     if out_dir.exists():
         shutil.rmtree(out_dir)
     plan = plan_batch(batch_file, out_dir=out_dir, force=True)
+    # a fresh, empty cache per trial: otherwise a later trial reuses the road networks and coverage
+    # matrices an earlier one cached and looks faster than it is (the worker processes inherit this)
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="planner-bench-cache-")
     load_before = os.getloadavg()
     started = time.perf_counter()
     with dask_client(n_workers=workers, dashboard_address=None) as (client, _info):

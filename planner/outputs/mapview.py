@@ -281,52 +281,17 @@ def _demand_layers(
     for f in features:
         del f["k"]  # each layer gives its own style keys
     shared = SharedData(DEMAND_VAR, features)
+
+    def circles(styles: Any, keys: list[Any], name: str, show: bool, **extra: Any) -> DataLayer:
+        """A layer drawing the shared demand points as circles, styled by ``keys``."""
+        spec = {"kind": "circle", "styles": styles, "fields": fields, "ref": DEMAND_VAR, "keys": keys}
+        return DataLayer({**spec, **extra}, name=_t(name, lang), show=show)
+
     return shared, [
-        DataLayer(
-            {
-                "kind": "circle",
-                "styles": pop_styles,
-                "fields": fields,
-                "ref": DEMAND_VAR,
-                "keys": pop_keys,
-                "breaks": breaks,
-            },
-            name=_t("population", lang),
-            show=False,
-        ),
-        DataLayer(
-            {
-                "kind": "circle",
-                "styles": area_styles,
-                "fields": fields,
-                "ref": DEMAND_VAR,
-                "keys": list(area),
-            },
-            name=_t("area", lang),
-            show=False,
-        ),
-        DataLayer(
-            {
-                "kind": "circle",
-                "styles": cover_styles,
-                "fields": fields,
-                "ref": DEMAND_VAR,
-                "keys": cover_keys,
-            },
-            name=_t("coverage", lang),
-            show=False,
-        ),
-        DataLayer(
-            {
-                "kind": "circle",
-                "styles": cover_styles,
-                "fields": fields,
-                "ref": DEMAND_VAR,
-                "keys": [k if k == "uncovered" else None for k in cover_keys],
-            },
-            name=_t("uncovered_layer", lang),
-            show=True,
-        ),
+        circles(pop_styles, pop_keys, "population", False, breaks=breaks),
+        circles(area_styles, list(area), "area", False),
+        circles(cover_styles, cover_keys, "coverage", False),
+        circles(cover_styles, [k if k == "uncovered" else None for k in cover_keys], "uncovered_layer", True),
     ]
 
 
