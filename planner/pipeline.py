@@ -27,7 +27,6 @@ from planner.cache import Cache
 from planner.candidates import generate_candidates
 from planner.classify import DensityRule, assign_villages, classify_demand
 from planner.evaluate import SnapCache, evaluate_demand, points_xy, service_rules, village_station_status
-from planner.explain import explain_row
 from planner.inputs import (
     read_boundary,
     read_candidates,
@@ -50,12 +49,19 @@ from planner.plan import (
     place_pickup_points,
     place_village_stations,
     proposals_table,
-    solver_summary,
 )
 from planner.plan_county import coverage_curve, delivery_chain, place_parks, service_area_layer
 from planner.scenario import Scenario, scenario_hash
-from planner.standards import STANDARD_IDS, Profile
-from planner.types import AREA_CLASSES, PICKUP_TYPES, AreaClass, AuditResult, RunResult, StudyData
+from planner.standards import Profile
+from planner.summary import (
+    chain_summary,
+    citations,
+    coverage_block,
+    explanations,
+    run_summary,
+    township_table,
+)
+from planner.types import PICKUP_TYPES, AreaClass, AuditResult, RunResult, StudyData
 
 log = logging.getLogger(__name__)
 
@@ -362,25 +368,6 @@ def _audit(
     )
 
 
-def _coverage_block(demand: gpd.GeoDataFrame, column: str) -> dict[str, float | None]:
-    out: dict[str, float | None] = {}
-    for area_class in AREA_CLASSES:
-        rows = demand["area_class"] == area_class
-        total = float(demand.loc[rows, "population"].sum())
-        out[area_class] = (
-            round(float(demand.loc[rows & demand[column], "population"].sum()) / total, 6) if total else None
-        )
-    return out
-
-
-def _citations(profile: Profile) -> dict[str, str]:
-    cites = {}
-    for sid in STANDARD_IDS:
-        with contextlib.suppress(Exception):
-            cites[sid] = profile.cite(sid)
-    return cites
-
-
 def run_scenario(
     scenario: Scenario,
     *,
@@ -489,10 +476,17 @@ def run_scenario(
     villages_out = villages_before.copy()
     villages_out["has_station_before"] = villages_before["has_station"].to_numpy()
     villages_out["has_station_after"] = villages_after["has_station"].to_numpy()
-    summary = _summary(
-        prepared, demand_before, demand_after, villages_before, villages_after, proposals, outcomes, timer
+    summary = run_summary(
+        prepared,
+        demand_before,
+        demand_after,
+        villages_before,
+        villages_after,
+        proposals,
+        outcomes,
+        timer.timings,
     )
-    summary["delivery_chain"] = _chain_summary(extra["delivery_chain"])
+    summary["delivery_chain"] = chain_summary(extra["delivery_chain"])
     extra["explanations"] = explanations(audit_before, prepared.profile)
     if phases and stations.result is not None:
         summary["station_phasing"] = stations.result.extra.get("by_year", [])
@@ -519,11 +513,11 @@ def run_scenario(
         proposals=proposals,
         audit=audit_before,
         audit_after=audit_after,
-        township_table=_township_table(
+        township_table=township_table(
             study.townships, demand_before, demand_after, villages_before, villages_after, proposals
         ),
         summary=summary,
-        citations=_citations(prepared.profile),
+        citations=citations(prepared.profile),
         extra_tables=extra,
     )
     if write:
@@ -536,18 +530,6 @@ def run_scenario(
             )
     result.summary["timings"] = dict(timer.timings)
     return result
-
-
-def _chain_summary(chain: pd.DataFrame) -> dict[str, Any]:
-    """Villages reached by the park → outlet → station chain and its travel time (minutes)."""
-    minutes = pd.to_numeric(chain.get("chain_min", pd.Series(dtype=float)), errors="coerce")
-    finite = minutes[np.isfinite(minutes)]
-    return {
-        "villages": len(chain),
-        "reached": len(finite),
-        "mean_min": round(float(finite.mean()), 2) if len(finite) else None,
-        "max_min": round(float(finite.max()), 2) if len(finite) else None,
-    }
 
 
 def _budgets(scenario: Scenario, profile: Profile) -> tuple[float | None, list[Phase] | None]:
@@ -619,19 +601,6 @@ def _extra_tables(
     return extra
 
 
-def explanations(audit: AuditResult, profile: Profile) -> pd.DataFrame:
-    """Plain-language sentences (Chinese and English, with the cited clause) for every county-level check."""
-    county = audit.table[audit.table["unit_level"] == "county"]
-    return pd.DataFrame(
-        {
-            "standard_id": county["standard_id"].to_numpy(),
-            "passed": county["passed"].to_numpy(),
-            "explanation_zh": [explain_row(row, "zh", profile=profile) for _, row in county.iterrows()],
-            "explanation_en": [explain_row(row, "en", profile=profile) for _, row in county.iterrows()],
-        }
-    )
-
-
 def _proposed_facilities(
     outcomes: list[PlacementOutcome], crs: Any, *, park_carriers: int = 3
 ) -> gpd.GeoDataFrame:
@@ -693,144 +662,6 @@ def _gains(
     return [pickup_gain, station_gain, *[np.zeros(len(o.chosen)) for o in outcomes[2:]]]
 
 
-def _summary(
-    prepared: Prepared,
-    demand_before: gpd.GeoDataFrame,
-    demand_after: gpd.GeoDataFrame,
-    villages_before: gpd.GeoDataFrame,
-    villages_after: gpd.GeoDataFrame,
-    proposals: pd.DataFrame,
-    outcomes: list[PlacementOutcome],
-    timer: _Timer,
-) -> dict[str, Any]:
-    scenario = prepared.scenario
-    before = _coverage_block(demand_before, "covered")
-    after = _coverage_block(demand_after, "covered")
-    admin = villages_before["kind"] == "village"
-    pickup, stations = outcomes[0], outcomes[1]
-    unreachable_pop = float(demand_before.loc[~demand_before["reachable"], "population"].sum())
-    return {
-        "scenario": scenario.name,
-        "title": scenario.title or scenario.name,
-        "title_en": scenario.title_en or scenario.title or scenario.name,
-        "planner_version": __version__,
-        "scenario_hash": prepared.scenario_hash,
-        "crs": prepared.study.crs.to_string(),
-        "reading": scenario.travel.reading,
-        "year": scenario.plan.year,
-        "profile": prepared.profile.profile,
-        "population_total": round(float(demand_before["population"].sum()), 1),
-        "population_by_class": {
-            c: round(float(demand_before.loc[demand_before["area_class"] == c, "population"].sum()), 1)
-            for c in AREA_CLASSES
-        },
-        "coverage": _coverage_summary(demand_before, before, after, pickup),
-        "coverage_by_reading": {
-            reading: {
-                c: {
-                    "before": _coverage_block(demand_before, f"covered_{reading}")[c],
-                    "after": _coverage_block(demand_after, f"covered_{reading}")[c],
-                }
-                for c in AREA_CLASSES
-            }
-            for reading in ("network", "buffer")
-        },
-        "villages": {
-            "total": int(admin.sum()),
-            "with_station_before": int((villages_before["has_station"] & admin).sum()),
-            "with_station_after": int((villages_after["has_station"] & admin).sum()),
-            "unmappable": int((~villages_before["mappable"] & admin).sum()),
-        },
-        "proposals": {t: int((proposals["type"] == t).sum()) for t in sorted(set(proposals["type"]))},
-        "cost_total": round(float(proposals["cost"].sum()), 2),
-        "unreachable": {
-            "population_off_network": round(unreachable_pop, 1),
-            "population_no_site_within_standard": round(pickup.population_unreachable, 1),
-            "villages_no_candidate_within_reach": stations.rows_unreachable,
-            "explanation": (
-                "Demand farther than travel.max_snap_m from any road cannot be reached by network; "
-                "demand with no existing or candidate site within its standard stays uncovered "
-                "after the plan."
-            ),
-        },
-        "solver": solver_summary(outcomes),
-        "plan_notes": [note for o in outcomes for note in o.notes],
-        "network": {mode: net.summary() for mode, net in prepared.networks.items()},
-        "cache": {
-            "folder": str(prepared.snaps.disk.root) if prepared.snaps.disk is not None else None,
-            "networks_reused": prepared.networks_from_cache,
-            "coverage_matrices_reused": prepared.snaps.coverage_hits,
-            "coverage_matrices_computed": prepared.snaps.coverage_misses,
-        },
-        "notes": list(prepared.study.notes),
-        "timings": dict(timer.timings),
-    }
-
-
-def _coverage_summary(
-    demand: gpd.GeoDataFrame,
-    before: dict[str, float | None],
-    after: dict[str, float | None],
-    pickup: PlacementOutcome,
-) -> dict[str, dict[str, float | None]]:
-    """Coverage per class before and after, and for urban/township the share any site could cover.
-
-    ``coverable`` is the share of the class's people that some existing or candidate site serves within
-    the class's standard: the most any plan over these candidates can reach (``after`` equals it when
-    the least-cost cover is solved to optimality).
-    """
-    out: dict[str, dict[str, float | None]] = {}
-    unreachable = np.zeros(len(demand), dtype=bool)
-    unreachable[pickup.uncoverable] = True
-    for area_class in AREA_CLASSES:
-        block: dict[str, float | None] = {"before": before[area_class], "after": after[area_class]}
-        if area_class in ("urban", "township"):
-            rows = (demand["area_class"] == area_class).to_numpy()
-            total = float(demand.loc[rows, "population"].sum())
-            lost = float(demand.loc[rows & unreachable, "population"].sum())
-            block["coverable"] = round((total - lost) / total, 6) if total else None
-        out[area_class] = block
-    return out
-
-
-def _township_table(
-    townships: gpd.GeoDataFrame,
-    demand_before: gpd.GeoDataFrame,
-    demand_after: gpd.GeoDataFrame,
-    villages_before: gpd.GeoDataFrame,
-    villages_after: gpd.GeoDataFrame,
-    proposals: pd.DataFrame,
-) -> pd.DataFrame:
-    rows = []
-    for _, tw in townships.iterrows():
-        code = str(tw["township_code"])
-        d_mask = demand_before["township_code"].astype(str) == code
-        pop = float(demand_before.loc[d_mask, "population"].sum())
-        cov_b = float(demand_before.loc[d_mask & demand_before["covered"], "population"].sum())
-        cov_a = float(demand_after.loc[d_mask & demand_after["covered"], "population"].sum())
-        v_mask = (villages_before["township_code"].astype(str) == code) & (
-            villages_before["kind"] == "village"
-        )
-        p_mask = proposals["township_code"].astype(str) == code
-        rows.append(
-            {
-                "township_code": code,
-                "township_name": tw["township_name"],
-                "population": round(pop, 1),
-                "coverage_before": round(cov_b / pop, 4) if pop else None,
-                "coverage_after": round(cov_a / pop, 4) if pop else None,
-                "villages": int(v_mask.sum()),
-                "villages_with_station_before": int((villages_before["has_station"] & v_mask).sum()),
-                "villages_with_station_after": int((villages_after["has_station"] & v_mask).sum()),
-                "proposed_outlets": int((p_mask & (proposals["type"] == "outlet")).sum()),
-                "proposed_lockers": int((p_mask & (proposals["type"] == "locker")).sum()),
-                "proposed_village_stations": int((p_mask & (proposals["type"] == "village_station")).sum()),
-                "proposed_cost": round(float(proposals.loc[p_mask, "cost"].sum()), 2),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 def audit_scenario(
     scenario: Scenario, *, stage: StageCallback | None = None, use_cache: bool = True
 ) -> tuple[AuditResult, dict[str, Any]]:
@@ -844,7 +675,7 @@ def audit_scenario(
     summary = {
         "scenario": scenario.name,
         "scenario_hash": prepared.scenario_hash,
-        "coverage": {c: {"before": v} for c, v in _coverage_block(demand, "covered").items()},
+        "coverage": {c: {"before": v} for c, v in coverage_block(demand, "covered").items()},
         "timings": dict(timer.timings),
     }
     return audit, summary

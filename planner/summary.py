@@ -1,0 +1,205 @@
+"""The figures of a run: ``summary.json``, the township table, citations and explanations.
+
+Pure functions of the stages' results; :mod:`planner.pipeline` calls them once the plan is measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planner import __version__
+from planner.explain import explain_row
+from planner.plan import PlacementOutcome, solver_summary
+from planner.standards import STANDARD_IDS, Profile
+from planner.types import AREA_CLASSES, AuditResult
+
+if TYPE_CHECKING:
+    from planner.pipeline import Prepared
+
+
+def coverage_block(demand: gpd.GeoDataFrame, column: str) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for area_class in AREA_CLASSES:
+        rows = demand["area_class"] == area_class
+        total = float(demand.loc[rows, "population"].sum())
+        out[area_class] = (
+            round(float(demand.loc[rows & demand[column], "population"].sum()) / total, 6) if total else None
+        )
+    return out
+
+
+def citations(profile: Profile) -> dict[str, str]:
+    cites = {}
+    for sid in STANDARD_IDS:
+        with contextlib.suppress(Exception):
+            cites[sid] = profile.cite(sid)
+    return cites
+
+
+def chain_summary(chain: pd.DataFrame) -> dict[str, Any]:
+    """Villages reached by the park → outlet → station chain and its travel time (minutes)."""
+    minutes = pd.to_numeric(chain.get("chain_min", pd.Series(dtype=float)), errors="coerce")
+    finite = minutes[np.isfinite(minutes)]
+    return {
+        "villages": len(chain),
+        "reached": len(finite),
+        "mean_min": round(float(finite.mean()), 2) if len(finite) else None,
+        "max_min": round(float(finite.max()), 2) if len(finite) else None,
+    }
+
+
+def explanations(audit: AuditResult, profile: Profile) -> pd.DataFrame:
+    """Plain-language sentences (Chinese and English, with the cited clause) for every county-level check."""
+    county = audit.table[audit.table["unit_level"] == "county"]
+    return pd.DataFrame(
+        {
+            "standard_id": county["standard_id"].to_numpy(),
+            "passed": county["passed"].to_numpy(),
+            "explanation_zh": [explain_row(row, "zh", profile=profile) for _, row in county.iterrows()],
+            "explanation_en": [explain_row(row, "en", profile=profile) for _, row in county.iterrows()],
+        }
+    )
+
+
+def run_summary(
+    prepared: Prepared,
+    demand_before: gpd.GeoDataFrame,
+    demand_after: gpd.GeoDataFrame,
+    villages_before: gpd.GeoDataFrame,
+    villages_after: gpd.GeoDataFrame,
+    proposals: pd.DataFrame,
+    outcomes: list[PlacementOutcome],
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """The ``summary.json`` content of a run (the output contract of issue 2, extended)."""
+    scenario = prepared.scenario
+    before = coverage_block(demand_before, "covered")
+    after = coverage_block(demand_after, "covered")
+    admin = villages_before["kind"] == "village"
+    pickup, stations = outcomes[0], outcomes[1]
+    unreachable_pop = float(demand_before.loc[~demand_before["reachable"], "population"].sum())
+    return {
+        "scenario": scenario.name,
+        "title": scenario.title or scenario.name,
+        "title_en": scenario.title_en or scenario.title or scenario.name,
+        "planner_version": __version__,
+        "scenario_hash": prepared.scenario_hash,
+        "crs": prepared.study.crs.to_string(),
+        "reading": scenario.travel.reading,
+        "year": scenario.plan.year,
+        "profile": prepared.profile.profile,
+        "population_total": round(float(demand_before["population"].sum()), 1),
+        "population_by_class": {
+            c: round(float(demand_before.loc[demand_before["area_class"] == c, "population"].sum()), 1)
+            for c in AREA_CLASSES
+        },
+        "coverage": coverage_summary(demand_before, before, after, pickup),
+        "coverage_by_reading": {
+            reading: {
+                c: {
+                    "before": coverage_block(demand_before, f"covered_{reading}")[c],
+                    "after": coverage_block(demand_after, f"covered_{reading}")[c],
+                }
+                for c in AREA_CLASSES
+            }
+            for reading in ("network", "buffer")
+        },
+        "villages": {
+            "total": int(admin.sum()),
+            "with_station_before": int((villages_before["has_station"] & admin).sum()),
+            "with_station_after": int((villages_after["has_station"] & admin).sum()),
+            "unmappable": int((~villages_before["mappable"] & admin).sum()),
+        },
+        "proposals": {t: int((proposals["type"] == t).sum()) for t in sorted(set(proposals["type"]))},
+        "cost_total": round(float(proposals["cost"].sum()), 2),
+        "unreachable": {
+            "population_off_network": round(unreachable_pop, 1),
+            "population_no_site_within_standard": round(pickup.population_unreachable, 1),
+            "villages_no_candidate_within_reach": stations.rows_unreachable,
+            "explanation": (
+                "Demand farther than travel.max_snap_m from any road cannot be reached by network; "
+                "demand with no existing or candidate site within its standard stays uncovered "
+                "after the plan."
+            ),
+        },
+        "solver": solver_summary(outcomes),
+        "plan_notes": [note for o in outcomes for note in o.notes],
+        "network": {mode: net.summary() for mode, net in prepared.networks.items()},
+        "cache": {
+            "folder": str(prepared.snaps.disk.root) if prepared.snaps.disk is not None else None,
+            "networks_reused": prepared.networks_from_cache,
+            "coverage_matrices_reused": prepared.snaps.coverage_hits,
+            "coverage_matrices_computed": prepared.snaps.coverage_misses,
+        },
+        "notes": list(prepared.study.notes),
+        "timings": dict(timings),
+    }
+
+
+def coverage_summary(
+    demand: gpd.GeoDataFrame,
+    before: dict[str, float | None],
+    after: dict[str, float | None],
+    pickup: PlacementOutcome,
+) -> dict[str, dict[str, float | None]]:
+    """Coverage per class before and after, and for urban/township the share any site could cover.
+
+    ``coverable`` is the share of the class's people that some existing or candidate site serves within
+    the class's standard: the most any plan over these candidates can reach (``after`` equals it when
+    the least-cost cover is solved to optimality).
+    """
+    out: dict[str, dict[str, float | None]] = {}
+    unreachable = np.zeros(len(demand), dtype=bool)
+    unreachable[pickup.uncoverable] = True
+    for area_class in AREA_CLASSES:
+        block: dict[str, float | None] = {"before": before[area_class], "after": after[area_class]}
+        if area_class in ("urban", "township"):
+            rows = (demand["area_class"] == area_class).to_numpy()
+            total = float(demand.loc[rows, "population"].sum())
+            lost = float(demand.loc[rows & unreachable, "population"].sum())
+            block["coverable"] = round((total - lost) / total, 6) if total else None
+        out[area_class] = block
+    return out
+
+
+def township_table(
+    townships: gpd.GeoDataFrame,
+    demand_before: gpd.GeoDataFrame,
+    demand_after: gpd.GeoDataFrame,
+    villages_before: gpd.GeoDataFrame,
+    villages_after: gpd.GeoDataFrame,
+    proposals: pd.DataFrame,
+) -> pd.DataFrame:
+    rows = []
+    for _, tw in townships.iterrows():
+        code = str(tw["township_code"])
+        d_mask = demand_before["township_code"].astype(str) == code
+        pop = float(demand_before.loc[d_mask, "population"].sum())
+        cov_b = float(demand_before.loc[d_mask & demand_before["covered"], "population"].sum())
+        cov_a = float(demand_after.loc[d_mask & demand_after["covered"], "population"].sum())
+        v_mask = (villages_before["township_code"].astype(str) == code) & (
+            villages_before["kind"] == "village"
+        )
+        p_mask = proposals["township_code"].astype(str) == code
+        rows.append(
+            {
+                "township_code": code,
+                "township_name": tw["township_name"],
+                "population": round(pop, 1),
+                "coverage_before": round(cov_b / pop, 4) if pop else None,
+                "coverage_after": round(cov_a / pop, 4) if pop else None,
+                "villages": int(v_mask.sum()),
+                "villages_with_station_before": int((villages_before["has_station"] & v_mask).sum()),
+                "villages_with_station_after": int((villages_after["has_station"] & v_mask).sum()),
+                "proposed_outlets": int((p_mask & (proposals["type"] == "outlet")).sum()),
+                "proposed_lockers": int((p_mask & (proposals["type"] == "locker")).sum()),
+                "proposed_village_stations": int((p_mask & (proposals["type"] == "village_station")).sum()),
+                "proposed_cost": round(float(proposals.loc[p_mask, "cost"].sum()), 2),
+            }
+        )
+    return pd.DataFrame(rows)
