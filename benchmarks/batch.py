@@ -121,7 +121,7 @@ def _warm() -> int:
     """Import the planner's stages in a worker (run once per worker before timing)."""
     import planner.batch.task
     import planner.outputs
-    import planner.pipeline  # noqa: F401
+    import planner.run.pipeline  # noqa: F401
 
     return os.getpid()
 

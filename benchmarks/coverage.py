@@ -346,7 +346,7 @@ def memory_probe(n_side: int, n_demand: int, n_sites: int, cut: float, workdir: 
     """
     import subprocess
 
-    from planner.cache import Cache
+    from planner.network.cache import Cache
 
     county = grid_county(n_side, n_demand, n_sites, seed=3)
     t = time.perf_counter()
@@ -369,7 +369,7 @@ def memory_probe(n_side: int, n_demand: int, n_sites: int, cut: float, workdir: 
 
 
 def memory_stage2(workdir: Path, cut: float) -> dict:
-    from planner.cache import Cache
+    from planner.network.cache import Cache
 
     def rss() -> float:  # peak RSS of this process (VmHWM; ru_maxrss would inherit the parent's)
         for line in Path("/proc/self/status").read_text().splitlines():

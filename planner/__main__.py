@@ -1,5 +1,5 @@
 """``python -m planner`` runs the command line."""
 
-from planner.cli import app
+from planner.cli.app import app
 
 app(prog_name="planner")

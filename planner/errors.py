@@ -104,3 +104,17 @@ class SolverError(PlannerError, RuntimeError):
 
 class InfeasibleError(SolverError):
     """The model has no feasible plan; the message explains which demand or budget is short."""
+
+
+class OutputDirError(PlannerError, FileExistsError):
+    """The output folder cannot be written or replaced (exists as a file, or holds foreign files). Exit 2."""
+
+    exit_code = 2
+
+
+class FetchError(PlannerError, ConnectionError):
+    """A download failed: no network, an HTTP error status, or a server answer that cannot be used."""
+
+
+class BatchSpecError(ScenarioError):
+    """The batch file is invalid (unknown keys, a unit list that resolves to nothing, bad placeholders)."""

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from planner.audit.explain import explain_row, explain_standard
 from planner.errors import StandardsError
-from planner.explain import explain_row, explain_standard
 from planner.standards import STANDARD_IDS, Profile, load_profile
 
 STANDARDS_DIR = Path(__file__).resolve().parents[1] / "scenarios" / "standards"

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from planner.classify import DensityRule, assign_villages, classify_demand, classify_villages
+from planner.demand.classify import DensityRule, assign_villages, classify_demand, classify_villages
 from planner.errors import InputDataError
 
 CRS = "EPSG:32650"

@@ -465,19 +465,26 @@ def test_snaps_from_another_network_refused() -> None:
 
 
 def test_coverage_cache(tmp_path) -> None:
-    from planner.cache import Cache
+    from planner.coverage.snaps import cached_coverage
+    from planner.store import DiskStore
 
     net, _, _, _, _, ds, ss = scene(4, CAR)
-    cache = Cache(tmp_path)
-    m1, hit1 = cache.coverage(net, ds, ss, max_distance_m=1000.0, max_time_s=200.0)
-    m2, hit2 = cache.coverage(net, ds, ss, max_distance_m=1000.0, max_time_s=200.0)
+    store = DiskStore(tmp_path)
+
+    def hit(store: DiskStore, *args, **kwargs) -> tuple[object, bool]:
+        before = store.hits.get("coverage", 0)
+        matrix = cached_coverage(store, *args, **kwargs)
+        return matrix, store.hits.get("coverage", 0) > before
+
+    m1, hit1 = hit(store, net, ds, ss, max_distance_m=1000.0, max_time_s=200.0)
+    m2, hit2 = hit(store, net, ds, ss, max_distance_m=1000.0, max_time_s=200.0)
     assert (not hit1) and hit2 and m2.dtype == bool and (m1 != m2).nnz == 0
     assert (m1 != coverage_matrix(net, ds, ss, max_distance_m=1000.0, max_time_s=200.0)).nnz == 0
-    _, hit3 = cache.coverage(net, ds, ss, max_distance_m=1001.0, max_time_s=200.0)
-    _, hit4 = cache.coverage(net, ds, ss, max_distance_m=1000.0, max_time_s=200.0, direction="from_site")
-    _, hit5 = cache.coverage(net, ds.subset(np.arange(5)), ss, max_distance_m=1000.0, max_time_s=200.0)
+    _, hit3 = hit(store, net, ds, ss, max_distance_m=1001.0, max_time_s=200.0)
+    _, hit4 = hit(store, net, ds, ss, max_distance_m=1000.0, max_time_s=200.0, direction="from_site")
+    _, hit5 = hit(store, net, ds.subset(np.arange(5)), ss, max_distance_m=1000.0, max_time_s=200.0)
     assert not (hit3 or hit4 or hit5)
-    _, hit6 = Cache(tmp_path, enabled=False).coverage(net, ds, ss, max_distance_m=1000.0, max_time_s=200.0)
+    _, hit6 = hit(DiskStore(tmp_path, enabled=False), net, ds, ss, max_distance_m=1000.0, max_time_s=200.0)
     assert not hit6
 
 

@@ -451,8 +451,8 @@ def test_cli_command_and_planner_run(server: FakeServer, boundary_file: Path, tm
     import typer
     from typer.testing import CliRunner
 
-    from planner.fetch_cli import fetch
-    from planner.pipeline import run_scenario
+    from planner.cli.fetch import fetch
+    from planner.run import run_scenario
     from planner.scenario import load_scenario
 
     app = typer.Typer()

@@ -267,7 +267,8 @@ def test_real_osm_graph_vavuniya() -> None:
 
 
 def test_network_cache_round_trip(tmp_path: Path) -> None:
-    from planner.cache import Cache
+    from planner.network.store import mode_networks
+    from planner.store import DiskStore
 
     bend = shapely.LineString(
         [TO_LL.transform(X0, Y0), TO_LL.transform(X0 + 500, Y0 + 300), TO_LL.transform(X0 + 1000, Y0)]
@@ -287,11 +288,11 @@ def test_network_cache_round_trip(tmp_path: Path) -> None:
         reads.append(1)
         return nx.read_graphml(roads_file)
 
-    cache = Cache(tmp_path / "cache")
+    cache = DiskStore(tmp_path / "cache")
     modes = [DEFAULT_MODES["walk"], DEFAULT_MODES["car"]]
-    first, hit = cache.mode_networks([roads_file], crs=WORK, modes=modes, read_roads=read)
+    first, hit = mode_networks(cache, [roads_file], crs=WORK, modes=modes, read_roads=read)
     assert not hit and len(reads) == 1  # read once for both modes
-    second, hit = cache.mode_networks([roads_file], crs=WORK, modes=modes, read_roads=read)
+    second, hit = mode_networks(cache, [roads_file], crs=WORK, modes=modes, read_roads=read)
     assert hit and len(reads) == 1
     for name in ("walk", "car"):
         a, b = first[name], second[name]
@@ -304,17 +305,17 @@ def test_network_cache_round_trip(tmp_path: Path) -> None:
     car = first["car"]
     assert car.n_nodes + car.nodes_merged == 4 and car.edges_excluded == {"footway": 2}
     # another mode, another CRS or other file bytes: a miss
-    _, hit = cache.mode_networks([roads_file], crs=WORK, modes=[DEFAULT_MODES["tricycle"]], read_roads=read)
+    _, hit = mode_networks(cache, [roads_file], crs=WORK, modes=[DEFAULT_MODES["tricycle"]], read_roads=read)
     assert not hit
-    _, hit = cache.mode_networks([roads_file], crs="EPSG:32651", modes=modes[:1], read_roads=read)
+    _, hit = mode_networks(cache, [roads_file], crs="EPSG:32651", modes=modes[:1], read_roads=read)
     assert not hit
     roads_file.write_text(roads_file.read_text().replace("1500.0", "1600.0"))
-    changed, hit = cache.mode_networks([roads_file], crs=WORK, modes=modes[1:], read_roads=read)
+    changed, hit = mode_networks(cache, [roads_file], crs=WORK, modes=modes[1:], read_roads=read)
     assert not hit and changed["car"].digest != first["car"].digest
     # a corrupt entry is recomputed, not fatal
     for f in (tmp_path / "cache").glob("network-*.npz"):
         f.write_bytes(b"not a zip")
-    again, hit = cache.mode_networks([roads_file], crs=WORK, modes=modes[1:], read_roads=read)
+    again, hit = mode_networks(cache, [roads_file], crs=WORK, modes=modes[1:], read_roads=read)
     assert not hit and again["car"].digest == changed["car"].digest
 
 

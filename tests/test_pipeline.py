@@ -21,7 +21,7 @@ import pytest
 from shapely.geometry import LineString, Point
 from typer.testing import CliRunner
 
-from planner.cli import app
+from planner.cli.app import app
 from planner.network import DEFAULT_MODES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -282,7 +282,7 @@ def test_off_network_people_are_reported_not_snapped(summary: dict[str, Any]) ->
 
 
 def test_second_run_reuses_the_cache_and_plans_the_same(tmp_path: Path) -> None:
-    from planner.pipeline import run_scenario
+    from planner.run import run_scenario
     from planner.scenario import load_scenario
 
     scenario = load_scenario(DEMO).model_copy(update={"cache_dir": tmp_path / "cache"})
@@ -313,7 +313,7 @@ def _demo_with(cache: Path, **plan: Any) -> Any:
 
 
 def test_max_coverage_plan_stays_within_its_budget(shared_cache: Path) -> None:
-    from planner.pipeline import run_scenario
+    from planner.run import run_scenario
     from planner.scenario import Budget
 
     budget = 100_000.0
@@ -328,7 +328,7 @@ def test_max_coverage_plan_stays_within_its_budget(shared_cache: Path) -> None:
 
 
 def test_village_stations_phased_by_year_meet_each_year_within_budget(shared_cache: Path) -> None:
-    from planner.pipeline import run_scenario
+    from planner.run import run_scenario
     from planner.scenario import Budget
 
     scenario = _demo_with(

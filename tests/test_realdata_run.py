@@ -27,7 +27,7 @@ pytestmark = [
 def test_coxsbazar_runs_end_to_end(tmp_path: Path) -> None:
     import geopandas as gpd
 
-    from planner.pipeline import run_scenario
+    from planner.run import run_scenario
     from planner.scenario import load_scenario
 
     scenario = load_scenario(SCENARIO).model_copy(update={"cache_dir": tmp_path / "cache"})

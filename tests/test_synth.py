@@ -24,7 +24,7 @@ from pyproj import Geod, Transformer
 
 from planner.errors import InputDataError
 from planner.synth import SynthCounty, SynthParams, synthesize, synthesize_county, write_county
-from planner.synth_names import chinese_number
+from planner.synth.names import chinese_number
 
 DRIVE = {
     "trunk",

@@ -46,7 +46,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from planner.errors import Problem, ScenarioError
+from planner.errors import BatchSpecError, Problem
 from planner.scenario import resolve_profile_path
 
 Lang = Literal["zh", "en"]
@@ -63,10 +63,6 @@ PATH_FIELDS: tuple[str, ...] = (
 )
 _SLUG = r"^[A-Za-z0-9_.\-]+$"
 _LEVELS = {"county": "区县", "区县": "区县", "区/县": "区县", "district": "区县"}
-
-
-class BatchSpecError(ScenarioError):
-    """The batch file is invalid (unknown keys, a unit list that resolves to nothing, bad placeholders)."""
 
 
 class _Strict(BaseModel):

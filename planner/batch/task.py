@@ -189,7 +189,7 @@ def run_unit(job: UnitJob) -> UnitOutcome:
         (unless ``job.force``), ``done`` after a successful run, ``failed`` with the error otherwise.
         The unit's log goes to ``job.log_file`` when set.
     """
-    from planner.pipeline import run_scenario
+    from planner.run import run_scenario
     from planner.scenario import load_scenario, scenario_hash
 
     start, cpu_start = time.perf_counter(), time.process_time()

@@ -39,17 +39,17 @@ import yaml
 from shapely.geometry.base import BaseGeometry
 
 from planner.errors import InputDataError, Problem
-from planner.fetch._http import DEFAULT_FETCH_CACHE, FetchCache, FetchError, make_session
+from planner.fetch._http import FetchCache, FetchError, default_fetch_cache, make_session
 from planner.fetch.osm import DEFAULT_OVERPASS_URL, POI_COLUMNS, fetch_pois, fetch_roads
 from planner.fetch.worldpop import LICENCE, WORLDPOP_API, WorldPopProduct, fetch_worldpop
 
 __all__ = [
-    "DEFAULT_FETCH_CACHE",
     "DEFAULT_OVERPASS_URL",
     "WORLDPOP_API",
     "FetchCache",
     "FetchError",
     "FetchSummary",
+    "default_fetch_cache",
     "fetch_area",
     "write_fetched_scenario",
 ]
@@ -287,7 +287,7 @@ def fetch_area(
     worldpop: WorldPopProduct = "auto",
     worldpop_download: bool = False,
     buffer_m: float = 2000.0,
-    cache_dir: Path | str = DEFAULT_FETCH_CACHE,
+    cache_dir: Path | str | None = None,
     refresh: bool = False,
     overpass_url: str = DEFAULT_OVERPASS_URL,
     worldpop_api: str = WORLDPOP_API,
@@ -316,7 +316,7 @@ def fetch_area(
         Margin around the area for roads, POIs and the raster crop (trips and facilities just
         across the border count).
     cache_dir, refresh
-        The download cache; ``refresh`` downloads again.
+        The download cache (default: :func:`default_fetch_cache`); ``refresh`` downloads again.
     overpass_url, worldpop_api
         Service base URLs (an Overpass mirror may be faster from China).
     standards, resolution_m
@@ -345,7 +345,7 @@ def fetch_area(
     step = progress or (lambda _label: None)
     out = Path(out_dir)
     session = session or make_session()
-    cache = FetchCache(cache_dir, refresh=refresh)
+    cache = FetchCache(cache_dir if cache_dir is not None else default_fetch_cache(), refresh=refresh)
 
     step("boundary")
     area = read_boundary(boundary, admin_name=admin_name, county_code=county_code, county_name=county_name)

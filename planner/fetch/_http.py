@@ -13,21 +13,19 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from planner.errors import PlannerError, Problem
+from planner.atomic import atomic_dir, atomic_file
+from planner.errors import FetchError, Problem
+from planner.store import default_cache_root
 
 logger = logging.getLogger(__name__)
 
 #: Default cache folder (relative to the working directory, like the planner's other caches).
-DEFAULT_FETCH_CACHE = Path(".cache") / "planner" / "fetch"
 #: Bump when the layout or meaning of a cached entry changes.
 FETCH_CACHE_FORMAT = 1
 USER_AGENT = "planner-fetch (express-delivery coverage planner; https://www.openstreetmap.org/copyright)"
@@ -35,10 +33,9 @@ USER_AGENT = "planner-fetch (express-delivery coverage planner; https://www.open
 NO_NETWORK_FIX = "no network: run fetch on a machine with internet, or give local files (see README)"
 
 
-class FetchError(PlannerError, ConnectionError):
-    """A download failed: no network, an HTTP error status, or a server answer that cannot be used."""
-
-    exit_code = 1
+def default_fetch_cache() -> Path:
+    """The download cache: ``fetch/`` in the cache folder (:func:`~planner.store.default_cache_root`)."""
+    return default_cache_root() / "fetch"
 
 
 def no_network(url: str, exc: BaseException) -> FetchError:
@@ -95,25 +92,19 @@ def download_file(session: requests.Session, url: str, dest: Path, *, timeout_s:
     int
         Bytes written.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".part-", dir=dest.parent)
-    tmp = Path(tmp_name)
     size = 0
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            try:
-                with session.get(url, stream=True, timeout=timeout_s) as response:
-                    if not response.ok:
-                        raise http_error(url, response.status_code, response.reason)
-                    total = int(response.headers.get("Content-Length") or 0)
-                    logger.info(
-                        "downloading %s (%s)", url, f"{total / 1e6:,.1f} MB" if total else "size unknown"
-                    )
-                    for block in response.iter_content(chunk_size=1 << 20):
-                        fh.write(block)
-                        size += len(block)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                raise no_network(url, exc) from exc
+    with atomic_file(dest) as fh:
+        try:
+            with session.get(url, stream=True, timeout=timeout_s) as response:
+                if not response.ok:
+                    raise http_error(url, response.status_code, response.reason)
+                total = int(response.headers.get("Content-Length") or 0)
+                logger.info("downloading %s (%s)", url, f"{total / 1e6:,.1f} MB" if total else "size unknown")
+                for block in response.iter_content(chunk_size=1 << 20):
+                    fh.write(block)
+                    size += len(block)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise no_network(url, exc) from exc
         if total and size != total:
             raise FetchError(
                 problems=[
@@ -122,9 +113,6 @@ def download_file(session: requests.Session, url: str, dest: Path, *, timeout_s:
                     )
                 ]
             )
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
     return size
 
 
@@ -182,19 +170,10 @@ class FetchCache:
     @contextlib.contextmanager
     def writing(self, kind: str, query: Mapping[str, Any]) -> Iterator[Path]:
         """A staging folder for a new entry; on success it replaces the entry (call :meth:`seal` inside)."""
-        final = self.folder(kind, query)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
-        try:
+        with atomic_dir(self.folder(kind, query)) as staging:
             yield staging
             if not (staging / "meta.json").is_file():
-                raise RuntimeError("cache entry written without meta.json")
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(staging, final)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+                raise FetchError("cache entry written without meta.json (a bug: report it)")
 
     @staticmethod
     def seal(staging: Path, query: Mapping[str, Any], meta: Mapping[str, Any]) -> None:

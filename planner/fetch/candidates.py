@@ -1,6 +1,6 @@
 """Candidate sites for a fetched area, so that the plan of the scenario written can place facilities.
 
-Rules (written into the scenario's comment and ``fetch.json``):
+Rules (those of :mod:`planner.plan.candidates`, written into the scenario's comment and ``fetch.json``):
 
 - ``outlet``: road-graph nodes inside the boundary on roads vehicles use (not footways, paths,
   steps, cycleways), in a populated raster cell; thinned greedily, most populated first, so that no
@@ -14,7 +14,6 @@ These are a starting point; a county replaces them with the sites it can actuall
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,37 +24,11 @@ import rasterio
 import shapely
 from pyproj import Transformer
 
+from planner.plan.candidates import CandidateRules, pick_sites
+
 #: OSM highway classes no delivery vehicle uses (candidates are not placed on them).
 NON_VEHICLE = frozenset({"footway", "path", "steps", "cycleway", "pedestrian", "bridleway", "corridor"})
 CANDIDATE_FILE_COLUMNS = ("candidate_id", "type", "lon", "lat", "village_code")
-
-
-def thin(xy: np.ndarray, order: np.ndarray, spacing_m: float) -> np.ndarray:
-    """Indices kept by greedy thinning: visit ``order``, keep a point when none kept is within spacing.
-
-    Parameters
-    ----------
-    xy
-        Points in metres, shape (n, 2).
-    order
-        The visiting order (a permutation of ``range(n)``), best first.
-    spacing_m
-        The minimum distance between kept points.
-
-    Returns
-    -------
-    numpy.ndarray
-        Kept indices, in visiting order.
-    """
-    cells: dict[tuple[int, int], list[int]] = {}
-    kept: list[int] = []
-    for i in order:
-        cx, cy = math.floor(xy[i, 0] / spacing_m), math.floor(xy[i, 1] / spacing_m)
-        near = (j for dx in (-1, 0, 1) for dy in (-1, 0, 1) for j in cells.get((cx + dx, cy + dy), ()))
-        if all(math.hypot(*(xy[i] - xy[j])) >= spacing_m for j in near):
-            cells.setdefault((cx, cy), []).append(int(i))
-            kept.append(int(i))
-    return np.asarray(kept, dtype=np.int64)
 
 
 def _vehicle_nodes(graph: nx.MultiDiGraph) -> tuple[np.ndarray, np.ndarray]:
@@ -131,22 +104,17 @@ def make_candidates(
     x, y = Transformer.from_crs("EPSG:4326", utm, always_xy=True).transform(lon, lat)
     xy = np.column_stack([np.atleast_1d(x), np.atleast_1d(y)]) if len(lon) else np.zeros((0, 2))
     rows: list[dict[str, object]] = []
-    for kind, mask, spacing in (
-        ("outlet", people > 0, outlet_spacing_m),
-        ("locker", density >= locker_density_per_km2, locker_spacing_m),
-    ):
-        idx = np.flatnonzero(mask)
-        order = idx[np.argsort(-people[idx], kind="stable")]
-        for n, k in enumerate(thin(xy, order, spacing), start=1):
-            rows.append(
-                {
-                    "candidate_id": f"{kind}-{n}",
-                    "type": kind,
-                    "lon": round(float(lon[k]), 7),
-                    "lat": round(float(lat[k]), 7),
-                    "village_code": "",
-                }
-            )
+    rules = CandidateRules(outlet_spacing_m, locker_spacing_m, locker_density_per_km2)
+    for kind, n, k in pick_sites(xy, people, density, rules):
+        rows.append(
+            {
+                "candidate_id": f"{kind}-{n}",
+                "type": kind,
+                "lon": round(float(lon[k]), 7),
+                "lat": round(float(lat[k]), 7),
+                "village_code": "",
+            }
+        )
     if len(register):
         villages = register[register["kind"] == "village"]
         for n, (code, vlon, vlat) in enumerate(

@@ -15,11 +15,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import matplotlib
-
-matplotlib.use("Agg")  # no display: the outputs stage may run on a server
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib import font_manager
+from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from planner.outputs import i18n, palette
@@ -63,7 +61,6 @@ def _to_svg(fig: Any, *, label: str) -> str:
         warnings.filterwarnings("ignore", message=".*[Gg]lyph.*missing.*")
         warnings.filterwarnings("ignore", message=".*findfont.*")
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
     svg = buf.getvalue()
     svg = svg[svg.find("<svg") :]
     svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)
@@ -105,7 +102,8 @@ def coverage_chart(summary: Mapping[str, Any], lang: Lang) -> str:
         )
     title = "规划前后服务覆盖率" if lang == "zh" else "Coverage before and after the plan"
     with matplotlib.rc_context(_rc()):
-        fig, ax = plt.subplots(figsize=(6.4, 3.2))
+        fig = Figure(figsize=(6.4, 3.2))
+        ax = fig.subplots()
         xs = range(len(groups))
         width = 0.38
         for offset, idx, colour, name in (
@@ -148,7 +146,8 @@ def budget_chart(curve: pd.DataFrame, lang: Lang, *, chosen_budget: float | None
     title = "投资—覆盖率曲线" if lang == "zh" else "Budget–coverage curve"
     scale, unit = (10_000.0, "万元") if lang == "zh" else (1_000.0, "thousand yuan")
     with matplotlib.rc_context(_rc()):
-        fig, ax = plt.subplots(figsize=(6.4, 3.0))
+        fig = Figure(figsize=(6.4, 3.0))
+        ax = fig.subplots()
         xs = data["budget"].astype(float) / scale
         ys = data["covered_share"].astype(float)
         ax.plot(xs, ys, marker="o", color=palette.AFTER_COLOUR, linewidth=2, markersize=4)
@@ -182,7 +181,8 @@ def township_chart(names: Sequence[str], before: Sequence[float], after: Sequenc
     """Horizontal bars of coverage before/after per township (for counties with many townships)."""
     title = "各乡镇人口覆盖率" if lang == "zh" else "Coverage by township"
     with matplotlib.rc_context(_rc()):
-        fig, ax = plt.subplots(figsize=(6.4, 0.9 + 0.32 * len(names)))
+        fig = Figure(figsize=(6.4, 0.9 + 0.32 * len(names)))
+        ax = fig.subplots()
         ys = list(range(len(names)))
         ax.barh(
             [y + 0.2 for y in ys],

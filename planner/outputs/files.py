@@ -16,10 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,7 +26,8 @@ import pandas as pd
 import pyogrio
 from pyproj import CRS
 
-from planner.errors import PlannerError, Problem
+from planner import atomic
+from planner.errors import OutputDirError, Problem
 from planner.outputs import i18n
 from planner.outputs.i18n import Lang
 from planner.types import AUDIT_COLUMNS, PROPOSAL_COLUMNS, VILLAGE_GAP_COLUMNS, AuditResult, RunResult
@@ -39,12 +37,6 @@ WGS84: Final = CRS.from_epsg(4326)
 SIMPLIFY_M: Final = 5.0
 #: A marker file of our own output folders, so an existing folder is replaced only when it is ours.
 MARKER: Final = "summary.json"
-
-
-class OutputDirError(PlannerError, FileExistsError):
-    """The output folder cannot be written or replaced (exists as a file, or holds foreign files)."""
-
-    exit_code = 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -79,47 +71,10 @@ def _check_replaceable(out_dir: Path) -> None:
         )
 
 
-@contextlib.contextmanager
-def atomic_dir(out_dir: Path) -> Iterator[Path]:
-    """Yield a temporary sibling folder; on success it replaces ``out_dir`` in one rename.
-
-    Parameters
-    ----------
-    out_dir
-        The final folder. It may exist if it is empty or an earlier planner output.
-
-    Yields
-    ------
-    Path
-        The temporary folder to write into. It is removed if the block raises.
-    """
-    out_dir = Path(out_dir).absolute()
-    _check_replaceable(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    # mkdtemp makes the folder private (0700); outputs are for sharing, so give it the usual mode
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)
-    try:
-        yield tmp
-        _check_replaceable(out_dir)  # it may have appeared while we were writing
-        old: Path | None = None
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-            os.rmdir(old)
-            os.replace(out_dir, old)
-        try:
-            os.replace(tmp, out_dir)
-        except BaseException:
-            if old is not None:  # put the previous output back
-                os.replace(old, out_dir)
-            raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+def atomic_dir(out_dir: Path) -> contextlib.AbstractContextManager[Path]:
+    """A temporary sibling folder that replaces ``out_dir`` in one rename on success
+    (:func:`planner.atomic.atomic_dir`); ``out_dir`` may exist only if it is empty or an earlier output."""
+    return atomic.atomic_dir(Path(out_dir), check=_check_replaceable)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -34,11 +34,11 @@ import yaml
 from affine import Affine
 from pyproj import Transformer
 
-from planner import synth_geom as sgeom
-from planner import synth_names as names
 from planner.errors import InputDataError, Problem
-from planner.synth_facilities import make_candidates, make_facilities
-from planner.synth_roads import RoadBuilder, build_roads
+from planner.synth import geom as sgeom
+from planner.synth import names
+from planner.synth.facilities import make_candidates, make_facilities
+from planner.synth.roads import RoadBuilder, build_roads
 
 log = logging.getLogger(__name__)
 

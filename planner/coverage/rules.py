@@ -22,11 +22,12 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from planner.cache import Cache
-from planner.coverage import buffer_coverage, coverage_matrix, nearest_facility
-from planner.network import ModeNetwork, Snap, snap_points
+from planner.coverage.engine import nearest_facility
+from planner.coverage.snaps import SnapCache
+from planner.coverage.straight import buffer_coverage
+from planner.geo import points_xy
 from planner.standards import Profile
-from planner.types import AREA_CLASSES, AreaClass
+from planner.types import AREA_CLASSES, PICKUP_TYPES, AreaClass
 
 log = logging.getLogger(__name__)
 
@@ -63,54 +64,6 @@ def service_rules(profile: Profile) -> dict[AreaClass, ServiceRule]:
     }
 
 
-def points_xy(frame: gpd.GeoDataFrame) -> np.ndarray:
-    """(n, 2) coordinates of a point layer in its (projected) CRS; rows without geometry get NaN."""
-    geom = frame.geometry
-    xy = np.full((len(frame), 2), np.nan)
-    has = ~(geom.isna() | geom.is_empty).to_numpy()
-    if has.any():
-        xy[has, 0] = geom[has].x.to_numpy()
-        xy[has, 1] = geom[has].y.to_numpy()
-    return xy
-
-
-class SnapCache:
-    """Snaps points once per (layer, mode): the same demand or sites are reused across stages."""
-
-    def __init__(
-        self, networks: Mapping[str, ModeNetwork], *, max_snap_m: float, disk: Cache | None = None
-    ) -> None:
-        self.networks = networks
-        self.max_snap_m = max_snap_m
-        self.disk = disk
-        self.coverage_hits = 0
-        self.coverage_misses = 0
-        self._cache: dict[tuple[str, str], Snap] = {}
-
-    def coverage(
-        self, mode: str, demand: Snap, sites: Snap, *, max_distance_m: float, max_time_s: float
-    ) -> sp.csr_matrix:
-        """A coverage matrix on the ``mode`` network, from the disk cache when it holds it."""
-        net = self.networks[mode]
-        if self.disk is None:
-            return coverage_matrix(net, demand, sites, max_distance_m=max_distance_m, max_time_s=max_time_s)
-        matrix, hit = self.disk.coverage(
-            net, demand, sites, max_distance_m=max_distance_m, max_time_s=max_time_s
-        )
-        if hit:
-            self.coverage_hits += 1
-        else:
-            self.coverage_misses += 1
-        return matrix
-
-    def snap(self, key: str, mode: str, xy: np.ndarray) -> Snap:
-        """Snap ``xy`` onto the ``mode`` network, cached under ``key``."""
-        cache_key = (key, mode)
-        if cache_key not in self._cache:
-            self._cache[cache_key] = snap_points(self.networks[mode], xy, max_snap_m=self.max_snap_m)
-        return self._cache[cache_key]
-
-
 def _straight_nearest_km(target_xy: np.ndarray, site_xy: np.ndarray) -> np.ndarray:
     out = np.full(len(target_xy), np.inf)
     valid_sites = site_xy[~np.isnan(site_xy).any(axis=1)]
@@ -127,7 +80,6 @@ def evaluate_demand(
     *,
     rules: Mapping[AreaClass, ServiceRule],
     snaps: SnapCache,
-    site_key: str,
     reading: str,
 ) -> pd.DataFrame:
     """Nearest-facility distance/time and coverage flags per demand point.
@@ -150,12 +102,10 @@ def evaluate_demand(
         if len(rows) == 0:
             continue
         rule = rules[area_class]
-        dsnap = snaps.snap("demand", rule.mode, demand_xy)
+        dsnap = snaps.snap(rule.mode, demand_xy)
         reachable[rows] = dsnap.reachable[rows]
         if len(site_xy):
-            nearest = nearest_facility(
-                snaps.networks[rule.mode], dsnap, snaps.snap(site_key, rule.mode, site_xy)
-            )
+            nearest = nearest_facility(snaps.networks[rule.mode], dsnap, snaps.snap(rule.mode, site_xy))
             nearest_km[rows] = nearest.distance_m[rows] / 1000.0
             nearest_min[rows] = nearest.time_s[rows] / 60.0
         within_d = nearest_km[rows] * 1000 <= rule.distance_m
@@ -186,7 +136,6 @@ def demand_site_coverage(
     *,
     rules: Mapping[AreaClass, ServiceRule],
     snaps: SnapCache,
-    site_key: str,
     reading: str,
     classes: tuple[AreaClass, ...],
 ) -> tuple[np.ndarray, sp.csr_matrix]:
@@ -206,8 +155,8 @@ def demand_site_coverage(
         if reading == "buffer":
             block = buffer_coverage(demand_xy[rows], site_xy, radius_m=rule.distance_m)
         else:
-            dsnap = snaps.snap("demand", rule.mode, demand_xy)
-            ssnap = snaps.snap(site_key, rule.mode, site_xy)
+            dsnap = snaps.snap(rule.mode, demand_xy)
+            ssnap = snaps.snap(rule.mode, site_xy)
             full = snaps.coverage(
                 rule.mode, dsnap, ssnap, max_distance_m=rule.distance_m, max_time_s=rule.time_s
             )
@@ -225,7 +174,6 @@ def village_station_status(
     *,
     rule: ServiceRule,
     snaps: SnapCache,
-    station_key: str,
 ) -> pd.DataFrame:
     """Per village: has_station (own station or one within the sharing reach), nearest station km/min."""
     xy = points_xy(villages)
@@ -235,8 +183,8 @@ def village_station_status(
     nearest_min = np.full(n, np.inf)
     station_xy = points_xy(stations)
     if len(stations) and mappable.any():
-        vsnap = snaps.snap("villages", rule.mode, xy)
-        ssnap = snaps.snap(station_key, rule.mode, station_xy)
+        vsnap = snaps.snap(rule.mode, xy)
+        ssnap = snaps.snap(rule.mode, station_xy)
         nearest = nearest_facility(snaps.networks[rule.mode], vsnap, ssnap)
         nearest_km = np.where(mappable, nearest.distance_m / 1000.0, np.inf)
         nearest_min = np.where(mappable, nearest.time_s / 60.0, np.inf)
@@ -252,3 +200,26 @@ def village_station_status(
         },
         index=villages.index,
     )
+
+
+def assess(
+    demand: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    *,
+    rules: Mapping[AreaClass, ServiceRule],
+    snaps: SnapCache,
+    reading: str,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Demand and villages with the coverage columns the audit reads, for a given facility set.
+
+    Demand gets the columns of :func:`evaluate_demand` (served by the pickup facilities), villages those
+    of :func:`village_station_status` (served by the village stations).
+    """
+    pickup = facilities[facilities["type"].isin(PICKUP_TYPES)]
+    flags = evaluate_demand(demand, points_xy(pickup), rules=rules, snaps=snaps, reading=reading)
+    demand = demand.drop(columns=list(flags.columns), errors="ignore").join(flags)
+    stations = facilities[facilities["type"] == "village_station"]
+    status = village_station_status(villages, stations, rule=rules["rural"], snaps=snaps)
+    villages = villages.drop(columns=list(status.columns), errors="ignore").join(status)
+    return demand, villages

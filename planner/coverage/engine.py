@@ -19,32 +19,29 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-import geopandas as gpd
 import numpy as np
 import scipy.sparse as sp
-import shapely
-import shapely.geometry
-from rasterio import features
-from rasterio.transform import Affine
-from scipy import ndimage
 from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
-from shapely.ops import substring
 
 from planner.errors import NetworkError, Problem
-from planner.network import ModeNetwork, Snap
+from planner.network import ModeNetwork
+from planner.network.snap import Snap
 
 __all__ = [
+    "Direction",
     "Nearest",
-    "buffer_coverage",
+    "Weight",
+    "check_snap",
     "coverage_matrix",
+    "distances_from_each",
+    "edge_weights",
+    "limits",
     "nearest_facility",
-    "nearest_straight",
     "od_pairs",
-    "service_areas",
 ]
 
 logger = logging.getLogger(__name__)
@@ -82,7 +79,7 @@ class _Legs:
         return int(self.rows.size)
 
 
-def _check_snap(net: ModeNetwork, snap: Snap, what: str) -> None:
+def check_snap(net: ModeNetwork, snap: Snap, what: str) -> None:
     if snap.network_digest != net.digest:
         raise NetworkError(
             f"{what}: the points were snapped to another network than the {net.mode.name!r} one passed.",
@@ -90,7 +87,7 @@ def _check_snap(net: ModeNetwork, snap: Snap, what: str) -> None:
         )
 
 
-def _edge_weights(net: ModeNetwork, weight: Weight) -> tuple[np.ndarray, np.ndarray]:
+def edge_weights(net: ModeNetwork, weight: Weight) -> tuple[np.ndarray, np.ndarray]:
     """Per physical edge: weight of travelling it ``u → v`` and ``v → u`` (``inf`` where closed)."""
     if weight == "length":
         fwd = np.where(np.isfinite(net.edge_fwd_s), net.edge_length_m, np.inf)
@@ -180,14 +177,8 @@ def _with_sources(
 
 
 def _base(net: ModeNetwork, weight: Weight, *, reverse: bool) -> sp.csr_matrix:
-    """The travel graph of ``weight``, transposed when searching backwards (cached on the network)."""
-    key = f"_graph_{weight}_{'T' if reverse else 'F'}"
-    cached = net.__dict__.get(key)
-    if cached is None:
-        g = net.length if weight == "length" else net.time
-        cached = g.T.tocsr() if reverse else g
-        net.__dict__[key] = cached
-    return cached
+    """The travel graph of ``weight``, transposed when searching backwards."""
+    return net.graph(weight, reverse=reverse)
 
 
 @dataclass(frozen=True)
@@ -302,7 +293,7 @@ def _bounded_pairs(
     return np.concatenate(out_s), np.concatenate(out_t), np.concatenate(out_v)
 
 
-def _limits(value: float | np.ndarray | None, n: int, what: str) -> np.ndarray | None:
+def limits(value: float | np.ndarray | None, n: int, what: str) -> np.ndarray | None:
     if value is None:
         return None
     arr = (
@@ -348,8 +339,8 @@ def od_pairs(
     tuple of arrays
         ``(origin_index, destination_index, value)`` in the points' original order.
     """
-    _check_snap(net, origins, "origins")
-    _check_snap(net, destinations, "destinations")
+    check_snap(net, origins, "origins")
+    check_snap(net, destinations, "destinations")
     if not (limit >= 0 and math.isfinite(limit)):
         raise NetworkError(f"The cut-off must be a finite value >= 0, got {limit}.")
     pb = _problem(net, origins, destinations, weight, sources="smaller")
@@ -397,13 +388,13 @@ def coverage_matrix(
     scipy.sparse.csr_matrix
         Boolean, demand × sites.
     """
-    _check_snap(net, demand, "demand")
-    _check_snap(net, sites, "sites")
+    check_snap(net, demand, "demand")
+    check_snap(net, sites, "sites")
     if direction not in ("to_site", "from_site"):
         raise NetworkError(f"direction must be 'to_site' or 'from_site', got {direction!r}.")
     n_d, n_s = len(demand), len(sites)
-    d_lim = _limits(max_distance_m, n_d, "max_distance_m")
-    t_lim = _limits(max_time_s, n_d, "max_time_s")
+    d_lim = limits(max_distance_m, n_d, "max_distance_m")
+    t_lim = limits(max_time_s, n_d, "max_time_s")
     if d_lim is None and t_lim is None:
         raise NetworkError("coverage_matrix needs max_distance_m, max_time_s or both.")
     rows: list[np.ndarray] = []
@@ -467,8 +458,8 @@ def nearest_facility(
     direction
         ``"to_site"`` (demand travels) or ``"from_site"`` (the site travels).
     """
-    _check_snap(net, demand, "demand")
-    _check_snap(net, sites, "sites")
+    check_snap(net, demand, "demand")
+    check_snap(net, sites, "sites")
     if direction not in ("to_site", "from_site"):
         raise NetworkError(f"direction must be 'to_site' or 'from_site', got {direction!r}.")
     by_length = _nearest_one(net, demand, sites, "length", direction)
@@ -512,197 +503,18 @@ def _nearest_one(
     return val, idx
 
 
-def buffer_coverage(
-    demand_xy: np.ndarray, site_xy: np.ndarray, *, radius_m: float | np.ndarray
-) -> sp.csr_matrix:
-    """Straight-line coverage: demand × sites, True where the distance is ``<= radius_m``.
+def distances_from_each(
+    net: ModeNetwork, snap: Snap, weight: Weight, limit: float, *, to_site: bool
+) -> Iterator[tuple[int, np.ndarray, float]]:
+    """One bounded search per reachable snapped point (used to draw service areas).
 
-    Parameters
-    ----------
-    demand_xy, site_xy
-        ``(n, 2)`` and ``(m, 2)`` coordinates in the work CRS (metres).
-    radius_m
-        Radius, a number or one per demand point.
+    Yields ``(row, dist, access)``: the point's row in ``snap``, the ``weight`` from every graph node to
+    the point (``to_site``; backwards search) or from the point to every node, ``inf`` beyond
+    ``limit``, and the point's own access leg.
     """
-    d = np.asarray(demand_xy, dtype=float).reshape(-1, 2)
-    s = np.asarray(site_xy, dtype=float).reshape(-1, 2)
-    radius = _limits(radius_m, d.shape[0], "radius_m")
-    assert radius is not None
-    d_ok = np.flatnonzero(np.isfinite(d).all(axis=1))  # points without coordinates cover nothing
-    s_ok = np.flatnonzero(np.isfinite(s).all(axis=1))
-    if d_ok.size == 0 or s_ok.size == 0:
-        return sp.csr_matrix((d.shape[0], s.shape[0]), dtype=bool)
-    pairs = cKDTree(d[d_ok]).sparse_distance_matrix(
-        cKDTree(s[s_ok]), float(radius.max()), output_type="ndarray"
-    )
-    i, j = d_ok[pairs["i"]], s_ok[pairs["j"]]
-    keep = pairs["v"] <= radius[i]
-    return sp.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=bool), (i[keep], j[keep])), shape=(d.shape[0], s.shape[0])
-    )
-
-
-def nearest_straight(demand_xy: np.ndarray, site_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Straight-line distance (m) to the nearest site and its index (``inf``/``-1`` without sites)."""
-    d = np.asarray(demand_xy, dtype=float).reshape(-1, 2)
-    s = np.asarray(site_xy, dtype=float).reshape(-1, 2)
-    if s.shape[0] == 0:
-        return np.full(d.shape[0], np.inf), np.full(d.shape[0], -1, dtype=np.int64)
-    dist, idx = cKDTree(s).query(d)
-    return np.asarray(dist, float), np.asarray(idx, np.int64)
-
-
-def service_areas(
-    net: ModeNetwork,
-    sites: Snap,
-    *,
-    max_distance_m: float | None = None,
-    max_time_s: float | None = None,
-    direction: Direction = "to_site",
-    buffer_m: float = 50.0,
-) -> gpd.GeoDataFrame:
-    """Isochrone polygons: the roads from which each site is reached within the cut-off(s).
-
-    The reachable parts of the edges (cut exactly where the budget runs out, the site's own access
-    leg counted) are widened by ``buffer_m`` on a grid of ``buffer_m / 2`` cells and traced. With both
-    cut-offs the area is the union (distance OR time).
-
-    Parameters
-    ----------
-    net
-        The mode network.
-    sites
-        Snapped sites; unreachable sites get an empty polygon.
-    max_distance_m, max_time_s
-        The cut-offs; at least one.
-    direction
-        ``"to_site"``: the area people reach the site from; ``"from_site"``: the area the site reaches.
-    buffer_m
-        Half-width of the drawn road corridor, metres.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        Columns ``site`` (index into ``sites``), ``max_distance_m``, ``max_time_s``, geometry; work CRS.
-    """
-    _check_snap(net, sites, "sites")
-    if max_distance_m is None and max_time_s is None:
-        raise NetworkError("service_areas needs max_distance_m, max_time_s or both.")
-    pieces: list[list[shapely.Geometry]] = [[] for _ in range(len(sites))]
-    to_site = direction == "to_site"
-    readings: list[tuple[Weight, float | None]] = [("length", max_distance_m), ("time", max_time_s)]
-    for weight, limit in readings:
-        if limit is None:
-            continue
-        legs = _legs(net, sites, weight)
-        # search backwards from the site (to_site) or forwards (from_site)
-        in_u, in_v = (legs.in_u, legs.in_v) if to_site else (legs.out_u, legs.out_v)
-        graph = _with_sources(_base(net, weight, reverse=to_site), legs.u, legs.v, in_u, in_v)
-        tot_fwd, tot_bwd = _edge_weights(net, weight)  # inf where closed
-        need_u, need_v = (tot_bwd, tot_fwd) if to_site else (tot_fwd, tot_bwd)
-        for k in range(legs.size):
-            dist = dijkstra(graph, directed=True, indices=net.n_nodes + k, limit=float(limit))[: net.n_nodes]
-            site = int(legs.rows[k])
-            left_u, left_v = limit - dist[net.edge_u], limit - dist[net.edge_v]
-            whole = (left_u >= need_u) | (left_v >= need_v)  # the whole edge within reach from one end
-            pieces[site].extend(net.edge_geometry[whole].tolist())
-            for e in np.flatnonzero(((left_u >= 0) | (left_v >= 0)) & ~whole).tolist():
-                parts = _reached_parts(net, weight, e, float(left_u[e]), float(left_v[e]), to_site)
-                pieces[site].extend(parts)
-            budget = limit - float(legs.a[k])
-            if budget >= 0:
-                pieces[site].append(_own_edge_part(net, weight, sites, site, budget, to_site))
-    geoms = [_corridor(p, buffer_m) for p in pieces]
-    return gpd.GeoDataFrame(
-        {
-            "site": np.arange(len(sites)),
-            "max_distance_m": max_distance_m if max_distance_m is not None else np.nan,
-            "max_time_s": max_time_s if max_time_s is not None else np.nan,
-        },
-        geometry=geoms,
-        crs=net.crs,
-    )
-
-
-def _profiles(
-    net: ModeNetwork, weight: Weight, e: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, bool]:
-    """Drawn positions and cumulative costs from ``u`` (``u → v`` and back to ``u``) along edge ``e``."""
-    sl = slice(int(net.bp_ptr[e]), int(net.bp_ptr[e + 1]))
-    fwd_open, bwd_open = bool(np.isfinite(net.edge_fwd_s[e])), bool(np.isfinite(net.edge_bwd_s[e]))
-    if weight == "length":
-        return net.bp_geom[sl], net.bp_len[sl], net.bp_len[sl], fwd_open, bwd_open
-    return net.bp_geom[sl], net.bp_fwd[sl], net.bp_bwd[sl], fwd_open, bwd_open
-
-
-def _reached_parts(
-    net: ModeNetwork, weight: Weight, e: int, left_u: float, left_v: float, to_site: bool
-) -> list[shapely.Geometry]:
-    """The parts of edge ``e`` within the budget left at its ends (``-inf``/negative: none)."""
-    g, c_fwd, c_bwd, fwd_open, bwd_open = _profiles(net, weight, e)
-    # from the u end the trip runs v → u (to the site) or u → v (from the site); from v the reverse
-    a, a_open, b, b_open = (
-        (c_bwd, bwd_open, c_fwd, fwd_open) if to_site else (c_fwd, fwd_open, c_bwd, bwd_open)
-    )
-    total = float(g[-1])
-    hi_u = (float(np.interp(left_u, a, g)) if a_open else 0.0) if left_u >= 0 else -1.0
-    lo_v = (float(np.interp(b[-1] - left_v, b, g)) if b_open else total) if left_v >= 0 else np.inf
-    geom = net.edge_geometry[e]
-    if hi_u >= lo_v:
-        return [geom]
-    parts = []
-    if hi_u >= 0:
-        parts.append(substring(geom, 0.0, hi_u))
-    if lo_v <= total:
-        parts.append(substring(geom, lo_v, total))
-    return parts
-
-
-def _own_edge_part(
-    net: ModeNetwork, weight: Weight, sites: Snap, site: int, budget: float, to_site: bool
-) -> shapely.Geometry:
-    """The part of the site's own edge reached straight along it within ``budget``."""
-    e = int(sites.edge[site])
-    g, c_fwd, c_bwd, fwd_open, bwd_open = _profiles(net, weight, e)
-    pos = float(sites.fraction[site]) * float(g[-1])
-    s_fwd = float(np.interp(pos, g, c_fwd))
-    s_bwd = float(np.interp(pos, g, c_bwd))
-    lo = hi = pos
-    if to_site:  # behind the site travelling forwards, ahead of it travelling backwards
-        if fwd_open:
-            lo = float(np.interp(s_fwd - budget, c_fwd, g))
-        if bwd_open:
-            hi = float(np.interp(s_bwd + budget, c_bwd, g))
-    else:
-        if fwd_open:
-            hi = float(np.interp(s_fwd + budget, c_fwd, g))
-        if bwd_open:
-            lo = float(np.interp(s_bwd - budget, c_bwd, g))
-    return substring(net.edge_geometry[e], min(lo, pos), max(hi, pos))
-
-
-def _corridor(parts: list[shapely.Geometry], buffer_m: float) -> shapely.Geometry:
-    """The reached road pieces widened by ``buffer_m``, as a polygon for the map.
-
-    The pieces are sampled every ``buffer_m / 2`` on a grid of ``buffer_m / 2`` cells, the marked cells
-    grown by ``buffer_m`` and traced (rasterio): linear in the road length reached, where unioning
-    thousands of buffers costs seconds per site. The outline is exact to half a cell.
-    """
-    if not parts:
-        return shapely.Polygon()
-    cell = buffer_m / 2.0
-    pts = shapely.get_coordinates(shapely.segmentize(np.array(parts, dtype=object), cell))
-    lo = pts.min(axis=0) - 2 * buffer_m
-    ij = np.floor((pts - lo) / cell).astype(np.int64)
-    shape = (int(ij[:, 1].max()) + 5, int(ij[:, 0].max()) + 5)
-    mask = np.zeros(shape, dtype=bool)
-    mask[ij[:, 1], ij[:, 0]] = True
-    r = int(np.ceil(buffer_m / cell))
-    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
-    mask = ndimage.binary_dilation(mask, structure=(xx**2 + yy**2) <= r * r)
-    transform = Affine(cell, 0.0, lo[0], 0.0, cell, lo[1])  # row i spans y = lo + i * cell upwards
-    polys = [
-        shapely.geometry.shape(g)
-        for g, _ in features.shapes(mask.astype(np.uint8), mask=mask, transform=transform)
-    ]
-    return shapely.union_all(np.array(polys, dtype=object))
+    legs = _legs(net, snap, weight)
+    in_u, in_v = (legs.in_u, legs.in_v) if to_site else (legs.out_u, legs.out_v)
+    graph = _with_sources(_base(net, weight, reverse=to_site), legs.u, legs.v, in_u, in_v)
+    for k in range(legs.size):
+        dist = dijkstra(graph, directed=True, indices=net.n_nodes + k, limit=limit)[: net.n_nodes]
+        yield int(legs.rows[k]), dist, float(legs.a[k])

@@ -1,11 +1,12 @@
 """The figures of a run: ``summary.json``, the township table, citations and explanations.
 
-Pure functions of the stages' results; :mod:`planner.pipeline` calls them once the plan is measured.
+Pure functions of the stages' results; :mod:`planner.run.pipeline` calls them once the plan is measured.
 """
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -13,13 +14,21 @@ import numpy as np
 import pandas as pd
 
 from planner import __version__
-from planner.explain import explain_row
+from planner.audit.explain import explain_row
 from planner.plan import PlacementOutcome, solver_summary
 from planner.standards import STANDARD_IDS, Profile
 from planner.types import AREA_CLASSES, AuditResult
 
 if TYPE_CHECKING:
-    from planner.pipeline import Prepared
+    from planner.run.prepare import Prepared
+
+
+@dataclass(frozen=True)
+class BeforeAfter:
+    """Demand and villages with their coverage columns, for one facility set (before or after the plan)."""
+
+    demand: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
 
 
 def coverage_block(demand: gpd.GeoDataFrame, column: str) -> dict[str, float | None]:
@@ -68,18 +77,18 @@ def explanations(audit: AuditResult, profile: Profile) -> pd.DataFrame:
 
 def run_summary(
     prepared: Prepared,
-    demand_before: gpd.GeoDataFrame,
-    demand_after: gpd.GeoDataFrame,
-    villages_before: gpd.GeoDataFrame,
-    villages_after: gpd.GeoDataFrame,
+    *,
+    before: BeforeAfter,
+    after: BeforeAfter,
     proposals: pd.DataFrame,
     outcomes: list[PlacementOutcome],
-    timings: dict[str, float],
 ) -> dict[str, Any]:
     """The ``summary.json`` content of a run (the output contract of issue 2, extended)."""
     scenario = prepared.scenario
-    before = coverage_block(demand_before, "covered")
-    after = coverage_block(demand_after, "covered")
+    demand_before, demand_after = before.demand, after.demand
+    villages_before, villages_after = before.villages, after.villages
+    covered_before = coverage_block(demand_before, "covered")
+    covered_after = coverage_block(demand_after, "covered")
     admin = villages_before["kind"] == "village"
     pickup, stations = outcomes[0], outcomes[1]
     unreachable_pop = float(demand_before.loc[~demand_before["reachable"], "population"].sum())
@@ -98,7 +107,7 @@ def run_summary(
             c: round(float(demand_before.loc[demand_before["area_class"] == c, "population"].sum()), 1)
             for c in AREA_CLASSES
         },
-        "coverage": coverage_summary(demand_before, before, after, pickup),
+        "coverage": coverage_summary(demand_before, covered_before, covered_after, pickup),
         "coverage_by_reading": {
             reading: {
                 c: {
@@ -130,14 +139,18 @@ def run_summary(
         "solver": solver_summary(outcomes),
         "plan_notes": [note for o in outcomes for note in o.notes],
         "network": {mode: net.summary() for mode, net in prepared.networks.items()},
-        "cache": {
-            "folder": str(prepared.snaps.disk.root) if prepared.snaps.disk is not None else None,
-            "networks_reused": prepared.networks_from_cache,
-            "coverage_matrices_reused": prepared.snaps.coverage_hits,
-            "coverage_matrices_computed": prepared.snaps.coverage_misses,
-        },
+        "cache": _cache_block(prepared),
         "notes": list(prepared.study.notes),
-        "timings": dict(timings),
+    }
+
+
+def _cache_block(prepared: Prepared) -> dict[str, Any]:
+    disk = prepared.snaps.disk
+    return {
+        "folder": str(disk.root) if disk is not None else None,
+        "networks_reused": prepared.networks_from_cache,
+        "coverage_matrices_reused": disk.hits.get("coverage", 0) if disk is not None else 0,
+        "coverage_matrices_computed": disk.misses.get("coverage", 0) if disk is not None else 0,
     }
 
 
@@ -168,13 +181,11 @@ def coverage_summary(
 
 
 def township_table(
-    townships: gpd.GeoDataFrame,
-    demand_before: gpd.GeoDataFrame,
-    demand_after: gpd.GeoDataFrame,
-    villages_before: gpd.GeoDataFrame,
-    villages_after: gpd.GeoDataFrame,
-    proposals: pd.DataFrame,
+    townships: gpd.GeoDataFrame, *, before: BeforeAfter, after: BeforeAfter, proposals: pd.DataFrame
 ) -> pd.DataFrame:
+    """Per township: population, coverage and villages with a station before/after, proposals, cost."""
+    demand_before, demand_after = before.demand, after.demand
+    villages_before, villages_after = before.villages, after.villages
     rows = []
     for _, tw in townships.iterrows():
         code = str(tw["township_code"])

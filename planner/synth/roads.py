@@ -20,7 +20,7 @@ import shapely
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from planner import synth_names as names
+from planner.synth import names
 
 #: Highway classes a car may use (the osmnx ``drive`` filter keeps these; it drops track, path,
 #: footway, steps and pedestrian ways).

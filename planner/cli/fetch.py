@@ -1,4 +1,4 @@
-"""``planner fetch``: the command (registered in :mod:`planner.cli` with ``app.command()(fetch)``).
+"""``planner fetch``: the command (registered in :mod:`planner.cli.app` with ``app.command()(fetch)``).
 
 Kept apart from ``cli.py`` so that osmnx and the download machinery load only when the command runs.
 """
@@ -46,8 +46,11 @@ def fetch(
         float, typer.Option(min=0, help="Margin (m) around the area for roads, POIs and the raster crop.")
     ] = 2000.0,
     cache_dir: Annotated[
-        Path, typer.Option(help="Download cache (reused by later fetches of the same area).")
-    ] = Path(".cache") / "planner" / "fetch",
+        Path | None,
+        typer.Option(
+            help="Download cache (default: the planner's cache folder, see README; reused by later fetches)."
+        ),
+    ] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ignore the cache and download again.")] = False,
     overpass_url: Annotated[
         str,
@@ -79,11 +82,11 @@ def fetch(
     cached, so a second fetch of the same area is instant. Then: planner run OUT/scenario.yaml.
     Needs internet; offline, give your own files in a scenario instead.
     """
-    from planner.cli import _fail, _setup_logging, console, out_console
+    from planner.cli.console import console, fail, out_console, setup_logging
     from planner.errors import PlannerError
     from planner.fetch import fetch_area
 
-    _setup_logging(verbose, quiet)
+    setup_logging(verbose, quiet)
     if (boundary is None) == (admin_name is None):
         raise typer.BadParameter("give exactly one of --boundary FILE or --admin-name NAME")
     if worldpop not in ("auto", "constrained", "unconstrained"):
@@ -122,7 +125,7 @@ def fetch(
             progress=progress,
         )
     except PlannerError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if not quiet:
         for line in summary.lines():
             out_console.print(line, highlight=False)

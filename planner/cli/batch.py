@@ -1,4 +1,4 @@
-"""``planner batch``: the command (registered in :mod:`planner.cli` with ``app.command()(batch)``).
+"""``planner batch``: the command (registered in :mod:`planner.cli.app` with ``app.command()(batch)``).
 
 Kept apart from ``cli.py`` so the batch machinery (Dask) is imported only when the command runs.
 """
@@ -59,10 +59,10 @@ def batch(
     to units/<unit>/ (each unit's own outputs). Exits 1 when any unit failed, 2 for a bad batch file.
     """
     from planner.batch import plan_batch, run_batch
-    from planner.cli import _fail, _setup_logging, console, out_console
+    from planner.cli.console import console, fail, out_console, setup_logging
     from planner.errors import PlannerError
 
-    _setup_logging(verbose, quiet)
+    setup_logging(verbose, quiet)
     import distributed  # noqa: F401 - imported first: its import resets the levels of its loggers
 
     for name in ("distributed", "tornado", "bokeh"):  # the cluster's own chatter; units log to <out>/logs/
@@ -73,7 +73,7 @@ def batch(
         language: Lang | None = "en" if lang == "en" else "zh" if lang == "zh" else None
         plan = plan_batch(files, out_dir=out, language=language, force=force)
     except PlannerError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if dry_run:
         for job in plan.jobs:
             out_console.print(f"{job.unit.id}\t{job.unit.name}\t{job.scenario_path}\t{job.out_dir}")

@@ -1,28 +1,26 @@
-"""County-level parts of the plan: express parks (P-COUNTY), the three-tier delivery chain, the
-budget–coverage curve and the service areas drawn on the map.
+"""County-level parts of the plan: express parks (P-COUNTY) and the three-tier delivery chain
+(park → township outlet → village station).
 
-Like :mod:`planner.plan`, this is a geodata adapter: it builds travel-time matrices on the road
+Like :mod:`planner.plan.pickup`, this is a geodata adapter: it builds travel-time matrices on the road
 networks (:func:`planner.coverage.od_pairs`) and hands arrays to :mod:`planner.optimize`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from planner.coverage import od_pairs, service_areas
-from planner.evaluate import ServiceRule, points_xy
-from planner.network import ModeNetwork, snap_points
-from planner.optimize import SolverSettings, assign_tiers, budget_coverage_curve, solve_parks
-from planner.plan import PlacementOutcome
+from planner.coverage import od_pairs
+from planner.geo import points_xy
+from planner.network import ModeNetwork
+from planner.network.snap import snap_points
+from planner.optimize import SolverSettings, assign_tiers, solve_parks
+from planner.plan.outcome import PlacementOutcome
 from planner.standards import Profile
-from planner.types import AreaClass
 
 log = logging.getLogger(__name__)
 
@@ -209,58 +207,3 @@ def _station_of_village(villages: gpd.GeoDataFrame, stations: gpd.GeoDataFrame) 
     return np.array(
         [own.get(str(code), int(n)) for code, n in zip(villages["village_code"], nearest, strict=True)]
     )
-
-
-def coverage_curve(
-    coverage: sp.csr_matrix,
-    population: np.ndarray,
-    cost: np.ndarray,
-    fixed: np.ndarray,
-    *,
-    settings: SolverSettings,
-    steps: int = 10,
-) -> pd.DataFrame:
-    """Budget–coverage curve for the pickup points: people covered at each budget of a sweep.
-
-    The sweep runs from 0 (existing facilities only) to the cost of the least-cost full cover, in
-    ``steps`` equal steps. Columns: those of :data:`planner.optimize.curve.CURVE_COLUMNS`, with
-    ``limit`` named ``budget``.
-    """
-    from planner.optimize import solve_min_cost_cover
-
-    full = solve_min_cost_cover(coverage, cost, fixed_open=fixed, settings=settings)
-    top = max(full.objective, 1.0)
-    budgets = np.linspace(0.0, top, steps + 1)
-    curve = budget_coverage_curve(
-        coverage, population, cost, budgets=budgets.tolist(), fixed_open=fixed, settings=settings
-    )
-    return curve.rename(columns={"limit": "budget"})
-
-
-def service_area_layer(
-    networks: Mapping[str, ModeNetwork],
-    rules: Mapping[AreaClass, ServiceRule],
-    facilities: gpd.GeoDataFrame,
-    *,
-    max_snap_m: float,
-    types: Sequence[str] = ("outlet", "locker", "delivery_centre"),
-    area_class: AreaClass = "urban",
-) -> gpd.GeoDataFrame:
-    """Network service areas of pickup facilities under one class's rule, with status and type."""
-    rule = rules[area_class]
-    sites = facilities[facilities["type"].isin(list(types))]
-    # several units at one place (locker groups at one compound) share one service area
-    xy = points_xy(sites)
-    key = pd.DataFrame({"x": xy[:, 0].round(1), "y": xy[:, 1].round(1), "status": sites["status"].to_numpy()})
-    sites = sites.loc[~key.duplicated().to_numpy()]
-    if len(sites) == 0:
-        return gpd.GeoDataFrame({"status": [], "type": []}, geometry=[], crs=facilities.crs)
-    net = networks[rule.mode]
-    snap = snap_points(net, points_xy(sites), max_snap_m=max_snap_m)
-    areas = service_areas(net, snap, max_distance_m=rule.distance_m, max_time_s=rule.time_s)
-    areas = areas.assign(
-        status=sites["status"].to_numpy()[areas["site"].to_numpy()],
-        type=sites["type"].to_numpy()[areas["site"].to_numpy()],
-        area_class=area_class,
-    )
-    return areas[~areas.geometry.is_empty]

@@ -1,6 +1,6 @@
 """Candidate sites generated from the data when the scenario gives no candidate file.
 
-Rules (the same as ``planner fetch`` writes, see :mod:`planner.fetch.candidates`):
+Rules (``planner fetch`` writes its candidate file by the same rules, :func:`pick_sites`):
 
 - ``outlet``: nodes of the vehicle road network in a populated demand cell, thinned greedily (most
   populated first) so that no two are closer than ``outlet_spacing_m``;
@@ -14,16 +14,83 @@ sites it can build on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from planner.evaluate import points_xy
-from planner.fetch.candidates import thin
+from planner.geo import points_xy
 from planner.network import ModeNetwork
+
+
+@dataclass(frozen=True)
+class CandidateRules:
+    """Spacing and density of generated outlet and locker candidates."""
+
+    outlet_spacing_m: float = 1000.0
+    locker_spacing_m: float = 500.0
+    locker_density_per_km2: float = 1500.0
+
+
+def thin(xy: np.ndarray, order: np.ndarray, spacing_m: float) -> np.ndarray:
+    """Indices kept by greedy thinning: visit ``order``, keep a point when none kept is within spacing.
+
+    Parameters
+    ----------
+    xy
+        Points in metres, shape (n, 2).
+    order
+        The visiting order (a permutation of ``range(n)``), best first.
+    spacing_m
+        The minimum distance between kept points.
+
+    Returns
+    -------
+    numpy.ndarray
+        Kept indices, in visiting order.
+    """
+    cells: dict[tuple[int, int], list[int]] = {}
+    kept: list[int] = []
+    for i in order:
+        cx, cy = math.floor(xy[i, 0] / spacing_m), math.floor(xy[i, 1] / spacing_m)
+        near = (j for dx in (-1, 0, 1) for dy in (-1, 0, 1) for j in cells.get((cx + dx, cy + dy), ()))
+        if all(math.hypot(*(xy[i] - xy[j])) >= spacing_m for j in near):
+            cells.setdefault((cx, cy), []).append(int(i))
+            kept.append(int(i))
+    return np.asarray(kept, dtype=np.int64)
+
+
+def pick_sites(
+    xy: np.ndarray, people: np.ndarray, density: np.ndarray, rules: CandidateRules
+) -> Iterator[tuple[str, int, int]]:
+    """Outlet and locker candidates among points (road nodes) by the rules of this module.
+
+    Parameters
+    ----------
+    xy
+        The points in metres, shape (n, 2).
+    people, density
+        People in each point's demand cell and that cell's density (people per km²).
+    rules
+        Spacings and the locker density threshold.
+
+    Yields
+    ------
+    tuple
+        ``(type, number, index)``: ``number`` counts the type's candidates from 1, ``index`` is the point.
+    """
+    for kind, mask, spacing in (
+        ("outlet", people > 0, rules.outlet_spacing_m),
+        ("locker", density >= rules.locker_density_per_km2, rules.locker_spacing_m),
+    ):
+        idx = np.flatnonzero(mask)
+        order = idx[np.argsort(-people[idx], kind="stable")]
+        for n, k in enumerate(thin(xy, order, spacing), start=1):
+            yield kind, n, int(k)
 
 
 def generate_candidates(
@@ -58,15 +125,9 @@ def generate_candidates(
         people[inside] = demand["population"].to_numpy(dtype=float)[idx[inside]]
     density = people / (cell_size_m * cell_size_m / 1e6)
     rows: list[dict[str, object]] = []
-    for kind, mask, spacing in (
-        ("outlet", people > 0, outlet_spacing_m),
-        ("locker", density >= locker_density_per_km2, locker_spacing_m),
-    ):
-        if kind not in cost_table:
-            continue
-        pool = np.flatnonzero(mask)
-        order = pool[np.argsort(-people[pool], kind="stable")]
-        for n, k in enumerate(thin(node_xy, order, spacing), start=1):
+    rules = CandidateRules(outlet_spacing_m, locker_spacing_m, locker_density_per_km2)
+    for kind, n, k in pick_sites(node_xy, people, density, rules):
+        if kind in cost_table:
             x, y = node_xy[k]
             rows.append({"candidate_id": f"G-{kind}-{n}", "type": kind, "x": x, "y": y, "village_code": ""})
     if "village_station" in cost_table and len(villages):

@@ -24,7 +24,8 @@ import hashlib
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import networkx as nx
@@ -35,26 +36,14 @@ from pyproj import CRS, Transformer
 from scipy.sparse.csgraph import connected_components
 
 from planner.errors import CRSError, NetworkError, Problem
-from planner.modes import (
-    DEFAULT_MODES,
+from planner.network.modes import (
     ModeSpec,
     edge_speed_kmh,
-    mode_from_overrides,
-    parse_maxspeed,
     parse_oneway,
 )
-from planner.network_simplify import interpolate_along, merge_chains
+from planner.network.simplify import merge_chains
 
-__all__ = [
-    "DEFAULT_MODES",
-    "ModeNetwork",
-    "ModeSpec",
-    "Snap",
-    "build_mode_network",
-    "mode_from_overrides",
-    "parse_maxspeed",
-    "snap_points",
-]
+__all__ = ["ModeNetwork", "build_mode_network"]
 
 logger = logging.getLogger(__name__)
 
@@ -161,40 +150,32 @@ class ModeNetwork:
             top = max(top, float(speed.max(initial=0.0)))
         return top
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """A content hash of the travel graphs and edges (keys cached coverage matrices)."""
-        cached = self.__dict__.get("_digest")
-        if cached is None:
-            h = hashlib.sha256(self.mode.to_json().encode())
-            h.update(self.crs.to_wkt().encode())
-            names = (
-                "node_xy",
-                "edge_u",
-                "edge_v",
-                "edge_length_m",
-                "edge_fwd_s",
-                "edge_bwd_s",
-                "bp_geom",
-                "bp_len",
-                "bp_fwd",
-                "bp_bwd",
-            )
-            arrays = [getattr(self, k) for k in names]
-            for a in (*arrays, self.length.indptr, self.length.indices, self.length.data, self.time.data):
-                h.update(np.ascontiguousarray(a).tobytes())
-            cached = h.hexdigest()[:24]
-            self.__dict__["_digest"] = cached
-        return cached
+        h = hashlib.sha256(self.mode.to_json().encode())
+        h.update(self.crs.to_wkt().encode())
+        names = (
+            "node_xy",
+            "edge_u",
+            "edge_v",
+            "edge_length_m",
+            "edge_fwd_s",
+            "edge_bwd_s",
+            "bp_geom",
+            "bp_len",
+            "bp_fwd",
+            "bp_bwd",
+        )
+        arrays = [getattr(self, k) for k in names]
+        for a in (*arrays, self.length.indptr, self.length.indices, self.length.data, self.time.data):
+            h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()[:24]
 
-    @property
+    @cached_property
     def bounds(self) -> np.ndarray:
         """``[xmin, ymin, xmax, ymax]`` of the edges, work CRS."""
-        cached = self.__dict__.get("_bounds")
-        if cached is None:
-            cached = shapely.total_bounds(self.edge_geometry)
-            self.__dict__["_bounds"] = cached
-        return cached
+        return np.asarray(shapely.total_bounds(self.edge_geometry))
 
     def summary(self) -> str:
         """One line: mode, nodes and edges kept and dropped."""
@@ -208,27 +189,40 @@ class ModeNetwork:
         )
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_digest", None)
-        state.pop("_tree", None)
-        state.pop("_bounds", None)
-        for key in [k for k in state if k.startswith("_graph_")]:
-            state.pop(key)
-        return state
+        """Pickle the arrays only; the derived values (digest, index, reversed graphs) are rebuilt."""
+        return {k: v for k, v in self.__dict__.items() if k not in _DERIVED}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
 
+    @cached_property
+    def _tree(self) -> shapely.STRtree:
+        return shapely.STRtree(self.edge_geometry)
+
     def strtree(self) -> shapely.STRtree:
         """The spatial index of the edge geometries (built once)."""
-        tree = self.__dict__.get("_tree")
-        if tree is None:
-            tree = shapely.STRtree(self.edge_geometry)
-            self.__dict__["_tree"] = tree
-        return tree
+        return self._tree
+
+    @cached_property
+    def _length_reversed(self) -> sp.csr_matrix:
+        return self.length.T.tocsr()
+
+    @cached_property
+    def _time_reversed(self) -> sp.csr_matrix:
+        return self.time.T.tocsr()
+
+    def graph(self, weight: str, *, reverse: bool = False) -> sp.csr_matrix:
+        """The travel graph of ``weight`` (``"length"`` or ``"time"``), transposed for backward searches."""
+        if weight == "length":
+            return self._length_reversed if reverse else self.length
+        return self._time_reversed if reverse else self.time
 
 
-def _fail(
+#: Values a :class:`ModeNetwork` derives from its arrays on first use (not pickled).
+_DERIVED = frozenset({"digest", "bounds", "_tree", "_length_reversed", "_time_reversed"})
+
+
+def fail(
     cls: type[Exception], message: str, problem: str, *, fix: str | None = None, location: str | None = None
 ) -> Exception:
     """An error of ``cls`` (a :class:`PlannerError`) carrying one :class:`Problem`."""
@@ -240,12 +234,12 @@ def _check_work_crs(crs: Any, *, what: str) -> CRS:
         work = CRS.from_user_input(crs)
     except Exception as exc:
         msg = f"{what}: cannot read the CRS {crs!r} ({exc})."
-        raise _fail(
+        raise fail(
             CRSError, msg, "The work CRS must be projected, in metres.", fix="Pass e.g. EPSG:326xx."
         ) from exc
     if not work.is_projected:
         msg = f"{what}: the CRS {work.name!r} is geographic (degrees); distances in degrees are meaningless."
-        raise _fail(CRSError, msg, "Distance work needs a projected CRS in metres.", fix="Use the UTM zone.")
+        raise fail(CRSError, msg, "Distance work needs a projected CRS in metres.", fix="Use the UTM zone.")
     unit = work.axis_info[0].unit_name if work.axis_info else "metre"
     if unit not in ("metre", "meter", "m"):
         raise CRSError(f"{what}: the CRS {work.name!r} has unit {unit!r}; a CRS in metres is needed.")
@@ -291,7 +285,7 @@ def build_mode_network(
         raise CRSError(f"road graph: cannot read its CRS {graph_crs_value!r} ({exc}).") from exc
 
     if roads.number_of_nodes() == 0:
-        raise _fail(
+        raise fail(
             NetworkError,
             "The road graph is empty.",
             "No nodes in the road graph.",
@@ -310,7 +304,7 @@ def build_mode_network(
             missing_xy.append(node_list[i])
     if missing_xy:
         msg = f"{len(missing_xy)} nodes lack numeric x/y coordinates (e.g. {missing_xy[:3]})."
-        raise _fail(
+        raise fail(
             NetworkError, "The road graph is unusable", msg, location="nodes.x/y", fix="Use osmnx graphs."
         )
     to_work = Transformer.from_crs(graph_crs, work, always_xy=True)
@@ -318,7 +312,7 @@ def build_mode_network(
     node_xy_all = np.column_stack([x, y])
     if not np.isfinite(node_xy_all).all():
         msg = f"road graph: node coordinates cannot be projected from {graph_crs.name!r} to {work.name!r}."
-        raise _fail(CRSError, msg, "Node x/y must be lon/lat in the graph's CRS.", location="nodes.x/y")
+        raise fail(CRSError, msg, "Node x/y must be lon/lat in the graph's CRS.", location="nodes.x/y")
 
     # --- one pass over the edges: usable directed edges and physical edges -------------------------
     speed_cache: dict[Any, float | None] = {}
@@ -367,13 +361,13 @@ def build_mode_network(
     if bad_length:
         msg = f"{bad_length} edges have a missing, negative or non-numeric 'length'."
         fix = "Lengths are metres; osmnx adds them (ox.distance.add_edge_lengths)."
-        raise _fail(NetworkError, "The road graph is unusable", msg, location="edges.length", fix=fix)
+        raise fail(NetworkError, "The road graph is unusable", msg, location="edges.length", fix=fix)
     if not e_u:
         by_class = ", ".join(f"{k or '(no highway tag)'}: {n}" for k, n in sorted(excluded.items()))
         msg = f"All {roads.number_of_edges()} edges are excluded for {mode.name} ({by_class or 'no edges'})."
         fix = f"Use a roads file with ways {mode.name} may travel, or change the mode's excluded classes."
         head = f"The road network has no roads usable by mode {mode.name!r}."
-        raise _fail(NetworkError, head, msg, location="edges.highway", fix=fix)
+        raise fail(NetworkError, head, msg, location="edges.highway", fix=fix)
 
     eu = np.asarray(e_u, dtype=np.int64)
     ev = np.asarray(e_v, dtype=np.int64)
@@ -523,215 +517,3 @@ def _edge_geometries(
         coords[first], coords[last] = node_xy[eu[idx]], node_xy[ev[idx]]
         geoms[idx] = shapely.linestrings(coords, indices=which)
     return geoms
-
-
-# ---------------------------------------------------------------------------------------------
-# Snapping
-# ---------------------------------------------------------------------------------------------
-
-_FRACTION_EPS = 1e-9
-
-
-@dataclass(frozen=True)
-class Snap:
-    """Points snapped to the nearest edge of a :class:`ModeNetwork`.
-
-    Attributes
-    ----------
-    edge
-        Physical edge index per point; ``-1`` where unreachable.
-    fraction
-        Position along the edge, 0 at ``edge_u`` and 1 at ``edge_v`` (0 where unreachable).
-    access_m
-        Length of the straight off-network leg from the point to the edge (``inf`` where unreachable).
-    access_s
-        Time of that leg at the access (walking) speed (``inf`` where unreachable).
-    along_m
-        OSM length from the edge's ``u`` end to the snapped position.
-    along_fwd_s, along_bwd_s
-        Travel time from ``u`` to the position (``u → v``) and from the position back to ``u``
-        (``v → u``); 0 where the edge is closed that way.
-    reachable
-        ``access_m <= max_snap_m``: the point has a road within reach.
-    xy
-        The points, work CRS.
-    network_digest
-        :attr:`ModeNetwork.digest` of the network snapped to.
-    max_snap_m, access_kmh
-        The options used.
-    """
-
-    edge: np.ndarray
-    fraction: np.ndarray
-    access_m: np.ndarray
-    access_s: np.ndarray
-    along_m: np.ndarray
-    along_fwd_s: np.ndarray
-    along_bwd_s: np.ndarray
-    reachable: np.ndarray
-    xy: np.ndarray
-    network_digest: str
-    max_snap_m: float
-    access_kmh: float
-
-    def __len__(self) -> int:
-        return int(self.edge.shape[0])
-
-    @property
-    def n_unreachable(self) -> int:
-        """Number of points with no usable road within ``max_snap_m``."""
-        return int((~self.reachable).sum())
-
-    def subset(self, which: np.ndarray) -> Snap:
-        """The snaps of some points (boolean mask or integer indices), in that order."""
-        return replace(
-            self,
-            edge=self.edge[which],
-            fraction=self.fraction[which],
-            access_m=self.access_m[which],
-            access_s=self.access_s[which],
-            along_m=self.along_m[which],
-            along_fwd_s=self.along_fwd_s[which],
-            along_bwd_s=self.along_bwd_s[which],
-            reachable=self.reachable[which],
-            xy=self.xy[which],
-        )
-
-    def snapped_xy(self, net: ModeNetwork) -> np.ndarray:
-        """Coordinates of the snapped positions on the edges (NaN where unreachable)."""
-        out = np.full((len(self), 2), np.nan)
-        ok = self.reachable
-        if ok.any():
-            geoms = net.edge_geometry[self.edge[ok]]
-            pts = shapely.line_interpolate_point(geoms, self.fraction[ok], normalized=True)
-            out[ok] = shapely.get_coordinates(pts)
-        return out
-
-
-def snap_points(
-    net: ModeNetwork,
-    xy: np.ndarray,
-    *,
-    max_snap_m: float = 1000.0,
-    access_kmh: float = 4.8,
-    crs: Any = None,
-    label: str = "points",
-) -> Snap:
-    """Snap points to the nearest usable edge of a mode network.
-
-    Parameters
-    ----------
-    net
-        The mode network.
-    xy
-        ``(n, 2)`` point coordinates in the work CRS (metres).
-    max_snap_m
-        Points farther than this from every edge are unreachable (not snapped).
-    access_kmh
-        Speed of the off-network leg (walking), km/h.
-    crs
-        The CRS of ``xy`` when known; it must equal the network's work CRS.
-    label
-        What the points are (``"demand"``, ``"sites"``), for messages.
-
-    Returns
-    -------
-    Snap
-        Points without coordinates (NaN: e.g. villages of a register without locations) and points
-        farther than ``max_snap_m`` from every usable road are unreachable; both are counted in a
-        warning.
-
-    Raises
-    ------
-    CRSError
-        ``crs`` differs from the network's or is geographic.
-    NetworkError
-        Every point with coordinates lies outside the network's extent (grown by ``max_snap_m``): the
-        usual sign of points in degrees or in another CRS, or of a roads file of another area.
-    """
-    pts = np.asarray(xy, dtype=float)
-    if pts.ndim != 2 or pts.shape[1] != 2:
-        raise NetworkError(f"{label}: coordinates must be an (n, 2) array, got shape {pts.shape}.")
-    if crs is not None:
-        given = CRS.from_user_input(crs)
-        fix, todo = "gdf.to_crs(work_crs)", f"Project the {label} to the work CRS {net.crs.name!r} first."
-        if given.is_geographic:
-            msg = (
-                f"{label}: coordinates in a geographic CRS ({given.name}); distances in degrees are refused."
-            )
-            raise _fail(CRSError, msg, todo, fix=fix)
-        if given != net.crs:
-            msg = f"{label}: CRS {given.name!r} differs from the network's work CRS {net.crs.name!r}."
-            raise _fail(CRSError, msg, todo, fix=fix)
-    if not (max_snap_m >= 0 and math.isfinite(max_snap_m)):
-        raise NetworkError(f"max_snap_m must be a finite distance >= 0 m, got {max_snap_m}.")
-    if not (access_kmh > 0 and math.isfinite(access_kmh)):
-        raise NetworkError(f"access_kmh must be a positive speed, got {access_kmh}.")
-    n = pts.shape[0]
-    has_xy = np.isfinite(pts).all(axis=1)
-    bounds = net.bounds
-    lo, hi = bounds[:2] - max_snap_m, bounds[2:] + max_snap_m
-    inside = has_xy & (pts >= lo).all(axis=1) & (pts <= hi).all(axis=1)
-    if has_xy.any() and not inside.any():
-        extent = f"x {bounds[0]:.0f}..{bounds[2]:.0f}, y {bounds[1]:.0f}..{bounds[3]:.0f}"
-        msg = f"{label}: all {int(has_xy.sum())} points lie outside the {net.mode.name} network's extent."
-        where = f"{label} extent {_bbox(pts[has_xy])} vs network extent {extent} (work CRS {net.crs.name})."
-        fix = "Check the points are in the work CRS (metres, not degrees) and the roads file covers them."
-        raise _fail(NetworkError, msg, where, fix=fix)
-    edge = np.full(n, -1, dtype=np.int64)
-    fraction = np.zeros(n)
-    access = np.full(n, np.inf)
-    along = np.zeros((3, n))
-    if inside.any():
-        tree = net.strtree()
-        geoms = shapely.points(np.where(inside[:, None], pts, 0.0))
-        geoms[~inside] = None  # query_nearest skips missing geometries
-        (pi, ei), dist = tree.query_nearest(
-            geoms, max_distance=max_snap_m, return_distance=True, all_matches=False
-        )
-        edge[pi] = ei
-        access[pi] = dist
-        lines = net.edge_geometry[ei]
-        glen = shapely.length(lines)
-        loc = np.clip(shapely.line_locate_point(lines, geoms[pi]), 0.0, glen)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f = np.where(glen > 0, loc / np.where(glen > 0, glen, 1.0), 0.0)
-        at_u, at_v = f <= _FRACTION_EPS, f >= 1.0 - _FRACTION_EPS
-        f[at_u], f[at_v] = 0.0, 1.0
-        fraction[pi] = f
-        vals = interpolate_along(net.bp_ptr, net.bp_geom, [net.bp_len, net.bp_fwd, net.bp_bwd], ei, loc)
-        last = net.bp_ptr[ei + 1] - 1
-        for row, (val, bp) in enumerate(zip(vals, (net.bp_len, net.bp_fwd, net.bp_bwd), strict=True)):
-            along[row, pi] = np.where(at_u, 0.0, np.where(at_v, bp[last], val))
-    reachable = edge >= 0
-    access_s = np.where(reachable, access / (access_kmh / 3.6), np.inf)
-    snap = Snap(
-        edge=edge,
-        fraction=fraction,
-        access_m=access,
-        access_s=access_s,
-        along_m=along[0],
-        along_fwd_s=along[1],
-        along_bwd_s=along[2],
-        reachable=reachable,
-        xy=pts,
-        network_digest=net.digest,
-        max_snap_m=float(max_snap_m),
-        access_kmh=float(access_kmh),
-    )
-    if n and snap.n_unreachable:
-        what = (
-            "%s: %d of %d points unreachable by network (%d without coordinates, %d beyond %g m of a %s road)"
-        )
-        n_far = snap.n_unreachable - int((~has_xy).sum())
-        logger.warning(
-            what, label, snap.n_unreachable, n, int((~has_xy).sum()), n_far, max_snap_m, net.mode.name
-        )
-    return snap
-
-
-def _bbox(xy: np.ndarray) -> str:
-    if xy.size == 0:
-        return "(empty)"
-    lo, hi = np.nanmin(xy, axis=0), np.nanmax(xy, axis=0)
-    return f"x {lo[0]:.0f}..{hi[0]:.0f}, y {lo[1]:.0f}..{hi[1]:.0f}"

@@ -17,8 +17,8 @@ from affine import Affine
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from planner import synth_names as names
-from planner.synth_roads import DRIVE_HIGHWAYS, RoadBuilder
+from planner.synth import names
+from planner.synth.roads import DRIVE_HIGHWAYS, RoadBuilder
 
 FACILITY_CSV_COLUMNS = (
     "facility_id",

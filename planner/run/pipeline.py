@@ -1,0 +1,329 @@
+"""``planner run`` and ``planner audit``: the stages wired together, each timed.
+
+Wiring only: each stage is a function of its own package (inputs, demand, network, coverage, audit,
+plan, outputs); this module orders them, times them and hands the result to the outputs stage. It
+never prints: progress goes through the ``stage`` callback the CLI passes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planner import __version__
+from planner.audit import run_audit
+from planner.coverage import assess, service_rules
+from planner.coverage.areas import service_area_layer
+from planner.optimize import SolverSettings
+from planner.plan import (
+    DensityTargets,
+    delivery_chain,
+    density_targets,
+    expand_multi_unit_sites,
+    place_parks,
+    place_pickup_points,
+)
+from planner.plan.budget import plan_budgets
+from planner.plan.curve import coverage_curve
+from planner.plan.outcome import PlacementOutcome
+from planner.plan.proposals import facilities_with, population_gains, proposals_table
+from planner.plan.stations import place_village_stations
+from planner.run.prepare import VEHICLE_MODE, Prepared, prepare
+from planner.run.summary import (
+    BeforeAfter,
+    chain_summary,
+    citations,
+    coverage_block,
+    explanations,
+    run_summary,
+    township_table,
+)
+from planner.run.timer import StageCallback, StageTimer
+from planner.scenario import Scenario
+from planner.types import PICKUP_TYPES, AreaClass, AuditResult, RunResult
+
+__all__ = ["audit_scenario", "run_scenario"]
+
+
+def _assess(prepared: Prepared, facilities: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    return assess(
+        prepared.demand,
+        prepared.study.villages,
+        facilities,
+        rules=service_rules(prepared.profile),
+        snaps=prepared.snaps,
+        reading=prepared.scenario.travel.reading,
+    )
+
+
+def _audit(
+    prepared: Prepared, demand: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame
+) -> AuditResult:
+    return run_audit(
+        demand=demand,
+        villages=villages,
+        facilities=facilities,
+        townships=prepared.study.townships,
+        boundary=prepared.study.boundary,
+        profile=prepared.profile,
+        year=prepared.scenario.plan.year,
+        reading=prepared.scenario.travel.reading,
+        cell_size_m=prepared.scenario.inputs.population.resolution_m,
+    )
+
+
+def _settings(scenario: Scenario) -> SolverSettings:
+    return SolverSettings(
+        backend=scenario.solver.backend,
+        time_limit_s=scenario.solver.time_limit_s,
+        mip_gap=scenario.solver.mip_gap,
+        threads=scenario.solver.threads,
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the optimise stage produced."""
+
+    pickup: PlacementOutcome
+    stations: PlacementOutcome
+    outcomes: list[PlacementOutcome]
+    density: DensityTargets | None
+    facilities: gpd.GeoDataFrame
+
+
+def _optimise(prepared: Prepared, before: BeforeAfter, settings: SolverSettings) -> _Plan:
+    """Pickup points, village stations and the county park, as the scenario's ``plan`` asks."""
+    scenario, study, profile = prepared.scenario, prepared.study, prepared.profile
+    placeable = {t for t, spec in scenario.plan.facilities.items() if spec.place}
+    meet = set(scenario.plan.meet)
+    park_carriers = profile.standards.p_county.min_carriers if profile.standards.p_county is not None else 3
+    cands = expand_multi_unit_sites(
+        study.candidates, {t: spec.max_per_site for t, spec in scenario.plan.facilities.items()}
+    )
+    pickup_budget, phases = plan_budgets(scenario, profile)
+    pickup_cands = cands[cands["type"].isin(sorted(placeable & {"outlet", "locker", "delivery_centre"}))]
+    radius_classes: tuple[tuple[AreaClass, str], ...] = (("urban", "R-URBAN"), ("township", "R-TOWN"))
+    density = density_targets(
+        pickup_cands,
+        study.facilities,
+        before.demand,
+        study.villages,
+        study.townships,
+        profile=profile,
+        meet=meet,
+    )
+    rules = service_rules(profile)
+    pickup = place_pickup_points(
+        before.demand,
+        study.facilities[study.facilities["type"].isin(PICKUP_TYPES)],
+        pickup_cands,
+        rules=rules,
+        snaps=prepared.snaps,
+        reading=scenario.travel.reading,
+        settings=settings,
+        classes=tuple(c for c, sid in radius_classes if sid in meet),
+        density=None if pickup_budget is not None else density,
+        budget=pickup_budget,
+    )
+    station_cands = cands[cands["type"] == "village_station"]
+    if "village_station" not in placeable or "V-STATION" not in meet:
+        station_cands = station_cands.iloc[0:0]
+    stations = place_village_stations(
+        before.villages,
+        before.villages["has_station"].to_numpy(),
+        station_cands,
+        rule=rules["rural"],
+        snaps=prepared.snaps,
+        reading=scenario.travel.reading,
+        settings=settings,
+        phases=phases,
+    )
+    outcomes = [pickup, stations]
+    if "P-COUNTY" in meet and "park" in placeable and profile.standards.p_county is not None:
+        mid = facilities_with(study.facilities, outcomes, study.crs, park_carriers=park_carriers)
+        outcomes.append(
+            place_parks(
+                mid,
+                cands[cands["type"] == "park"],
+                before.demand,
+                profile=profile,
+                net=prepared.networks[VEHICLE_MODE],
+                max_snap_m=scenario.travel.max_snap_m,
+                settings=settings,
+            )
+        )
+    after = facilities_with(study.facilities, outcomes, study.crs, park_carriers=park_carriers)
+    return _Plan(pickup, stations, outcomes, density, after)
+
+
+def _extra_tables(
+    prepared: Prepared, plan: _Plan, villages: gpd.GeoDataFrame, settings: SolverSettings
+) -> dict[str, Any]:
+    """The budget curve, the delivery chain, service areas and the density targets, for the outputs."""
+    scenario = prepared.scenario
+    facilities = plan.facilities
+    extra: dict[str, Any] = {}
+    instance = plan.pickup.instance
+    if instance is not None and scenario.plan.curve_steps > 0 and instance[0].shape[0]:
+        extra["budget_curve"] = coverage_curve(*instance, settings=settings, steps=scenario.plan.curve_steps)
+    extra["delivery_chain"] = delivery_chain(
+        villages,
+        facilities,
+        net=prepared.networks[VEHICLE_MODE],
+        max_snap_m=scenario.travel.max_snap_m,
+        settings=settings,
+    )
+    rules = service_rules(prepared.profile)
+    snap_m = scenario.travel.max_snap_m
+    areas = [
+        service_area_layer(prepared.networks, rules, facilities, max_snap_m=snap_m),
+        service_area_layer(
+            prepared.networks,
+            rules,
+            facilities,
+            max_snap_m=snap_m,
+            types=("village_station",),
+            area_class="rural",
+        ),
+    ]
+    extra["service_areas"] = gpd.GeoDataFrame(pd.concat(areas, ignore_index=True), crs=facilities.crs)
+    if plan.density is not None:
+        extra["density_targets"] = plan.density.table
+    return extra
+
+
+def _plan_blocks(plan: _Plan, phases: bool) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """The summary blocks of the plan beyond :func:`run_summary` (phasing, density targets) and their
+    tables."""
+    blocks: dict[str, Any] = {}
+    tables: dict[str, pd.DataFrame] = {}
+    if phases and plan.stations.result is not None:
+        blocks["station_phasing"] = plan.stations.result.extra.get("by_year", [])
+        tables["station_phasing"] = pd.DataFrame(blocks["station_phasing"])
+    if plan.density is not None:
+        table = plan.density.table
+        blocks["density_targets"] = {
+            "units": len(table),
+            "units_short": int((table["short_by"] > 0).sum()),
+            "facilities_short": int(table["short_by"].sum()),
+        }
+    return blocks, tables
+
+
+def _with_status(before: BeforeAfter, after: BeforeAfter) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Demand with covered_before/after and villages with has_station_before/after, for the outputs."""
+    demand = before.demand.copy()
+    demand["covered_before"] = before.demand["covered"].to_numpy()
+    demand["covered_after"] = after.demand["covered"].to_numpy()
+    villages = before.villages.copy()
+    villages["has_station_before"] = before.villages["has_station"].to_numpy()
+    villages["has_station_after"] = after.villages["has_station"].to_numpy()
+    return demand, villages
+
+
+def _proposals(
+    prepared: Prepared, plan: _Plan, before: BeforeAfter, after: BeforeAfter
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """The proposals table, and the facilities with each proposal's newly covered population."""
+    gains = population_gains(before.demand, after.demand, before.villages, after.villages, plan.outcomes)
+    facilities = plan.facilities.copy()
+    proposed = facilities["status"] == "proposed"
+    facilities.loc[proposed, "population_gained"] = np.concatenate(
+        [g for g in gains if len(g)] or [np.zeros(0)]
+    )
+    townships = prepared.study.townships
+    names = dict(zip(townships["township_code"].astype(str), townships["township_name"], strict=False))
+    return proposals_table([o.chosen for o in plan.outcomes], gains, township_names=names), facilities
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    out_dir: Path | None = None,
+    stage: StageCallback | None = None,
+    write: bool = True,
+    use_cache: bool = True,
+) -> RunResult:
+    """Run every stage of a scenario: audit before, plan, audit after, outputs.
+
+    Road networks and coverage matrices are cached (:func:`planner.store.default_cache_root`);
+    ``summary["cache"]`` says what was reused.
+    """
+    timer = StageTimer(stage) if stage is not None else StageTimer()
+    prepared = prepare(scenario, timer, use_cache=use_cache)
+    study = prepared.study
+    with timer.stage("coverage"):
+        before = BeforeAfter(*_assess(prepared, study.facilities))
+    with timer.stage("audit"):
+        audit_before = _audit(prepared, before.demand, before.villages, study.facilities)
+    settings = _settings(scenario)
+    with timer.stage("optimise"):
+        plan = _optimise(prepared, before, settings)
+    with timer.stage("coverage_after"):
+        after = BeforeAfter(*_assess(prepared, plan.facilities))
+        audit_after = _audit(prepared, after.demand, after.villages, plan.facilities)
+        extra = _extra_tables(prepared, plan, after.villages, settings)
+    proposals, facilities = _proposals(prepared, plan, before, after)
+    blocks, tables = _plan_blocks(plan, phases=plan_budgets(scenario, prepared.profile)[1] is not None)
+    summary = {
+        **run_summary(prepared, before=before, after=after, proposals=proposals, outcomes=plan.outcomes),
+        "timings": dict(timer.timings),
+        "delivery_chain": chain_summary(extra["delivery_chain"]),
+        **blocks,
+    }
+    extra = {**extra, "explanations": explanations(audit_before, prepared.profile), **tables}
+    demand_out, villages_out = _with_status(before, after)
+    result = RunResult(
+        scenario_name=scenario.name,
+        scenario_hash=prepared.scenario_hash,
+        planner_version=__version__,
+        language=scenario.outputs.language,
+        crs=study.crs,
+        title=scenario.title or scenario.name,
+        boundary=study.boundary,
+        townships=study.townships,
+        demand=demand_out,
+        villages=villages_out,
+        facilities=facilities,
+        proposals=proposals,
+        audit=audit_before,
+        audit_after=audit_after,
+        township_table=township_table(study.townships, before=before, after=after, proposals=proposals),
+        summary=summary,
+        citations=citations(prepared.profile),
+        extra_tables=extra,
+    )
+    if not write:
+        return result
+    from planner.outputs import write_outputs
+
+    target = out_dir or scenario.outputs.folder or Path("out") / scenario.name
+    with timer.stage("outputs"):
+        write_outputs(result, Path(target), lang=scenario.outputs.language, formats=scenario.outputs.formats)
+    return dataclasses.replace(result, summary={**summary, "timings": dict(timer.timings)})
+
+
+def audit_scenario(
+    scenario: Scenario, *, stage: StageCallback | None = None, use_cache: bool = True
+) -> tuple[AuditResult, dict[str, Any]]:
+    """The audit alone (no optimisation): the standards checked against the existing facilities."""
+    timer = StageTimer(stage) if stage is not None else StageTimer()
+    prepared = prepare(scenario, timer, use_cache=use_cache)
+    with timer.stage("coverage"):
+        demand, villages = _assess(prepared, prepared.study.facilities)
+    with timer.stage("audit"):
+        audit = _audit(prepared, demand, villages, prepared.study.facilities)
+    summary = {
+        "scenario": scenario.name,
+        "scenario_hash": prepared.scenario_hash,
+        "coverage": {c: {"before": v} for c, v in coverage_block(demand, "covered").items()},
+        "timings": dict(timer.timings),
+    }
+    return audit, summary
