@@ -14,7 +14,7 @@ demand travelling to the sites, network-distance cut-offs of 3 km and 10 km. In 
   pairs within millimetres of the cut-off may differ; the count is reported.
 
 The reference tools run on the road graph as given, split at every snapped point; the planner merges
-chains of non-junction nodes first (exactly, see :mod:`planner.network_simplify`). All three see the
+chains of non-junction nodes first (exactly, see :mod:`planner.network.simplify`). All three see the
 same problem, so their coverage sets must be identical; the script asserts that the planner's equal
 networkx's (and reports whether pandana's do). Nearest facility: the planner's
 :func:`planner.coverage.nearest_facility` (one multi-source search per weight: distance and time)
@@ -340,20 +340,21 @@ def memory_probe(n_side: int, n_demand: int, n_sites: int, cut: float, workdir: 
     """Peak memory of the engine alone on a large grid county.
 
     Stage 1 (this process) builds the network from a networkx graph and stores it with
-    :class:`planner.cache.Cache`, as a first run would; stage 2 runs in a fresh process that loads the
-    cached network, snaps the points and computes coverage and nearest facility, as a second run
+    :func:`planner.network.store.save_network`, as a first run would; stage 2 runs in a fresh process that
+    loads the cached network, snaps the points and computes coverage and nearest facility, as a second run
     would. Stage 2's peak RSS is the engine's footprint (Python and libraries included).
     """
     import subprocess
 
-    from planner.network.cache import Cache
+    from planner.network.store import save_network
+    from planner.store import DiskStore
 
     county = grid_county(n_side, n_demand, n_sites, seed=3)
     t = time.perf_counter()
     net = build_mode_network(county.roads, crs=county.crs, mode=DEFAULT_MODES["car"])
     build_s = time.perf_counter() - t
     stage1_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    Cache(workdir).save_network("probe", net)
+    save_network(DiskStore(workdir), "probe", net)
     np.save(workdir / "demand.npy", county.demand_xy)
     np.save(workdir / "sites.npy", county.site_xy)
     del county, net
@@ -369,7 +370,8 @@ def memory_probe(n_side: int, n_demand: int, n_sites: int, cut: float, workdir: 
 
 
 def memory_stage2(workdir: Path, cut: float) -> dict:
-    from planner.network.cache import Cache
+    from planner.network.store import load_network
+    from planner.store import DiskStore
 
     def rss() -> float:  # peak RSS of this process (VmHWM; ru_maxrss would inherit the parent's)
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -377,7 +379,7 @@ def memory_stage2(workdir: Path, cut: float) -> dict:
                 return float(line.split()[1]) / 1024
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    net = Cache(workdir).load_network("probe")
+    net = load_network(DiskStore(workdir), "probe")
     assert net is not None
     out: dict = {"road_nodes": net.n_nodes, "road_arcs": net.n_arcs, "cutoff_m": cut, "rss_loaded_mb": rss()}
     demand = snap_points(net, np.load(workdir / "demand.npy"), label="demand")

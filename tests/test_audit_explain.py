@@ -1,4 +1,4 @@
-"""Plain-language explanations of the standards and of audit rows (planner.explain)."""
+"""Plain-language explanations of the standards and of audit rows (planner.audit.explain)."""
 
 from __future__ import annotations
 

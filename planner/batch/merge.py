@@ -311,17 +311,3 @@ def unit_polygons(rows: Sequence[Mapping[str, Any]]) -> Any:
     poly = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
     figures = summary_frame(rows).drop(columns=["error", "output_dir"])
     return poly.merge(figures, on="unit", how="left")
-
-
-def write_merged(plan: BatchPlan, rows: Sequence[Mapping[str, Any]], *, seconds: float) -> dict[str, Path]:
-    """Write every merged output of the batch; returns ``{kind: path}``."""
-    from planner.batch.report import write_batch_map, write_batch_report
-
-    files = write_summary_tables(plan, rows, seconds=seconds)
-    gpkg = merge_gpkg(plan, rows, plan.out_dir / "batch_results.gpkg")
-    if gpkg is not None:
-        files["gpkg"] = gpkg
-    files["report"] = write_batch_report(plan, rows, plan.out_dir / "batch_report.html", seconds=seconds)
-    files["map"] = write_batch_map(plan, rows, plan.out_dir / "batch_map.html")
-    log.info("batch: merged outputs in %s", plan.out_dir)
-    return files

@@ -18,7 +18,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -307,7 +307,7 @@ def run_batch(
     BatchResult
         The outcome of every unit; a failed unit is recorded there and in the summary, never raised.
     """
-    from planner.batch.merge import summary_rows, write_merged
+    from planner.batch.merge import summary_rows
 
     started = time.perf_counter()
     plan.out_dir.mkdir(parents=True, exist_ok=True)
@@ -338,3 +338,18 @@ def run_batch(
     )
     log.info("batch: %s in %.1f s", result.counts(), seconds)
     return result
+
+
+def write_merged(plan: BatchPlan, rows: Sequence[Mapping[str, Any]], *, seconds: float) -> dict[str, Path]:
+    """Write every merged output of the batch; returns ``{kind: path}``."""
+    from planner.batch.merge import merge_gpkg, write_summary_tables
+    from planner.batch.report import write_batch_map, write_batch_report
+
+    files = write_summary_tables(plan, rows, seconds=seconds)
+    gpkg = merge_gpkg(plan, rows, plan.out_dir / "batch_results.gpkg")
+    if gpkg is not None:
+        files["gpkg"] = gpkg
+    files["report"] = write_batch_report(plan, rows, plan.out_dir / "batch_report.html", seconds=seconds)
+    files["map"] = write_batch_map(plan, rows, plan.out_dir / "batch_map.html")
+    log.info("batch: merged outputs in %s", plan.out_dir)
+    return files

@@ -1,21 +1,11 @@
-"""Road graph → sparse travel-distance and travel-time graphs per travel mode; snapping with access legs.
+"""Road graph → sparse travel-distance and travel-time graphs of one travel mode.
 
 :func:`build_mode_network` turns an osmnx-style ``MultiDiGraph`` (WGS-84 node ``x``/``y``, edge
 ``highway``, ``oneway``, ``length``, ``maxspeed``, optional ``geometry``) and a travel mode
-(:mod:`planner.modes`) into a :class:`ModeNetwork`: the largest strongly connected part of the mode's
-graph, simplified exactly (:mod:`planner.network_simplify`), as two scipy CSR matrices (metres and
-seconds) over the junction nodes, and the *physical edges* (one per road piece, with the directions
-the mode may travel it) that points snap to.
-
-:func:`snap_points` snaps points to the nearest physical edge (shapely ``STRtree``), records the
-position along the edge and the straight off-network leg, which is walked at the access speed and
-counted in both distance and time. Points farther than ``max_snap_m`` from every usable road are
-*unreachable*, never silently snapped.
-
-Conventions for a snapped point ``P`` on edge ``e = (u, v)``: the point reaches ``u`` by travelling
-``v → u`` along the edge (or at once when it lies at ``u``) and ``v`` by travelling ``u → v`` (or at
-once at ``v``), at the OSM length and travel time of that part of the edge. This is exactly the road
-graph with the edge split at the point.
+(:mod:`planner.network.modes`) into a :class:`ModeNetwork`: the largest strongly connected part of the
+mode's graph, simplified exactly (:mod:`planner.network.simplify`), as two scipy CSR matrices (metres
+and seconds) over the junction nodes, and the *physical edges* (one per road piece, with the directions
+the mode may travel it) that points snap to (:mod:`planner.network.snap`).
 """
 
 from __future__ import annotations
@@ -80,7 +70,7 @@ class ModeNetwork:
     edge_geometry
         LineStrings of the physical edges in the work CRS, ``u`` to ``v``.
     bp_ptr, bp_geom, bp_len, bp_fwd, bp_bwd
-        Breakpoints of the edges merged by simplification (:class:`planner.network_simplify.Chains`):
+        Breakpoints of the edges merged by simplification (:class:`planner.network.simplify.Chains`):
         drawn length, OSM length and travel times from ``u`` at every merged node.
     nodes_in, edges_in
         Nodes and usable directed edges of the input graph for this mode before the largest strongly
@@ -263,7 +253,7 @@ def build_mode_network(
         The travel mode.
     simplify
         Merge chains of edges through nodes that are not junctions for this mode (exact: see
-        :mod:`planner.network_simplify`).
+        :mod:`planner.network.simplify`).
 
     Returns
     -------
