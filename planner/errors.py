@@ -118,3 +118,9 @@ class FetchError(PlannerError, ConnectionError):
 
 class BatchSpecError(ScenarioError):
     """The batch file is invalid (unknown keys, a unit list that resolves to nothing, bad placeholders)."""
+
+
+class BudgetError(PlannerError, ValueError):
+    """The budgets cannot pay for what the standards in ``plan.meet`` need; says short by how much. Exit 2."""
+
+    exit_code = 2

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -21,22 +20,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from planner.errors import Problem, ScenarioError
-from planner.standards import Profile, load_profile
+from planner.standards import PLANNABLE, Profile, load_profile, resolve_profile_path
 from planner.types import FacilityType
 
 CoordinateSystem = Literal["wgs84", "gcj02", "bd09"]
 TravelModeName = Literal["walk", "tricycle", "car"]
 OUTPUT_FORMATS: tuple[str, ...] = ("json", "csv", "gpkg", "xlsx", "map", "report")
-#: Standards a plan can be asked to meet (the radius, density, village and park standards).
-PLANNABLE_STANDARDS: tuple[str, ...] = (
-    "R-URBAN",
-    "R-TOWN",
-    "R-RURAL",
-    "D-OUTLET",
-    "D-LOCKER",
-    "V-STATION",
-    "P-COUNTY",
-)
+#: Standards a plan can be asked to meet (the radius, count, village and park standards).
+PLANNABLE_STANDARDS: tuple[str, ...] = PLANNABLE
 
 
 class _Strict(BaseModel):
@@ -151,11 +142,17 @@ class Travel(_Strict):
 
 
 class FacilityPlan(_Strict):
-    """A facility type the plan may place, with its unit cost (yuan)."""
+    """A facility type the plan may place, with its unit cost (yuan).
+
+    ``capacity`` (parcels per day one new unit handles) makes the pickup plan capacitated: every
+    person is assigned to an open site within standard, no site above its capacity (existing sites
+    use the facilities file's ``capacity`` column; empty = unlimited). Only pickup types
+    (outlet, locker, delivery_centre) take a capacity.
+    """
 
     cost: float = Field(ge=0)
     place: bool = True
-    capacity: float | None = Field(default=None, gt=0)
+    capacity: float | None = Field(default=None, gt=0, description="parcels per day one new unit handles")
     max_per_site: int = Field(
         default=1, ge=1, le=50, description="how many units one candidate site can host (e.g. locker groups)"
     )
@@ -169,6 +166,14 @@ class Budget(_Strict):
     per_year: dict[int, float] = Field(default_factory=dict)
 
 
+#: Parcels per person per day in China, 2023: 132.07 billion express items (国家邮政局《2023年邮政行业
+#: 发展统计公报》) over 1.41 billion residents and 365 days ≈ 0.26. Used to turn people into parcels/day
+#: when capacities apply.
+PARCELS_PER_PERSON_DAY = 0.26
+
+_CAPACITY_TYPES = ("outlet", "locker", "delivery_centre")
+
+
 class Plan(_Strict):
     """What to place and how."""
 
@@ -176,25 +181,50 @@ class Plan(_Strict):
     objective: Literal["min_cost", "max_coverage"] = "min_cost"
     facilities: dict[FacilityType, FacilityPlan]
     budget: Budget | None = None
-    meet: tuple[str, ...] = Field(
-        default=PLANNABLE_STANDARDS,
-        description="standards the plan must meet (those the profile sets and a placeable type serves)",
+    meet: tuple[str, ...] | None = Field(
+        default=None,
+        description="standards the plan must meet (default: every plannable standard the profile sets)",
     )
+    force: tuple[str, ...] = Field(default=(), description="candidate ids the plan must build")
+    exclude: tuple[str, ...] = Field(default=(), description="candidate ids the plan must not build")
+    park_objective: Literal["median", "center"] = Field(
+        default="median",
+        description="county park: least weighted travel time (median) or least longest time (center)",
+    )
+    parcels_per_person_day: float = Field(default=PARCELS_PER_PERSON_DAY, gt=0, le=10)
     curve_steps: int = Field(default=10, ge=0, le=50, description="budget–coverage curve points (0: none)")
 
     @field_validator("meet")
     @classmethod
-    def _known_standards(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = sorted(set(value) - set(PLANNABLE_STANDARDS))
+    def _known_standards(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        unknown = sorted(set(value or ()) - set(PLANNABLE_STANDARDS))
         if unknown:
             raise ValueError(f"cannot plan for {unknown}; choose from {list(PLANNABLE_STANDARDS)}")
         return value
 
     @model_validator(mode="after")
-    def _budget_for_max_coverage(self) -> Plan:
-        if self.objective == "max_coverage" and (self.budget is None or self.budget.total is None):
-            raise ValueError("objective max_coverage needs budget.total")
+    def _consistent(self) -> Plan:
+        if self.objective == "max_coverage" and (
+            self.budget is None or (self.budget.total is None and not self.budget.per_type)
+        ):
+            raise ValueError("objective max_coverage needs a budget: budget.total and/or budget.per_type")
+        both = sorted(set(self.force) & set(self.exclude))
+        if both:
+            raise ValueError(f"candidates both forced and excluded: {both}")
+        wrong = sorted(
+            t for t, spec in self.facilities.items() if spec.capacity is not None and t not in _CAPACITY_TYPES
+        )
+        if wrong:
+            raise ValueError(
+                f"capacity applies to pickup types {list(_CAPACITY_TYPES)} only; remove it from {wrong}"
+            )
         return self
+
+    def meet_for(self, profile: Profile) -> tuple[str, ...]:
+        """The standards this plan meets: ``meet`` as given, else each plannable standard the profile sets."""
+        if self.meet is not None:
+            return self.meet
+        return tuple(s for s in PLANNABLE_STANDARDS if profile.sets(s))
 
 
 class Solver(_Strict):
@@ -239,6 +269,23 @@ class Scenario(_Strict):
     cache_dir: Path | None = None
     path: Path | None = Field(default=None, exclude=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _layers_inherit_coordinate_system(cls, data: Any) -> Any:
+        """A point layer without its own ``coordinate_system`` takes the study area's (GCJ-02 / BD-09)."""
+        if not isinstance(data, dict):
+            return data
+        area, inputs = data.get("study_area"), data.get("inputs")
+        system = area.get("coordinate_system") if isinstance(area, dict) else None
+        if system is None or not isinstance(inputs, dict):
+            return data
+        inputs = dict(inputs)
+        for key in ("villages", "facilities", "candidates"):
+            layer = inputs.get(key)
+            if isinstance(layer, dict) and "coordinate_system" not in layer:
+                inputs[key] = {**layer, "coordinate_system": system}
+        return {**data, "inputs": inputs}
+
     @property
     def base_dir(self) -> Path:
         """The folder the scenario's relative paths are resolved against."""
@@ -266,26 +313,6 @@ class Scenario(_Strict):
             if layer is not None:
                 files[f"inputs.{key}.path"] = layer.path
         return files
-
-
-def resolve_profile_path(standards: str, base_dir: Path) -> Path:
-    """Find a policy profile by path or by name.
-
-    A value ending in ``.yaml``/``.yml`` is a path relative to ``base_dir``. A bare name is looked up
-    as ``<base_dir>/standards/<name>.yaml``, then in the source tree's ``scenarios/standards/``, then
-    in the installed copies under ``<prefix>/share/planner/standards/``.
-    """
-    if standards.endswith((".yaml", ".yml")) or "/" in standards:
-        return (base_dir / standards).resolve()
-    candidates = [
-        base_dir / "standards" / f"{standards}.yaml",
-        Path(__file__).resolve().parents[1] / "scenarios" / "standards" / f"{standards}.yaml",
-        Path(sys.prefix) / "share" / "planner" / "standards" / f"{standards}.yaml",
-    ]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    return candidates[0].resolve()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -383,10 +410,32 @@ def _check_files(scenario: Scenario, path: Path, lines: dict[tuple[Any, ...], in
         from planner.errors import StandardsError
 
         try:
-            load_profile(profile_path)
+            profile = load_profile(profile_path)
         except StandardsError as exc:
             problems.extend(exc.problems)
+        else:
+            problems.extend(_meet_problems(scenario, profile, path, lines))
     return problems
+
+
+def _meet_problems(
+    scenario: Scenario, profile: Profile, path: Path, lines: dict[tuple[Any, ...], int]
+) -> list[Problem]:
+    """``plan.meet`` naming a standard the profile does not set."""
+    missing = [sid for sid in scenario.plan.meet or () if not profile.sets(sid)]
+    if not missing:
+        return []
+    return [
+        Problem(
+            f"plan.meet names {', '.join(missing)}, which profile {profile.profile!r} does not set",
+            file=path,
+            location="plan.meet",
+            line=_line_for(lines, ("plan", "meet")),
+            fix=f"remove them from plan.meet, or use a profile that sets them (e.g. one with "
+            f"'extends: national-default'); this profile sets "
+            f"{', '.join(s for s in PLANNABLE_STANDARDS if profile.sets(s)) or 'no plannable standard'}",
+        )
+    ]
 
 
 def _crs_problems(field_path: str, file: Path, scenario_path: Path, line: int | None) -> list[Problem]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Final, Literal
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, TypedDict
 
 import geopandas as gpd
 import numpy as np
@@ -25,7 +25,25 @@ TABLE_COLUMNS: Final = (
     "shortfall",  # uncovered people / facilities to add / villages to equip to reach the target
     "note",  # plain text, e.g. the target year or "no floor-area data"
     "citation",  # document number and clause (Profile.cite)
+    "role",  # standard / summary / breakdown / year / info / not_set (see planner.audit)
+    "source",  # the profile that sets the standard (the run's, or the one it extends)
 )
+
+#: Row roles: ``standard`` — the unit the standard is measured over; ``summary`` — a township or county
+#: aggregate that passes only when every unit in it passes; ``breakdown`` — an informative split (no
+#: pass/fail); ``year`` — another target year of the same standard; ``info`` — a figure to report, not
+#: a standard to meet; ``not_set`` — a standard this profile does not set.
+ROLES: Final = ("standard", "summary", "breakdown", "year", "info", "not_set")
+#: Roles whose failures the plan must meet or explain (``summary.json`` → ``unmet``).
+JUDGED_ROLES: Final = ("standard", "summary")
+
+
+class Meta(TypedDict):
+    """The citation and the source profile every row of a standard carries."""
+
+    citation: str
+    source: str
+
 
 #: Tolerance of the pass test ``value >= target``.
 EPS: Final = 1e-9
@@ -93,6 +111,16 @@ class Units:
     county_of_township: dict[str, str]
     county_area_km2: dict[str, float]
     township_area_km2: dict[str, float]
+    township_of_village: dict[str, str] = field(default_factory=dict)
+
+    def level_and_name(self, level: str, code: str) -> tuple[str, str]:
+        """The unit level and name of ``code`` (``village`` splits into village and community)."""
+        if level == "county":
+            return "county", self.counties.get(code, code)
+        if level == "township":
+            return "township", self.townships.get(code, code)
+        kind = self.village_kind.get(code, "village")
+        return ("community" if kind == "community" else "village"), self.villages.get(code, code)
 
     def townships_of(self, county: str) -> list[str]:
         """Township codes of ``county``."""
@@ -145,6 +173,7 @@ def build_units(boundary: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, village
         county_of_township=county_of_township,
         county_area_km2=county_area,
         township_area_km2=township_area,
+        township_of_village=dict(zip(vcodes, as_code(villages["township_code"]), strict=True)),
     )
 
 
@@ -162,10 +191,14 @@ def row(
     note: str = "",
     citation: str = "",
     passed: bool | Literal["auto"] | None = "auto",
+    role: str = "standard",
+    source: str = "",
 ) -> dict[str, Any]:
     """One audit-table row; ``passed="auto"`` means ``value >= target`` (NA when value is NaN)."""
     if passed == "auto":
-        passed = None if np.isnan(float(value)) else bool(value >= target - EPS)
+        passed = None if np.isnan(float(value)) or np.isnan(float(target)) else bool(value >= target - EPS)
+    if role in ("breakdown", "not_set"):
+        passed = None
     return {
         "standard_id": standard_id,
         "unit_level": unit_level,
@@ -179,6 +212,8 @@ def row(
         "shortfall": float(shortfall),
         "note": note,
         "citation": citation,
+        "role": role,
+        "source": source,
     }
 
 
@@ -188,6 +223,6 @@ def to_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     table["passed"] = table["passed"].astype("boolean")
     for col in ("value", "target", "population", "existing", "shortfall"):
         table[col] = table[col].astype(float)
-    for col in ("standard_id", "unit_level", "unit_code", "unit_name", "note", "citation"):
+    for col in ("standard_id", "unit_level", "unit_code", "unit_name", "note", "citation", "role", "source"):
         table[col] = table[col].astype(object)
     return table.reset_index(drop=True)

@@ -1,45 +1,33 @@
-"""Coverage, density and park checks.
+"""The audit rows of every standard kind: radius, counts, baselines, parks, attributes, other targets.
 
-R-URBAN, R-TOWN, R-RURAL, D-OUTLET, D-LOCKER, D-CENTRE, D-BASE and P-COUNTY.
-
-Each function returns audit-table rows (see :func:`planner.audit._common.row`); the conventions of
-value and target are documented in :mod:`planner.audit`.
+Each function returns audit-table rows (see :func:`planner.audit._common.row`); conventions of
+value, target and role are documented in :mod:`planner.audit`. Count standards take their units
+from :mod:`planner.audit.requirements`, the reading the plan shares.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
-from planner.audit._common import EPS, Units, as_code, needed_to_reach, row
-from planner.standards import (
-    BaselineDensity,
-    CountyPark,
-    DeliveryCentre,
-    LockerDensity,
-    OutletDensity,
-    OutletPerTownship,
-)
+from planner.audit._common import Meta, Units, as_code, needed_to_reach, row
+from planner.audit.requirements import Requirement
+from planner.standards import CATALOGUE, PLANNABLE, STANDARD_IDS, Profile
+from planner.standards.profile import BaselineDensity, CountyPark
 
-#: Facility types counted as outlets by R-RURAL and D-OUTLET (快递末端网点 / 公共服务站).
-OUTLET_TYPES: Final = ("outlet",)
 #: Facility types counted by D-BASE ("快递网点或服务站点", JL-C 一（一）2).
 BASE_TYPES: Final = ("outlet", "village_station", "delivery_centre")
 #: Facility types that can qualify for P-COUNTY.
 HUB_TYPES: Final = ("park", "sorting_centre")
-#: Area classes whose households D-LOCKER counts at township and county level (built-up land).
-LOCKER_CLASSES: Final = ("urban", "township")
+#: Postal carriers: P-EPARK asks for room for the postal company and three express brands.
+POSTAL: Final = ("中国邮政", "邮政", "EMS", "China Post")
 
 Rows = list[dict[str, Any]]
-
-
-def _count(facilities: pd.DataFrame, types: tuple[str, ...], key: str) -> pd.Series:
-    """Number of facilities of ``types`` per value of column ``key`` (codes as strings)."""
-    sel = facilities[facilities["type"].isin(types)]
-    return as_code(sel[key]).value_counts()
+Cite = Callable[[str], Meta]
 
 
 def radius_rows(
@@ -49,10 +37,11 @@ def radius_rows(
     standard_id: str,
     area_class: str,
     covered_col: str,
-    citation: str,
     note: str,
+    meta: Meta,
+    role: str = "standard",
 ) -> Rows:
-    """Share of the population of ``area_class`` cells that is covered, per county, township, village.
+    """Share of the people of ``area_class`` cells that is covered, per county, township, village.
 
     value = covered people / people of the class in the unit (0..1), target = 1.0; units without
     people of the class get no row. ``existing`` = covered people, ``shortfall`` = uncovered people.
@@ -70,20 +59,13 @@ def radius_rows(
     )
     frame["county"] = units.county_of(frame["township"]).to_numpy()
     rows: Rows = []
-    levels = (("county", "county"), ("township", "township"), ("village", "village"))
-    for level, key in levels:
-        sums = frame[frame[key] != ""].groupby(key, sort=True)[["pop", "cov"]].sum()
+    for level in ("county", "township", "village"):
+        sums = frame[frame[level] != ""].groupby(level, sort=True)[["pop", "cov"]].sum()
         for code, (p, c) in sums.iterrows():
             if p <= 0:
                 continue
-            if level == "county":
-                unit_level, name = "county", units.counties.get(str(code), str(code))
-            elif level == "township":
-                unit_level, name = "township", units.townships.get(str(code), str(code))
-            else:
-                kind = units.village_kind.get(str(code), "village")
-                unit_level = "community" if kind == "community" else "village"
-                name = units.villages.get(str(code), str(code))
+            unit_level, name = units.level_and_name(level, str(code))
+            covered_all = c >= p * (1 - 1e-12)
             rows.append(
                 row(
                     standard_id,
@@ -96,321 +78,122 @@ def radius_rows(
                     existing=c,
                     shortfall=p - c,
                     note=note,
-                    citation=citation,
+                    passed=bool(covered_all),
+                    role=role,
+                    **meta,
                 )
             )
     return rows
 
 
-def rural_rows(facilities: pd.DataFrame, units: Units, std: OutletPerTownship, citation: str) -> Rows:
-    """R-RURAL: outlets in every township (value = outlets, target = outlets_per_township).
+def requirement_rows(reqs: Sequence[Requirement], units: Units, *, meta: Cite) -> Rows:
+    """The rows of the count standards from their requirements: one per unit, plus summaries.
 
-    Every township of the townships layer is checked ("一乡一所"); the county row gives the share of
-    townships that pass (target 1.0).
+    A unit row passes when it has at least what it needs. A standard measured per community (or per
+    township) also gets a row per township and county (``summary``): value = share of its units that
+    pass, target 1.0, ``shortfall`` = facilities still to add in them.
     """
-    counts = _count(facilities, OUTLET_TYPES, "township_code")
     rows: Rows = []
-    passing: dict[str, list[bool]] = {}
-    for code, name in sorted(units.townships.items()):
-        n = int(counts.get(code, 0))
-        r = row(
-            "R-RURAL",
-            "township",
-            code,
-            name,
-            value=n,
-            target=std.outlets_per_township,
-            existing=n,
-            shortfall=max(0, std.outlets_per_township - n),
-            citation=citation,
-        )
-        rows.append(r)
-        county = units.county_of(pd.Series([code])).iloc[0]
-        passing.setdefault(county, []).append(bool(r["passed"]))
-    for county, flags in sorted(passing.items()):
-        if not county:
-            continue
-        ok = sum(flags)
-        rows.insert(
-            0,
-            row(
-                "R-RURAL",
-                "county",
-                county,
-                units.counties.get(county, county),
-                value=ok / len(flags),
-                target=1.0,
-                existing=ok,
-                shortfall=len(flags) - ok,
-                note=f"{ok} of {len(flags)} townships have at least {std.outlets_per_township} outlet(s)",
-                citation=citation,
-            ),
-        )
+    for sid in dict.fromkeys(r.standard_id for r in reqs):
+        mine = [r for r in reqs if r.standard_id == sid]
+        for r in mine:
+            note = "; ".join(
+                x
+                for x in (
+                    r.note,
+                    f"base: {r.base_source}" if r.base_source else "",
+                    f"needs {r.need}" if r.need is not None else "",
+                )
+                if x
+            )
+            rows.append(
+                row(
+                    sid,
+                    r.level,
+                    r.code,
+                    r.name,
+                    value=r.value,
+                    target=r.target,
+                    population=r.base,
+                    existing=r.have,
+                    shortfall=float(r.short_by) if r.need is not None else float("nan"),
+                    note=note,
+                    passed=r.passed,
+                    **meta(sid),
+                )
+            )
+        if mine and mine[0].level in ("community", "township"):
+            rows += _summaries(sid, mine, units, meta=meta)
     return rows
 
 
-def _community_table(villages: pd.DataFrame, demand: pd.DataFrame, household_size: float) -> pd.DataFrame:
-    """Communities (kind == "community") with population and households.
-
-    Population from the register when positive, else the demand cells assigned to the community;
-    households from the register when positive, else population ÷ household size.
-    """
-    com = villages[villages["kind"].astype(str) == "community"]
-    codes = as_code(com["village_code"])
-    demand_pop = demand.groupby(as_code(demand["village_code"]))["population"].sum()
-    reg_pop = pd.to_numeric(com["population"], errors="coerce").to_numpy(dtype=float)
-    pop = np.where(reg_pop > 0, reg_pop, codes.map(demand_pop).fillna(0.0).to_numpy(dtype=float))
-    reg_hh = pd.to_numeric(com["households"], errors="coerce").to_numpy(dtype=float)
-    hh = np.where(reg_hh > 0, reg_hh, pop / household_size)
-    return pd.DataFrame(
-        {
-            "code": codes.to_numpy(),
-            "name": com["village_name"].astype(str).to_numpy(),
-            "township": as_code(com["township_code"]).to_numpy(),
-            "population": pop,
-            "households": hh,
-        }
-    )
-
-
-def _records(com: pd.DataFrame, column: str) -> list[tuple[str, str, float]]:
-    """(code, name, ``column``) of the communities in ``com``, sorted by code."""
-    com = com.sort_values("code")
-    return [(str(c), str(n), float(v)) for c, n, v in zip(com["code"], com["name"], com[column], strict=True)]
-
-
-def _per_unit_rows(
-    standard_id: str,
-    amounts: list[tuple[str, str, str, float, int]],
-    *,
-    target: float,
-    per: float,
-    citation: str,
-    note: str = "",
-) -> Rows:
-    """Rows for a density check: value = facilities / amount × per, shortfall = facilities to add.
-
-    ``amounts`` holds (unit_level, code, name, amount, facilities); units with amount <= 0 get no row.
-    """
+def _summaries(sid: str, reqs: list[Requirement], units: Units, *, meta: Cite) -> Rows:
+    level = reqs[0].level
+    groups: dict[tuple[str, str], list[Requirement]] = {}
+    for r in reqs:
+        township = units.township_of_village.get(r.code, r.code[:9]) if level == "community" else r.code
+        county = units.county_of(pd.Series([township])).iloc[0]
+        if level == "community":
+            groups.setdefault(("township", township), []).append(r)
+        groups.setdefault(("county", county), []).append(r)
     rows: Rows = []
-    for level, code, name, amount, n in amounts:
-        if amount <= 0:
+    for (lvl, code), mine in sorted(groups.items()):
+        if not code:
             continue
+        judged = [r for r in mine if r.passed is not None]
+        ok = sum(bool(r.passed) for r in judged)
+        name = units.counties.get(code, code) if lvl == "county" else units.townships.get(code, code)
+        what = "communities" if level == "community" else "townships"
         rows.append(
             row(
-                standard_id,
-                level,
+                sid,
+                lvl,
                 code,
                 name,
-                value=n / amount * per,
-                target=target,
-                population=amount,
-                existing=n,
-                shortfall=needed_to_reach(target, amount, per, n),
-                note=note,
-                citation=citation,
-            )
-        )
-    return rows
-
-
-def outlet_rows(
-    demand: pd.DataFrame,
-    villages: pd.DataFrame,
-    facilities: pd.DataFrame,
-    units: Units,
-    std: OutletDensity,
-    *,
-    household_size: float,
-    citation: str,
-) -> Rows:
-    """D-OUTLET: outlets per 10,000 residents per county, township and community (target per_10k_min).
-
-    ``population`` is residents; ``shortfall`` = ⌈per_10k_min × residents / 10,000⌉ − outlets.
-    Outlets belong to a township by ``township_code`` and to a community by ``village_code``.
-    """
-    by_township = _count(facilities, OUTLET_TYPES, "township_code")
-    by_village = _count(facilities, OUTLET_TYPES, "village_code")
-    tpop = demand.groupby(as_code(demand["township_code"]))["population"].sum()
-    amounts: list[tuple[str, str, str, float, int]] = []
-    for county, cname in sorted(units.counties.items()):
-        towns = units.townships_of(county)
-        pop = (
-            float(tpop.reindex(towns).fillna(0.0).sum())
-            if len(units.counties) > 1
-            else float(demand["population"].sum())
-        )
-        n = (
-            int(by_township.reindex(towns).fillna(0).sum())
-            if len(units.counties) > 1
-            else int(facilities["type"].isin(OUTLET_TYPES).sum())
-        )
-        amounts.append(("county", county, cname, pop, n))
-    for code, name in sorted(units.townships.items()):
-        amounts.append(("township", code, name, float(tpop.get(code, 0.0)), int(by_township.get(code, 0))))
-    com = _community_table(villages, demand, household_size)
-    for code, name, pop in _records(com, "population"):
-        amounts.append(("community", code, name, pop, int(by_village.get(code, 0))))
-    note = f"range {std.per_10k_min:g}–{std.per_10k_max:g} per 10,000" if std.per_10k_max else ""
-    return _per_unit_rows(
-        "D-OUTLET", amounts, target=std.per_10k_min, per=10_000, citation=citation, note=note
-    )
-
-
-def locker_rows(
-    demand: pd.DataFrame,
-    villages: pd.DataFrame,
-    facilities: pd.DataFrame,
-    units: Units,
-    std: LockerDensity,
-    *,
-    household_size: float,
-    citation: str,
-) -> Rows:
-    """D-LOCKER: locker groups per 100 households (target = 100 / households_per_group).
-
-    Communities use their register households (else population ÷ household size); townships and
-    counties count the households of their urban- and township-class demand cells only (the
-    standard applies to residential and business land); ``population`` holds households here.
-    """
-    by_township = _count(facilities, ("locker",), "township_code")
-    by_village = _count(facilities, ("locker",), "village_code")
-    built = demand[demand["area_class"].astype(str).isin(LOCKER_CLASSES)]
-    thh = built.groupby(as_code(built["township_code"]))["households"].sum()
-    target = 100.0 / std.households_per_group
-    amounts: list[tuple[str, str, str, float, int]] = []
-    for county, cname in sorted(units.counties.items()):
-        if len(units.counties) == 1:
-            hh = float(built["households"].sum())
-            n = int((facilities["type"] == "locker").sum())
-        else:
-            towns = units.townships_of(county)
-            hh = float(thh.reindex(towns).fillna(0.0).sum())
-            n = int(by_township.reindex(towns).fillna(0).sum())
-        amounts.append(("county", county, cname, hh, n))
-    for code, name in sorted(units.townships.items()):
-        amounts.append(("township", code, name, float(thh.get(code, 0.0)), int(by_township.get(code, 0))))
-    com = _community_table(villages, demand, household_size)
-    for code, name, hh in _records(com, "households"):
-        amounts.append(("community", code, name, hh, int(by_village.get(code, 0))))
-    return _per_unit_rows(
-        "D-LOCKER", amounts, target=target, per=100, citation=citation, note="population = households"
-    )
-
-
-def centre_rows(
-    demand: pd.DataFrame,
-    villages: pd.DataFrame,
-    facilities: pd.DataFrame,
-    units: Units,
-    std: DeliveryCentre,
-    *,
-    household_size: float,
-    citation: str,
-) -> Rows:
-    """D-CENTRE: every community of ≥ min_population people has a delivery centre of ≥ min_floor_m2.
-
-    Community rows: value 1.0 (a qualifying centre tied to the community by ``village_code``) or
-    0.0; NaN with passed NA when its centres lack ``floor_area_m2``. The county row gives the share
-    of eligible communities with a qualifying centre and says when the facility data has no floor area.
-    """
-    centres = facilities[facilities["type"] == "delivery_centre"]
-    floor = pd.to_numeric(centres["floor_area_m2"], errors="coerce")
-    ccode = as_code(centres["village_code"])
-    has_floor_data = bool(floor.notna().any())
-    com = _community_table(villages, demand, household_size)
-    eligible = com[com["population"] >= std.min_population - EPS].sort_values("code")
-    rows: Rows = []
-    ok = unknown = 0
-    for code, name, people in _records(eligible, "population"):
-        mine = floor[ccode == code]
-        if bool((mine >= std.min_floor_m2 - EPS).any()):
-            value, note = 1.0, ""
-            ok += 1
-        elif bool(mine.isna().any()):
-            value, note = float("nan"), "delivery centre present but floor_area_m2 unknown"
-            unknown += 1
-        else:
-            value = 0.0
-            note = (
-                f"largest centre {mine.max():g} m² < {std.min_floor_m2:g} m²"
-                if len(mine)
-                else "no delivery centre"
-            )
-        rows.append(
-            row(
-                "D-CENTRE",
-                "community",
-                code,
-                name,
-                value=value,
+                value=ok / len(judged) if judged else float("nan"),
                 target=1.0,
-                population=people,
-                existing=value,
-                shortfall=float("nan") if np.isnan(value) else 1.0 - value,
-                note=note,
-                citation=citation,
-            )
-        )
-    notes = [f"{len(eligible)} communities with ≥{std.min_population:g} people"]
-    if not has_floor_data:
-        notes.append("no floor-area data: the facility file gives no floor_area_m2 for delivery centres")
-    elif unknown:
-        notes.append(f"{unknown} communities' centres lack floor_area_m2")
-    n = len(eligible)
-    for county, cname in sorted(units.counties.items()):
-        value = ok / n if n else float("nan")
-        rows.insert(
-            0,
-            row(
-                "D-CENTRE",
-                "county",
-                county,
-                cname,
-                value=value,
-                target=1.0,
-                population=float(eligible["population"].sum()),
+                population=sum(r.base for r in mine),
                 existing=ok,
-                shortfall=n - ok - unknown,
-                note="; ".join(notes),
-                citation=citation,
-                passed=False if n - ok - unknown > 0 else (None if unknown or not n else True),
-            ),
+                shortfall=sum(r.short_by for r in mine),
+                note=f"{ok} of {len(judged)} {what} meet the standard",
+                role="summary",
+                passed=(ok == len(judged)) if judged else None,
+                **meta(sid),
+            )
         )
     return rows
 
 
 def base_rows(
-    demand: pd.DataFrame, facilities: pd.DataFrame, units: Units, std: BaselineDensity, citation: str
+    demand: pd.DataFrame, facilities: pd.DataFrame, units: Units, std: BaselineDensity, meta: Meta
 ) -> Rows:
-    """D-BASE: outlets and service stations per 10,000 people (``D-BASE``) and per 100 km² (``D-BASE-AREA``).
-
-    Counts :data:`BASE_TYPES`; county and township; passed = at or above the baseline.
-    """
-    by_township = _count(facilities, BASE_TYPES, "township_code")
+    """D-BASE: outlets and service stations per 10,000 people and per 100 km² (information rows)."""
+    counts = as_code(facilities.loc[facilities["type"].isin(BASE_TYPES), "township_code"]).value_counts()
     tpop = demand.groupby(as_code(demand["township_code"]))["population"].sum()
     rows: Rows = []
-    units_list: list[tuple[str, str, str, float, float, int]] = []
+    items: list[tuple[str, str, str, float, float, int]] = []
     for county, cname in sorted(units.counties.items()):
-        n = int(facilities["type"].isin(BASE_TYPES).sum())
-        pop = float(demand["population"].sum())
-        if len(units.counties) > 1:
-            towns = units.townships_of(county)
-            n = int(by_township.reindex(towns).fillna(0).sum())
-            pop = float(tpop.reindex(towns).fillna(0.0).sum())
-        units_list.append(("county", county, cname, pop, units.county_area_km2.get(county, np.nan), n))
+        towns = units.townships_of(county)
+        one = len(units.counties) == 1
+        n = (
+            int(facilities["type"].isin(BASE_TYPES).sum())
+            if one
+            else int(counts.reindex(towns).fillna(0).sum())
+        )
+        pop = float(demand["population"].sum()) if one else float(tpop.reindex(towns).fillna(0.0).sum())
+        items.append(("county", county, cname, pop, units.county_area_km2.get(county, np.nan), n))
     for code, name in sorted(units.townships.items()):
-        units_list.append(
+        items.append(
             (
                 "township",
                 code,
                 name,
                 float(tpop.get(code, 0.0)),
                 units.township_area_km2.get(code, np.nan),
-                int(by_township.get(code, 0)),
+                int(counts.get(code, 0)),
             )
         )
-    for level, code, name, pop, area, n in units_list:
+    for level, code, name, pop, area, n in items:
         if pop > 0:
             rows.append(
                 row(
@@ -424,7 +207,8 @@ def base_rows(
                     existing=n,
                     shortfall=needed_to_reach(std.outlets_per_10k, pop, 1e4, n),
                     note="outlets, village stations and delivery centres per 10,000 people",
-                    citation=citation,
+                    role="info",
+                    **meta,
                 )
             )
         if area > 0:
@@ -440,7 +224,8 @@ def base_rows(
                     existing=n,
                     shortfall=needed_to_reach(std.outlets_per_100km2, area, 100, n),
                     note=f"per 100 km² (area {area:.1f} km²)",
-                    citation=citation,
+                    role="info",
+                    **meta,
                 )
             )
     return rows
@@ -456,24 +241,24 @@ def carriers(brands: object) -> set[str]:
     return {b.strip() for b in _BRAND_SPLIT.split(str(brands)) if b.strip()}
 
 
-def park_rows(facilities: pd.DataFrame, units: Units, std: CountyPark, *, year: int, citation: str) -> Rows:
+def park_rows(facilities: pd.DataFrame, units: Units, std: CountyPark, *, year: int, meta: Meta) -> Rows:
     """P-COUNTY: parks or sorting centres hosting ≥ min_carriers carriers per county (target min_parks)."""
     hubs = facilities[facilities["type"].isin(HUB_TYPES)]
     n_carriers = hubs["brands"].map(lambda b: len(carriers(b))).astype(int)
     if "carriers_planned" in hubs.columns:  # a proposed park is built to host this many carriers
         planned = pd.to_numeric(hubs["carriers_planned"], errors="coerce").fillna(0).astype(int)
         n_carriers = n_carriers.where(n_carriers >= planned, planned)
-    county = units.county_of(as_code(hubs["township_code"]))
+    county = units.county_of(as_code(hubs["township_code"])) if len(units.counties) > 1 else None
     rows: Rows = []
     for code, name in sorted(units.counties.items()):
-        mine = n_carriers[(county == code).to_numpy()]
+        mine = n_carriers if county is None else n_carriers[(county == code).to_numpy()]
         qualifying = int((mine >= std.min_carriers).sum())
         parts = [
             f"{len(mine)} park(s)/sorting centre(s); "
             f"most carriers in one: {int(mine.max()) if len(mine) else 0}"
         ]
         if std.by_year is not None:
-            parts.append(f"deadline end of {std.by_year}" + (" (not yet due)" if year < std.by_year else ""))
+            parts.append(f"by end of {std.by_year}" + (" (not yet due)" if year < std.by_year else ""))
         rows.append(
             row(
                 "P-COUNTY",
@@ -485,7 +270,260 @@ def park_rows(facilities: pd.DataFrame, units: Units, std: CountyPark, *, year: 
                 existing=qualifying,
                 shortfall=max(0, std.min_parks - qualifying),
                 note="; ".join(parts),
-                citation=citation,
+                **meta,
             )
         )
+    return rows
+
+
+def _proposed(frame: pd.DataFrame) -> pd.Series:
+    """Rows the plan proposes (``status == "proposed"``); all False for existing-only frames."""
+    if "status" not in frame.columns:
+        return pd.Series(False, index=frame.index, dtype=bool)
+    return (frame["status"].astype(str) == "proposed").astype(bool)
+
+
+def _truthy(series: pd.Series) -> pd.Series:
+    text = series.astype(str).str.strip().str.lower()
+    return text.isin(["1", "true", "yes", "y", "是", "有", "√", "✓"])
+
+
+def _needs_columns(sid: str, units: Units, columns: Sequence[str], what: str, meta: Meta) -> Rows:
+    note = f"cannot be audited from these data: {what} needs facility column(s) {', '.join(columns)}"
+    return [
+        row(sid, "county", c, n, value=float("nan"), target=float("nan"), note=note, **meta)
+        for c, n in sorted(units.counties.items())
+    ]
+
+
+def five_have_rows(facilities: pd.DataFrame, units: Units, profile: Profile, meta: Meta) -> Rows:
+    """V-5HAVE: each village station has staff, premises, shelves, equipment and signage (五有).
+
+    Read from yes/no facility columns (the profile names them); a proposed station is built to the
+    standard. Without the columns the county row says which are needed.
+    """
+    cols = profile.require("V-5HAVE").columns
+    stations = facilities[facilities["type"] == "village_station"]
+    proposed = _proposed(stations)
+    missing = [c for c in cols.values() if c not in stations.columns]
+    if missing and not proposed.all():
+        return _needs_columns("V-5HAVE", units, missing, "the five haves of village stations", meta)
+    have = pd.DataFrame(
+        {k: (_truthy(stations[c]) if c in stations else False) for k, c in cols.items()}, index=stations.index
+    )
+    count = have.sum(axis=1).where(~proposed, len(cols))
+    rows: Rows = []
+    for i, ((_, st), n) in enumerate(zip(stations.iterrows(), count, strict=True)):
+        absent = [k for k in cols if not bool(have[k].iloc[i])] if n < len(cols) else []
+        rows.append(
+            row(
+                "V-5HAVE",
+                "facility",
+                str(st["facility_id"]),
+                str(st.get("name", "")),
+                value=n / len(cols),
+                target=1.0,
+                existing=n,
+                shortfall=len(cols) - n,
+                note=("lacks " + ", ".join(absent)) if absent else "",
+                **meta,
+            )
+        )
+    ok = int((count >= len(cols)).sum())
+    for code, name in sorted(units.counties.items()):
+        rows.insert(
+            0,
+            row(
+                "V-5HAVE",
+                "county",
+                code,
+                name,
+                value=ok / len(stations) if len(stations) else float("nan"),
+                target=1.0,
+                existing=ok,
+                shortfall=len(stations) - ok,
+                role="summary",
+                note=f"{ok} of {len(stations)} village stations have all five",
+                **meta,
+            ),
+        )
+    return rows
+
+
+def epark_rows(facilities: pd.DataFrame, units: Units, profile: Profile, meta: Meta) -> Rows:
+    """P-EPARK: every e-commerce park (type ``ecommerce_park``) hosts postal and ≥3 express brands."""
+    std = profile.require("P-EPARK")
+    parks = facilities[facilities["type"] == "ecommerce_park"]
+    if len(parks) == 0:
+        return _needs_columns(
+            "P-EPARK", units, ["type = ecommerce_park", "brands"], "the e-commerce parks", meta
+        )
+    rows: Rows = []
+    ok = 0
+    for _, park in parks.iterrows():
+        brands = carriers(park.get("brands"))
+        postal = any(any(p in b for p in POSTAL) for b in brands)
+        express = len([b for b in brands if not any(p in b for p in POSTAL)])
+        passed = postal and express >= std.min_carriers
+        ok += passed
+        rows.append(
+            row(
+                "P-EPARK",
+                "facility",
+                str(park["facility_id"]),
+                str(park.get("name", "")),
+                value=express,
+                target=std.min_carriers,
+                existing=express,
+                passed=passed,
+                note=f"postal {'yes' if postal else 'no'}; {express} express brand(s)",
+                **meta,
+            )
+        )
+    for code, name in sorted(units.counties.items()):
+        rows.insert(
+            0,
+            row(
+                "P-EPARK",
+                "county",
+                code,
+                name,
+                value=ok / len(parks),
+                target=1.0,
+                existing=ok,
+                shortfall=len(parks) - ok,
+                role="summary",
+                **meta,
+            ),
+        )
+    return rows
+
+
+def hub_rows(facilities: pd.DataFrame, units: Units, profile: Profile, meta: Meta) -> Rows:
+    """P-HUB: sorting centres' daily transfer capacity (``capacity``, items/day) and ``automated``."""
+    std = profile.require("P-HUB")
+    centres = facilities[facilities["type"] == "sorting_centre"]
+    cap = pd.to_numeric(centres["capacity"], errors="coerce")
+    rows: Rows = []
+    for code, name in sorted(units.counties.items()):
+        if len(centres) == 0 or cap.isna().all():
+            rows += _needs_columns(
+                "P-HUB",
+                units,
+                ["type = sorting_centre", "capacity (items/day)"],
+                "the sorting centres' daily capacity",
+                meta,
+            )
+        else:
+            total = float(cap.fillna(0).sum())
+            rows.append(
+                row(
+                    "P-HUB",
+                    "county",
+                    code,
+                    name,
+                    value=total,
+                    target=std.daily_items,
+                    existing=total,
+                    shortfall=max(0.0, std.daily_items - total),
+                    note=f"{len(centres)} sorting centre(s); daily transfer capacity, items",
+                    **meta,
+                )
+            )
+        if "automated" not in centres.columns:
+            rows += _needs_columns(
+                "P-HUB-AUTO", units, ["automated (yes/no)"], "automation of sorting centres", meta
+            )
+        else:
+            auto = int(_truthy(centres["automated"]).sum())
+            rows.append(
+                row(
+                    "P-HUB-AUTO",
+                    "county",
+                    code,
+                    name,
+                    value=auto / len(centres) if len(centres) else float("nan"),
+                    target=1.0,
+                    existing=auto,
+                    shortfall=len(centres) - auto,
+                    note=f"{auto} of {len(centres)} sorting centres fully automated",
+                    **meta,
+                )
+            )
+    return rows
+
+
+def count_target_rows(facilities: pd.DataFrame, units: Units, profile: Profile, *, year: int) -> Rows:
+    """The document's other countable targets (``counts`` of the profile): facilities of a type, by a flag."""
+    rows: Rows = []
+    for cid, target in profile.counts.items():
+        of_type = facilities[facilities["type"].astype(str) == target.facility_type]
+        meta = Meta(
+            citation=target.source.cite(profile.documents), source=profile.inherited.get(cid, profile.profile)
+        )
+        proposed = _proposed(of_type)
+        needed = [c for c in ((target.flag,) if target.flag else ()) if c not in of_type.columns]
+        if target.new_since is not None and "opened_year" not in of_type.columns and not proposed.all():
+            needed.append("opened_year")
+        if needed:
+            rows += _needs_columns(cid, units, needed, target.title_en, meta)
+            continue
+        mask = pd.Series(True, index=of_type.index)
+        if target.flag:
+            mask &= _truthy(of_type[target.flag])
+        if target.new_since is not None:
+            opened = (
+                pd.to_numeric(of_type["opened_year"], errors="coerce") if "opened_year" in of_type else None
+            )
+            mask &= proposed if opened is None else (opened >= target.new_since) | proposed
+        n = int(mask.sum())
+        judged = not target.baseline and target.scope == "study_area"
+        note = f"{target.title_en}" + (f"; by end of {target.by_year}" if target.by_year else "")
+        if not judged:
+            note += (
+                "; a figure for the whole "
+                + (target.scope if target.scope != "study_area" else "city")
+                + (" (baseline)" if target.baseline else "")
+                + ", shown for comparison"
+            )
+        for code, name in sorted(units.counties.items()):
+            rows.append(
+                row(
+                    cid,
+                    "county",
+                    code,
+                    name,
+                    value=n,
+                    target=target.count,
+                    existing=n,
+                    shortfall=max(0, target.count - n),
+                    note=note,
+                    role="standard" if judged else "info",
+                    **meta,
+                )
+            )
+    return rows
+
+
+def not_set_rows(profile: Profile, units: Units) -> Rows:
+    """One row per catalogued standard the profile does not set: "not set by this document"."""
+    rows: Rows = []
+    for sid in STANDARD_IDS:
+        if profile.sets(sid) or CATALOGUE[sid].kind == "info":
+            continue
+        plan = " (the plan does not place for it)" if sid in PLANNABLE else ""
+        for code, name in sorted(units.counties.items()):
+            rows.append(
+                row(
+                    sid,
+                    "county",
+                    code,
+                    name,
+                    value=float("nan"),
+                    target=float("nan"),
+                    role="not_set",
+                    note=f"not set by this document ({profile.profile}){plan}",
+                    source=profile.profile,
+                )
+            )
     return rows

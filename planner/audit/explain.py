@@ -16,25 +16,14 @@ from typing import Any, Literal
 import pandas as pd
 
 from planner.errors import StandardsError
-from planner.standards import STANDARD_IDS, Profile
+from planner.standards import CATALOGUE, STANDARD_IDS, Profile
 
 Lang = Literal["zh", "en"]
 
-#: Short names of the standards and of the derived audit ids.
+#: Short names of the standards and of the derived audit ids (from the catalogue).
 NAMES: dict[str, tuple[str, str]] = {
-    "R-URBAN": ("城区快递收寄服务半径", "urban pickup service radius"),
-    "R-TOWN": ("乡镇快递收寄服务半径（宽口径）", "township pickup service radius (lenient)"),
-    "R-TOWN-15": ("乡镇快递收寄服务半径（严口径）", "township pickup service radius (strict)"),
-    "R-RURAL": ("一乡一所", "one outlet per township"),
-    "D-OUTLET": ("社区快递末端网点密度", "terminal outlets per 10,000 residents"),
-    "D-LOCKER": ("智能快件箱配置", "smart-locker groups per 100 households"),
-    "D-CENTRE": ("公共快递配送中心", "public delivery centre"),
-    "D-BASE": ("每万人网点数（基准）", "outlets per 10,000 people (baseline)"),
-    "D-BASE-AREA": ("每百平方公里网点数（基准）", "outlets per 100 km² (baseline)"),
-    "V-ALL": ("村村通快递", "express service in every village"),
-    "V-STATION": ("村级寄递物流综合服务站覆盖率", "village station coverage"),
-    "V-SHARE": ("村级站点共享", "shared village stations"),
-    "P-COUNTY": ("县级快递园区", "county express park"),
+    **{sid: (d.title_zh, d.title_en) for sid, d in CATALOGUE.items()},
+    "P-HUB-AUTO": ("分拨中心智能化", "automated sorting centres"),
 }
 
 _MODE = {"walk": ("步行", "on foot"), "tricycle": ("三轮车", "by tricycle"), "car": ("车行", "by vehicle")}
@@ -42,8 +31,8 @@ _MODE = {"walk": ("步行", "on foot"), "tricycle": ("三轮车", "by tricycle")
 
 def base_id(standard_id: str) -> str:
     """The profile standard behind an audit id (``R-TOWN-15`` -> ``R-TOWN``, ``V-ALL-2022`` -> ``V-ALL``)."""
-    sid = re.sub(r"-20\d\d$", "", standard_id)
-    return {"R-TOWN-15": "R-TOWN", "D-BASE-AREA": "D-BASE"}.get(sid, sid)
+    sid = re.sub(r"-20\d\d$", "", standard_id) if not standard_id.startswith("C-") else standard_id
+    return {"R-TOWN-15": "R-TOWN", "D-BASE-AREA": "D-BASE", "P-HUB-AUTO": "P-HUB"}.get(sid, sid)
 
 
 def _pct(share: float) -> str:
@@ -58,11 +47,15 @@ def _g(x: float) -> str:
     return f"{x:g}"
 
 
-def _years(targets: Mapping[int, float], lang: Lang) -> str:
+def _years(targets: Mapping[int, Any], lang: Lang) -> str:
     items = sorted(targets.items())
     if lang == "zh":
-        return "，".join(f"{y} 年底 {_pct(s)}" for y, s in items)
-    return ", ".join(f"{_pct(s)} by end {y}" for y, s in items)
+        return "，".join(
+            f"{y} 年底{'超过' if t.comparison == '>' else '达到'} {_pct(t.share)}" for y, t in items
+        )
+    return ", ".join(
+        f"{'over' if t.comparison == '>' else 'at least'} {_pct(t.share)} by end {y}" for y, t in items
+    )
 
 
 #: What each standard asks: (Chinese, English) templates filled by :func:`_standard_params`.
@@ -99,12 +92,32 @@ STANDARD_TEXT: dict[str, tuple[str, str]] = {
         "Baseline densities: {a} outlets or service stations per 10,000 people and {b} per 100 km²",
     ),
     "V-ALL": (
-        "建制村“村村通快递”：{years_zh}",
-        "Express service in administrative villages: {years_en}",
+        "建制村“村村通快递”（{counts_zh}）：{years_zh}",
+        "Express service in administrative villages ({counts_en}): {years_en}",
     ),
     "V-STATION": (
-        "行政村寄递物流综合服务站覆盖率：{years_zh}",
-        "Administrative villages with a village delivery-logistics station: {years_en}",
+        "行政村寄递物流综合服务站覆盖率（{counts_zh}）：{years_zh}",
+        "Administrative villages with a village delivery-logistics station ({counts_en}): {years_en}",
+    ),
+    "D-OUTLET-N": (
+        "全域快递末端网点不少于 {n} 处{due_zh}",
+        "At least {n} terminal outlets in the area{due_en}",
+    ),
+    "D-LOCKER-N": (
+        "全域智能快件箱不少于 {n} 组{due_zh}",
+        "At least {n} smart-locker groups in the area{due_en}",
+    ),
+    "V-5HAVE": (
+        "村级站点做到“有人员、有场地、有货架、有设备、有标识”",
+        'Village stations have staff, premises, shelves, equipment and signage ("five haves")',
+    ),
+    "P-EPARK": (
+        "电商园区安排邮政、快递用地，满足邮政企业和 {c} 个以上品牌快递企业的仓储及处理需求",
+        "E-commerce parks reserve room for the postal company and {c} or more express brands",
+    ),
+    "P-HUB": (
+        "分拨中心全部实现智能化分拣，日分拨转运能力达到 {items} 万件{due_zh}",
+        "Sorting centres fully automated with a daily transfer capacity of {items_en} items{due_en}",
     ),
     "V-SHARE": (
         "村级站点可共建共享：一个站点服务 {lim_zh} 以内的邻村{default_zh}",
@@ -142,8 +155,21 @@ def _standard_params(sid: str, s: Any) -> dict[str, str]:
     if sid == "D-BASE":
         return {"a": _g(s.outlets_per_10k), "b": _g(s.outlets_per_100km2)}
     if sid in ("V-ALL", "V-STATION"):
-        targets = {**s.interim, s.by_year: s.share} if sid == "V-ALL" else dict(s.targets)
-        return {"years_zh": _years(targets, "zh"), "years_en": _years(targets, "en")}
+        own = s.counts == "own"
+        return {
+            "years_zh": _years(s.targets, "zh"),
+            "years_en": _years(s.targets, "en"),
+            "counts_zh": "村内建站计入" if own else "本村站点或共享站点均计入",
+            "counts_en": "a station in the village counts" if own else "own or shared station counts",
+        }
+    if sid in ("D-OUTLET-N", "D-LOCKER-N"):
+        return {"n": _n(s.count), **_due(s.by_year)}
+    if sid == "V-5HAVE":
+        return {}
+    if sid == "P-EPARK":
+        return {"c": str(s.min_carriers)}
+    if sid == "P-HUB":
+        return {"items": _g(s.daily_items / 1e4), "items_en": _n(s.daily_items), **_due(s.by_year)}
     if sid == "V-SHARE":
         mzh, men = _MODE[s.mode]
         has_min = s.max_min is not None
@@ -162,6 +188,19 @@ def _standard_params(sid: str, s: Any) -> dict[str, str]:
     }
 
 
+def _due(year: int | None) -> dict[str, str]:
+    return {"due_zh": f"（{year} 年底前）" if year else "", "due_en": f" by end {year}" if year else ""}
+
+
+def _explain_count(cid: str, profile: Profile, lang: Lang) -> str:
+    t = profile.counts[cid]
+    cite = t.source.cite(profile.documents)
+    due = _due(t.by_year)
+    if lang == "zh":
+        return f"{t.title_zh}：{_n(t.count)} 个{due['due_zh']}（{cite}）。"
+    return f"{t.title_en}: {_n(t.count)}{due['due_en']} ({cite})."
+
+
 def explain_standard(standard_id: str, profile: Profile, lang: Lang = "zh") -> str:
     """What standard ``standard_id`` asks, with the profile's numbers and the cited clause.
 
@@ -171,6 +210,8 @@ def explain_standard(standard_id: str, profile: Profile, lang: Lang = "zh") -> s
         Unknown id, or the profile does not set the standard (naming the number and the profile).
     """
     sid = base_id(standard_id)
+    if sid in profile.counts:
+        return _explain_count(sid, profile, lang)
     if sid not in STANDARD_IDS:
         raise StandardsError(f"unknown standard id {standard_id!r}; known: {', '.join(STANDARD_IDS)}")
     std = profile.require(sid)
@@ -226,9 +267,9 @@ ROW_TEXT: dict[str, tuple[str, str]] = {
         "{unit} has {value2} outlets or service stations per 100 km², below the baseline {target}",
     ),
     "village": (
-        "{unit}行政村中有服务站的占 {share_v}，低于{year}年底目标 {share_t}，还需 {short} 个村建站或共享站点",
-        "In {unit}, {share_v} of administrative villages have a station, below the end-{year} target "
-        "of {share_t}: {short} more village(s) need one",
+        "{unit}有坐标的行政村中达标的占 {share_v}，未达到{year}年底目标 {share_t}，还需 {short} 个村",
+        "In {unit}, {share_v} of the located administrative villages qualify, short of the end-{year} "
+        "target of {share_t}: {short} more village(s) needed",
     ),
     "P-COUNTY": (
         "{unit}没有入驻{carriers_zh}快递企业的快递园区（需 {target} 处，现有 {existing} 处）",
@@ -286,6 +327,11 @@ def explain_row(
         if zh:
             return f"{unit}：{name_zh}达标（{value:.3g} / 目标 {target:.3g}）{end}"
         return f"{unit}: {name_en} met ({value:.3g} against {target:.3g}){end}"
+    if str(row.get("role", "")) == "summary" and base not in ("R-URBAN", "R-TOWN"):
+        note = str(row.get("note", "") or "")
+        if zh:
+            return f"{unit}：{name_zh}未全部达标（{note}），还需新增 {_n(short)} 处{end}"
+        return f"{unit}: {name_en} not met everywhere ({note}); {_n(short)} more needed{end}"
     params = {
         "unit": unit,
         "short": _n(short),

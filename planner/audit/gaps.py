@@ -33,7 +33,9 @@ UNCOVERED_COLUMNS: Final = ("area_class", "township_code", "population", "cells"
 _GAP_CHECKS: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
     "R-RURAL": ("outlet", ("township",)),
     "D-OUTLET": ("outlet", ("township", "community")),
-    "D-LOCKER": ("locker", ("township", "community")),
+    "D-OUTLET-N": ("outlet", ("county",)),
+    "D-LOCKER": ("locker", ("community",)),
+    "D-LOCKER-N": ("locker", ("county",)),
     "D-CENTRE": ("delivery_centre", ("community",)),
     "P-COUNTY": ("park", ("county",)),
 }
@@ -99,7 +101,10 @@ def township_gaps(table: pd.DataFrame) -> pd.DataFrame:
     parts = []
     for sid, (ftype, levels) in _GAP_CHECKS.items():
         sel = table[
-            (table["standard_id"] == sid) & table["unit_level"].isin(levels) & (table["passed"] == False)  # noqa: E712  (nullable boolean: NA stays out)
+            (table["standard_id"] == sid)
+            & table["unit_level"].isin(levels)
+            & (table["role"] == "standard")
+            & (table["passed"] == False)  # noqa: E712  (nullable boolean: NA stays out)
         ]
         if len(sel):
             parts.append(

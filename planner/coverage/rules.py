@@ -34,7 +34,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ServiceRule:
-    """The service standard that applies to one area class."""
+    """The service standard that applies to one area class.
+
+    ``set_by_profile`` is ``False`` when the profile does not set the standard and the planner
+    measures coverage with its reference value (:data:`REFERENCE`) for information only.
+    """
 
     area_class: AreaClass
     standard_id: str
@@ -42,26 +46,36 @@ class ServiceRule:
     distance_m: float
     time_s: float
     strict_time_s: float | None = None
+    set_by_profile: bool = True
+
+
+#: Reference rules for coverage figures when a profile sets no radius or sharing standard: the
+#: numbers of 吉市政办发〔2021〕30号 专栏2 (R-URBAN, R-TOWN) and the planner's default sharing reach.
+#: They give information only: the audit checks only the standards a profile sets.
+REFERENCE: dict[AreaClass, ServiceRule] = {
+    "urban": ServiceRule("urban", "R-URBAN", "walk", 1000.0, 600.0, None, False),
+    "township": ServiceRule("township", "R-TOWN", "car", 3000.0, 1800.0, 900.0, False),
+    "rural": ServiceRule("rural", "V-SHARE", "tricycle", 2000.0, 600.0, None, False),
+}
 
 
 def service_rules(profile: Profile) -> dict[AreaClass, ServiceRule]:
-    """The rule per area class from the profile (R-URBAN, R-TOWN, V-SHARE)."""
-    urban = profile.require("R-URBAN")
-    town = profile.require("R-TOWN")
-    share = profile.require("V-SHARE")
-    share_time = share.max_min if share.max_min is not None else 0.0
-    return {
-        "urban": ServiceRule("urban", "R-URBAN", urban.mode, urban.distance_km * 1000, urban.time_min * 60),
-        "township": ServiceRule(
-            "township",
-            "R-TOWN",
-            town.mode,
-            town.distance_km * 1000,
-            town.time_min * 60,
-            town.time_min_strict * 60 if town.time_min_strict else None,
-        ),
-        "rural": ServiceRule("rural", "V-SHARE", share.mode, share.max_km * 1000, share_time * 60),
-    }
+    """The rule per area class from the profile (R-URBAN, R-TOWN, V-SHARE), else the reference rule."""
+    rules = dict(REFERENCE)
+    urban, town, share = profile.get("R-URBAN"), profile.get("R-TOWN"), profile.get("V-SHARE")
+    if urban is not None:
+        rules["urban"] = ServiceRule(
+            "urban", "R-URBAN", urban.mode, urban.distance_km * 1000, urban.time_min * 60
+        )
+    if town is not None:
+        strict = town.time_min_strict * 60 if town.time_min_strict else None
+        rules["township"] = ServiceRule(
+            "township", "R-TOWN", town.mode, town.distance_km * 1000, town.time_min * 60, strict
+        )
+    if share is not None:
+        share_time = share.max_min if share.max_min is not None else 0.0
+        rules["rural"] = ServiceRule("rural", "V-SHARE", share.mode, share.max_km * 1000, share_time * 60)
+    return rules
 
 
 def _straight_nearest_km(target_xy: np.ndarray, site_xy: np.ndarray) -> np.ndarray:
@@ -175,25 +189,31 @@ def village_station_status(
     rule: ServiceRule,
     snaps: SnapCache,
 ) -> pd.DataFrame:
-    """Per village: has_station (own station or one within the sharing reach), nearest station km/min."""
+    """Per village: its own station, a shared one within reach, and the nearest station km/min.
+
+    ``own_station``: a station stands in the village (same ``village_code``). ``has_station``: own, or
+    — when the profile sets V-SHARE (``rule.set_by_profile``) — a station within the sharing reach
+    (distance ≤ d OR time ≤ t along the network). ``mappable``: the village has coordinates.
+    """
     xy = points_xy(villages)
     mappable = ~np.isnan(xy).any(axis=1)
     n = len(villages)
     nearest_km = np.full(n, np.inf)
     nearest_min = np.full(n, np.inf)
-    station_xy = points_xy(stations)
     if len(stations) and mappable.any():
         vsnap = snaps.snap(rule.mode, xy)
-        ssnap = snaps.snap(rule.mode, station_xy)
+        ssnap = snaps.snap(rule.mode, points_xy(stations))
         nearest = nearest_facility(snaps.networks[rule.mode], vsnap, ssnap)
         nearest_km = np.where(mappable, nearest.distance_m / 1000.0, np.inf)
         nearest_min = np.where(mappable, nearest.time_s / 60.0, np.inf)
     own_codes = set(stations["village_code"].astype(str)) - {""} if len(stations) else set()
     own = villages["village_code"].astype(str).isin(own_codes).to_numpy()
     shared = (nearest_km * 1000 <= rule.distance_m) | (nearest_min * 60 <= rule.time_s)
+    shared &= rule.set_by_profile
     return pd.DataFrame(
         {
             "has_station": own | shared,
+            "own_station": own,
             "nearest_station_km": nearest_km,
             "nearest_station_min": nearest_min,
             "mappable": mappable,

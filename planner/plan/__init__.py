@@ -15,17 +15,17 @@ from planner.plan.candidates import CandidateRules, generate_candidates, pick_si
 from planner.plan.county import delivery_chain, place_parks, travel_minutes
 from planner.plan.curve import coverage_curve
 from planner.plan.outcome import PlacementOutcome
-from planner.plan.pickup import DensityTargets, density_targets, expand_multi_unit_sites, place_pickup_points
+from planner.plan.pickup import Capacities, PickupRequest, expand_multi_unit_sites, place_pickup_points
 from planner.plan.proposals import facilities_with, population_gains, proposals_table, solver_summary
 from planner.plan.stations import place_village_stations, village_share_matrix
 
 __all__ = [
     "CandidateRules",
-    "DensityTargets",
+    "Capacities",
+    "PickupRequest",
     "PlacementOutcome",
     "coverage_curve",
     "delivery_chain",
-    "density_targets",
     "expand_multi_unit_sites",
     "facilities_with",
     "generate_candidates",

@@ -70,8 +70,15 @@ def place_parks(
     net: ModeNetwork,
     max_snap_m: float,
     settings: SolverSettings,
+    forced: frozenset[str] = frozenset(),
+    max_cost: float | None = None,
+    objective: str = "median",
 ) -> PlacementOutcome:
-    """County express parks by p-median on travel time from the outlets (P-COUNTY).
+    """County express parks by p-median (or p-center) on travel time from the outlets (P-COUNTY).
+
+    ``objective="center"`` minimises the longest travel time from any outlet instead of the
+    population-weighted total. ``forced`` candidate ids are built; ``max_cost`` drops candidates
+    dearer than the park budget.
 
     Clients are the outlets (existing and proposed), each weighted by its township's population
     shared among the township's outlets. Existing parks or sorting centres hosting enough carriers
@@ -80,6 +87,8 @@ def place_parks(
     """
     rule = profile.require("P-COUNTY")
     qualifying = qualifying_parks(facilities, min_carriers=rule.min_carriers)
+    if max_cost is not None:
+        candidates = candidates[candidates["cost"].to_numpy(dtype=float) <= max_cost + 1e-6]
     empty = candidates.iloc[0:0].copy()
     if int(qualifying.sum()) >= rule.min_parks:
         return PlacementOutcome("park", empty, None, 0, 0, 0.0, ("the county already has a qualifying park",))
@@ -110,15 +119,24 @@ def place_parks(
     )
     fixed = np.zeros(len(sites_xy), dtype=bool)
     fixed[: len(existing)] = True
-    result = solve_parks(
-        minutes,
-        weight,
-        p=max(rule.min_parks, int(fixed.sum())),
-        carriers=carriers,
-        min_carriers=rule.min_carriers,
-        fixed_open=fixed,
-        settings=settings,
-    )
+    fixed[len(existing) :] = candidates["candidate_id"].astype(str).isin(forced).to_numpy()
+    p = max(rule.min_parks, int(fixed.sum()))
+    if objective == "center":
+        from planner.optimize import solve_p_center
+
+        result = solve_p_center(
+            minutes, p=p, fixed_open=fixed, eligible=carriers >= rule.min_carriers, settings=settings
+        )
+    else:
+        result = solve_parks(
+            minutes,
+            weight,
+            p=p,
+            carriers=carriers,
+            min_carriers=rule.min_carriers,
+            fixed_open=fixed,
+            settings=settings,
+        )
     chosen = candidates.loc[np.asarray(result.selected, dtype=bool)[len(existing) :]].copy()
     log.info("parks: %d candidates → %d chosen (%s)", len(candidates), len(chosen), result.status)
     return PlacementOutcome(
@@ -129,7 +147,7 @@ def place_parks(
         0,
         0.0,
         (
-            f"parks chosen by p-median on {net.mode.name} travel time from {len(outlets)} outlets; "
+            f"parks chosen by p-{objective} on {net.mode.name} travel time from {len(outlets)} outlets; "
             f"candidates without a brands list are taken to host ≥{rule.min_carriers} carriers",
         ),
     )

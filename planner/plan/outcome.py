@@ -10,7 +10,23 @@ import scipy.sparse as sp
 
 from planner.optimize import SolveResult
 
-__all__ = ["PlacementOutcome", "empty_like"]
+__all__ = ["PlacementOutcome", "Shortfall", "empty_like"]
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """A unit a model cannot bring to its standard: by how many facilities (or villages), and why.
+
+    ``cause``: ``no_candidate`` (too few candidate sites reach the unit), ``budget`` (the money runs
+    out), ``not_placeable`` (the facility type is not placed by this scenario).
+    """
+
+    standard_id: str
+    level: str
+    code: str
+    name: str
+    short_by: int
+    cause: str
 
 
 @dataclass(frozen=True)
@@ -28,6 +44,10 @@ class PlacementOutcome:
     uncoverable: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     #: the covering instance (coverage, demand weight, site cost, fixed sites) for a budget curve
     instance: tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray] | None = None
+    #: units the candidates cannot bring to their standard
+    shortfalls: tuple[Shortfall, ...] = ()
+    #: positions of the rows the plan serves (pickup: demand rows; stations: villages)
+    served_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def empty_like(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

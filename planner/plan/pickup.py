@@ -1,149 +1,61 @@
-"""Pickup points (outlets, locker groups, delivery centres): the radius standards (R-URBAN, R-TOWN)
-and the density counts (R-RURAL, D-OUTLET, D-LOCKER) in one exact model, or the best coverage for a
-budget.
+"""Pickup points (outlets, locker groups, delivery centres) for the standards in ``plan.meet``.
 
-The models in :mod:`planner.optimize` take arrays only; this module builds those arrays from the
-demand, facility and candidate layers and calls them.
+One exact model (:func:`planner.optimize.joint.solve_joint`) serves every coverable urban and
+township person within the radius standards (R-URBAN, R-TOWN) and gives every unit of the count
+standards (R-RURAL, D-OUTLET, D-OUTLET-N, D-LOCKER, D-LOCKER-N, D-CENTRE) the facilities it needs —
+read from the same requirements the audit checks (:func:`planner.audit.count_requirements`) — at
+least cost, within the budgets and capacities, or the most people served for a budget.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from planner.coverage import ServiceRule, demand_site_coverage
-from planner.coverage.snaps import SnapCache
+from planner.audit import Requirement, Units, members_mask
+from planner.coverage import ServiceRule, SnapCache, demand_site_coverage
 from planner.geo import points_xy
-from planner.optimize import (
-    SolverSettings,
-    locker_requirement,
-    outlet_requirement,
-    solve_density,
-    solve_max_coverage,
-    solve_min_cost_cover,
-)
-from planner.plan.outcome import PlacementOutcome, empty_like
-from planner.standards import Profile
+from planner.optimize import SolverSettings
+from planner.optimize.joint import Budgets, JointInstance, Objective, solve_joint
+from planner.plan.outcome import PlacementOutcome, Shortfall, empty_like
 from planner.types import AreaClass
+
+__all__ = ["Capacities", "PickupRequest", "expand_multi_unit_sites", "pickup_instance", "place_pickup_points"]
 
 log = logging.getLogger(__name__)
 
+#: The radius standard of each area class.
+RADIUS: dict[AreaClass, str] = {"urban": "R-URBAN", "township": "R-TOWN"}
+
 
 @dataclass(frozen=True)
-class DensityTargets:
-    """Per-unit minimum counts the pickup plan must meet (R-RURAL, D-OUTLET per township; D-LOCKER
-    per community), keyed ``outlet:<township_code>`` / ``locker:<community_code>``.
+class Capacities:
+    """Capacities of pickup sites in parcels per day; demand = people × ``parcels_per_person_day``.
 
-    ``required`` is capped at what the unit's candidate sites allow; ``table`` says, per unit, what the
-    standard asks, what exists, how many candidates there are and what the plan is asked to reach.
+    ``per_type``: the capacity of one new unit of each type; existing facilities use their own
+    ``capacity`` column (empty = unlimited).
     """
 
-    required: dict[str, int]
-    existing: dict[str, int]
-    site_unit: np.ndarray
-    table: pd.DataFrame
-
-    @property
-    def shortfalls(self) -> tuple[str, ...]:
-        """One sentence per unit whose standard cannot be met with its candidate sites."""
-        short = self.table[self.table["short_by"] > 0]
-        return tuple(
-            f"{r.kind} {r.code} {r.name}: the standard asks {r.standard_requires}, {r.existing} exist and "
-            f"only {r.candidates} candidate sites are given: short by {r.short_by} (add candidate sites)"
-            for r in short.itertuples()
-        )
+    per_type: Mapping[str, float]
+    parcels_per_person_day: float
 
 
-def density_targets(
-    candidates: gpd.GeoDataFrame,
-    facilities: gpd.GeoDataFrame,
-    demand: gpd.GeoDataFrame,
-    villages: gpd.GeoDataFrame,
-    townships: gpd.GeoDataFrame,
-    *,
-    profile: Profile,
-    meet: set[str],
-) -> DensityTargets | None:
-    """The per-unit counts of the standards in ``meet`` the profile sets (``None`` when there are none)."""
-    standards = profile.standards
-    rows: list[dict[str, Any]] = []
-    site_unit = np.full(len(candidates), "", dtype=object)
-    cand_type = candidates["type"].astype(str).to_numpy()
-    cand_town = candidates["township_code"].astype(str).to_numpy()
-    cand_village = candidates["village_code"].astype(str).to_numpy()
-    fac_type = facilities["type"].astype(str).to_numpy()
-    want_rural = "R-RURAL" in meet and standards.r_rural is not None
-    want_outlet = "D-OUTLET" in meet and standards.d_outlet is not None
-    if want_rural or want_outlet:
-        population = demand.groupby(demand["township_code"].astype(str))["population"].sum()
-        existing = pd.Series(facilities.loc[fac_type == "outlet", "township_code"].astype(str)).value_counts()
-        for tw in townships.itertuples():
-            code = str(tw.township_code)
-            need = 0
-            if want_rural and standards.r_rural is not None:
-                need = standards.r_rural.outlets_per_township
-            if want_outlet and standards.d_outlet is not None:
-                pop = float(population.get(code, 0.0))
-                need = max(need, int(outlet_requirement([pop], per_10k=standards.d_outlet.per_10k_min)[0]))
-            in_unit = (cand_type == "outlet") & (cand_town == code)
-            site_unit[in_unit] = f"outlet:{code}"
-            rows.append(
-                _unit_row("outlet", code, str(tw.township_name), need, int(existing.get(code, 0)), in_unit)
-            )
-    if "D-LOCKER" in meet and standards.d_locker is not None:
-        communities = villages[villages["kind"] == "community"]
-        households = communities["households"].astype(float)
-        households = households.fillna(
-            communities["population"].astype(float) / profile.household_size.persons
-        )
-        existing = pd.Series(facilities.loc[fac_type == "locker", "village_code"].astype(str)).value_counts()
-        lockers_needed = locker_requirement(
-            households.fillna(0).to_numpy(), households_per_group=standards.d_locker.households_per_group
-        )
-        for (code, name), k in zip(
-            zip(
-                communities["village_code"].astype(str), communities["village_name"].astype(str), strict=True
-            ),
-            lockers_needed,
-            strict=True,
-        ):
-            in_unit = (cand_type == "locker") & (cand_village == code)
-            site_unit[in_unit] = f"locker:{code}"
-            rows.append(_unit_row("locker", code, name, int(k), int(existing.get(code, 0)), in_unit))
-    if not rows:
-        return None
-    table = pd.DataFrame(rows)
-    table["planned_required"] = np.minimum(
-        table["standard_requires"], table["existing"] + table["candidates"]
-    )
-    table["short_by"] = table["standard_requires"] - table["planned_required"]
-    return DensityTargets(
-        required=dict(zip(table["unit"], table["planned_required"].astype(int), strict=True)),
-        existing=dict(zip(table["unit"], table["existing"].astype(int), strict=True)),
-        site_unit=site_unit,
-        table=table,
-    )
+@dataclass(frozen=True)
+class PickupRequest:
+    """What the pickup plan must do: the radius classes, the count requirements, the objective."""
 
-
-def _unit_row(
-    kind: str, code: str, name: str, need: int, existing: int, in_unit: np.ndarray
-) -> dict[str, Any]:
-    return {
-        "unit": f"{kind}:{code}",
-        "kind": kind,
-        "code": code,
-        "name": name,
-        "standard_requires": int(need),
-        "existing": int(existing),
-        "candidates": int(in_unit.sum()),
-    }
+    classes: tuple[AreaClass, ...]
+    requirements: Sequence[Requirement]
+    objective: Objective = "min_cost"
+    budgets: Budgets = field(default_factory=Budgets)
+    capacities: Capacities | None = None
+    forced: frozenset[str] = frozenset()
 
 
 def expand_multi_unit_sites(
@@ -152,7 +64,7 @@ def expand_multi_unit_sites(
     """Repeat each candidate of a type that one site can host several of (e.g. locker groups).
 
     The k-th copy of candidate ``C1`` is ``C1#k`` (k ≥ 2): choosing it means one more unit at the same
-    place and cost. Density counts then see every unit; coverage is unchanged by the copies.
+    place and cost. Counts then see every unit; coverage is unchanged by the copies.
     """
     repeat = candidates["type"].astype(str).map(lambda t: int(max_per_site.get(t, 1))).to_numpy()
     if (repeat <= 1).all():
@@ -165,39 +77,123 @@ def expand_multi_unit_sites(
     return out.reset_index(drop=True)
 
 
+def _members(requirements: Sequence[Requirement], sites: gpd.GeoDataFrame, units: Units) -> sp.csr_matrix:
+    """Units × sites: the sites of the counted types in each requirement's unit."""
+    kinds = sites["type"].astype(str).to_numpy()
+    rows = [members_mask(sites, r.members, units) & np.isin(kinds, r.types) for r in requirements]
+    if not rows:
+        return sp.csr_matrix((0, len(sites)), dtype=bool)
+    return sp.csr_matrix(np.vstack(rows), dtype=bool)
+
+
+def _capacity(sites: gpd.GeoDataFrame, n_exist: int, caps: Capacities) -> np.ndarray:
+    existing = (
+        sites["capacity"].to_numpy(dtype=float)[:n_exist] if "capacity" in sites else np.full(n_exist, np.nan)
+    )
+    new = (
+        sites["type"].astype(str).map(lambda t: caps.per_type.get(t, np.inf)).to_numpy(dtype=float)[n_exist:]
+    )
+    out = np.r_[existing, new]
+    return np.where(np.isfinite(out) & (out > 0), out, np.inf)
+
+
+def pickup_instance(
+    demand: gpd.GeoDataFrame,
+    existing: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    *,
+    request: PickupRequest,
+    units: Units,
+    rules: Mapping[AreaClass, ServiceRule],
+    snaps: SnapCache,
+    reading: str,
+) -> tuple[np.ndarray, JointInstance]:
+    """The demand rows (positions in ``demand``) and the joint model's arrays for a request."""
+    sites = gpd.GeoDataFrame(
+        pd.concat([existing, candidates], ignore_index=True), geometry="geometry", crs=demand.crs
+    )
+    classes = request.classes if request.objective == "min_cost" else tuple(RADIUS)
+    rows, cov = demand_site_coverage(
+        demand, points_xy(sites), rules=rules, snaps=snaps, reading=reading, classes=classes
+    )
+    n_exist = len(existing)
+    fixed = np.zeros(len(sites), dtype=bool)
+    fixed[:n_exist] = True
+    need = np.array([r.short_by for r in request.requirements], dtype=np.int64)
+    ids = sites["candidate_id"].astype(str).to_numpy() if "candidate_id" in sites else np.full(len(sites), "")
+    caps = request.capacities
+    weight = demand["population"].to_numpy(dtype=float)[rows]
+    inst = JointInstance(
+        coverage=sp.csr_matrix(cov, dtype=bool),
+        weight=weight,
+        fixed=fixed,
+        cost=np.r_[np.zeros(n_exist), candidates["cost"].to_numpy(dtype=float)],
+        site_type=sites["type"].astype(str).to_numpy(),
+        members=_members(request.requirements, sites, units),
+        need=need,
+        capacity=_capacity(sites, n_exist, caps) if caps is not None else None,
+        load=weight * caps.parcels_per_person_day if caps is not None else None,
+        forced=np.isin(ids, list(request.forced)) & ~fixed,
+    )
+    return rows, inst
+
+
+def _shortfalls(inst: JointInstance, requirements: Sequence[Requirement]) -> tuple[Shortfall, ...]:
+    """Units whose candidate sites are too few for what they need."""
+    available = np.asarray(inst.members[:, ~inst.fixed].sum(axis=1)).ravel()
+    return tuple(
+        Shortfall(r.standard_id, r.level, r.code, r.name, int(r.short_by - a), "no_candidate")
+        for r, a in zip(requirements, available, strict=True)
+        if r.short_by > a
+    )
+
+
+def _purposes(
+    inst: JointInstance, rows_class: np.ndarray, requirements: Sequence[Requirement], chosen: np.ndarray
+) -> list[str]:
+    """The standards each chosen site is there for: radius classes it newly serves, units that needed it."""
+    A = sp.csc_matrix(inst.coverage)
+    served_by_existing = np.asarray(inst.coverage[:, inst.fixed].sum(axis=1)).ravel() > 0
+    out = []
+    for j in np.flatnonzero(chosen):
+        mine: list[str] = []
+        rows = A.indices[A.indptr[j] : A.indptr[j + 1]]
+        for cls in np.unique(rows_class[rows[~served_by_existing[rows]]]):
+            mine.append(RADIUS[cls])
+        for k, r in enumerate(requirements):
+            if r.short_by > 0 and inst.members[k, j]:
+                mine.append(r.standard_id)
+        out.append(";".join(dict.fromkeys(mine)))
+    return out
+
+
 def place_pickup_points(
     demand: gpd.GeoDataFrame,
     existing: gpd.GeoDataFrame,
     candidates: gpd.GeoDataFrame,
     *,
+    request: PickupRequest,
+    units: Units,
     rules: Mapping[AreaClass, ServiceRule],
     snaps: SnapCache,
     reading: str,
     settings: SolverSettings,
-    classes: tuple[AreaClass, ...] = ("urban", "township"),
-    density: DensityTargets | None = None,
-    budget: float | None = None,
 ) -> PlacementOutcome:
-    """Least-cost set of pickup points so that every coverable urban/township demand point is served.
+    """Pickup points for a request: least cost for its standards, or the most people for its budget.
 
-    Existing pickup facilities are fixed open; candidates carry their cost. Demand that no site (existing
-    or candidate) can serve within its class's standard is counted and reported, not forced. With
-    ``density``, the same exact model also meets the per-unit counts (outlets per township, locker
-    groups per community): one plan for the radius and the density standards together.
+    Existing pickup facilities are fixed open. Demand no site (existing or candidate) can serve within
+    its class's standard is counted and reported, not forced; a unit whose candidates are too few is
+    given all of them and reported short (``Shortfall``). The chosen rows get a ``standards`` column:
+    the standards each site is there for.
     """
-    site_xy = (
-        np.vstack([points_xy(existing), points_xy(candidates)]) if len(candidates) else points_xy(existing)
+    rows, inst = pickup_instance(
+        demand, existing, candidates, request=request, units=units, rules=rules, snaps=snaps, reading=reading
     )
-    rows, cov = demand_site_coverage(
-        demand, site_xy, rules=rules, snaps=snaps, reading=reading, classes=classes
-    )
-    n_exist = len(existing)
-    cost = np.concatenate([np.zeros(n_exist), candidates["cost"].to_numpy(dtype=float)])
-    fixed = np.zeros(len(cost), dtype=bool)
-    fixed[:n_exist] = True
-    population = demand["population"].to_numpy(dtype=float)[rows]
-    coverable = np.asarray(cov.sum(axis=1)).ravel() > 0
-    if not len(candidates) or cov.shape[0] == 0:
+    coverable = np.asarray(inst.coverage.sum(axis=1)).ravel() > 0
+    population = inst.weight
+    uncoverable = rows[~coverable]
+    if not len(candidates):
+        note = ("no candidate sites for pickup points",)
         return PlacementOutcome(
             "pickup",
             empty_like(candidates),
@@ -205,33 +201,18 @@ def place_pickup_points(
             len(rows),
             int((~coverable).sum()),
             float(population[~coverable].sum()),
-            ("no candidate sites for pickup points",) if not len(candidates) else (),
-            rows[~coverable],
+            note,
+            uncoverable,
+            shortfalls=_shortfalls(inst, request.requirements),
         )
-    notes: tuple[str, ...] = ()
-    if budget is not None:  # best coverage for the money (MCLP); density counts are not imposed
-        result = solve_max_coverage(
-            sp.csr_matrix(cov), population, cost, budget=budget, fixed_open=fixed, settings=settings
-        )
-        chosen_mask = np.asarray(result.selected, dtype=bool)[n_exist:]
-        notes = (f"objective max_coverage: most people covered for {budget:,.0f} yuan",)
-    elif density is None:
-        result = solve_min_cost_cover(sp.csr_matrix(cov), cost, fixed_open=fixed, settings=settings)
-        chosen_mask = np.asarray(result.selected, dtype=bool)[n_exist:]
-    else:
-        cov = sp.csr_matrix(cov)
-        by_existing = np.asarray(cov[:, :n_exist].sum(axis=1)).ravel() > 0
-        result = solve_density(
-            density.site_unit,
-            candidates["cost"].to_numpy(dtype=float),
-            density.required,
-            existing=density.existing,
-            coverage=cov[~by_existing][:, n_exist:],
-            settings=settings,
-        )
-        chosen_mask = np.asarray(result.selected, dtype=bool)
-        notes = density.shortfalls
+    result = solve_joint(inst, objective=request.objective, budgets=request.budgets, settings=settings)
+    n_exist = len(existing)
+    chosen_mask = np.asarray(result.selected, dtype=bool)[n_exist:]
     chosen = candidates.loc[chosen_mask].copy()
+    classes = demand["area_class"].astype(str).to_numpy()[rows]
+    chosen["standards"] = _purposes(
+        inst, classes, request.requirements, np.asarray(result.selected) & ~inst.fixed
+    )
     log.info(
         "pickup plan: %d demand rows (%d unreachable), %d candidates → %d chosen, status %s",
         len(rows),
@@ -240,6 +221,9 @@ def place_pickup_points(
         len(chosen),
         result.status,
     )
+    notes: tuple[str, ...] = ()
+    if request.objective == "max_coverage":
+        notes = ("objective max_coverage: the most people served within the budget; counts not imposed",)
     return PlacementOutcome(
         "pickup",
         chosen,
@@ -248,6 +232,8 @@ def place_pickup_points(
         int((~coverable).sum()),
         float(population[~coverable].sum()),
         (*result.notes, *notes),
-        rows[~coverable],
-        (sp.csr_matrix(cov), population, cost, fixed),
+        uncoverable,
+        (inst.coverage, population, inst.cost, inst.fixed),
+        shortfalls=_shortfalls(inst, request.requirements),
+        served_rows=rows[np.asarray(result.arrays["covered"], dtype=bool)],
     )

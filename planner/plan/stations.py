@@ -7,17 +7,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import scipy.sparse as sp
 
+from planner.audit import target_for_year
 from planner.coverage import ServiceRule
 from planner.coverage.snaps import SnapCache
 from planner.coverage.straight import buffer_coverage
 from planner.geo import points_xy
-from planner.optimize import Phase, SolverSettings, solve_min_cost_cover, solve_village_stations
-from planner.plan.outcome import PlacementOutcome, empty_like
+from planner.optimize import Phase, SolveResult, SolverSettings, solve_village_stations
+from planner.optimize.joint import StationInstance, solve_station_plan
+from planner.plan.outcome import PlacementOutcome, Shortfall, empty_like
+from planner.standards import Profile, YearTarget
 
 log = logging.getLogger(__name__)
 
@@ -67,95 +72,160 @@ def village_share_matrix(
     return sp.csr_matrix(reach + own, dtype=bool)
 
 
+def own_matrix(villages: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame) -> sp.csr_matrix:
+    """Villages × candidate stations: True where the candidate stands in the village (same code)."""
+    codes = {c: i for i, c in enumerate(villages["village_code"].astype(str))}
+    cand = candidates["village_code"].astype(str).to_numpy()
+    cols = [j for j, c in enumerate(cand) if c in codes]
+    rows = [codes[cand[j]] for j in cols]
+    return sp.csr_matrix(
+        (np.ones(len(rows), dtype=bool), (rows, cols)), shape=(len(villages), len(candidates))
+    )
+
+
+@dataclass(frozen=True)
+class StationRequest:
+    """What the village-station plan must reach: the standards in ``plan.meet`` that count villages.
+
+    ``own_target``/``served_target``: the year's target of the standard read as "a station in the
+    village" / "own or shared" (``None`` when no standard in ``meet`` asks it).
+    """
+
+    own_target: tuple[str, YearTarget] | None
+    served_target: tuple[str, YearTarget] | None
+    budget: float | None = None
+    phases: Sequence[Phase] | None = None
+    forced: frozenset[str] = frozenset()
+
+
+def station_request(profile: Profile, meet: set[str], year: int, **kwargs: Any) -> StationRequest:
+    """The station plan's targets from the profile's V-STATION and V-ALL (those in ``meet``)."""
+    own: tuple[str, YearTarget] | None = None
+    served: tuple[str, YearTarget] | None = None
+    for sid in ("V-STATION", "V-ALL"):
+        std = profile.get(sid)
+        if std is None or sid not in meet:
+            continue
+        _, target, _ = target_for_year(std, year)
+        if std.counts == "own":
+            own = (sid, target) if own is None or target.share > own[1].share else own
+        else:
+            served = (sid, target) if served is None or target.share > served[1].share else served
+    return StationRequest(own, served, **kwargs)
+
+
+def _located(villages: gpd.GeoDataFrame) -> np.ndarray:
+    admin = villages["kind"].astype(str).to_numpy() == "village"
+    mappable = villages["mappable"].fillna(True).astype(bool).to_numpy() if "mappable" in villages else True
+    return np.flatnonzero(admin & mappable)
+
+
 def place_village_stations(
     villages: gpd.GeoDataFrame,
-    has_station: np.ndarray,
     candidates: gpd.GeoDataFrame,
     *,
+    request: StationRequest,
     rule: ServiceRule,
     snaps: SnapCache,
     reading: str,
     settings: SolverSettings,
-    phases: Sequence[Phase] | None = None,
 ) -> PlacementOutcome:
-    """Least-cost village stations so that every administrative village without one is served.
+    """Least-cost village stations so that the located administrative villages reach the targets.
 
-    With ``phases`` (the profile's V-STATION targets by year with the scenario's yearly budgets),
-    stations are also given an opening year so that each year's share of villages is met within that
-    year's money; ``result.arrays["open_year"]`` and ``result.extra["by_year"]`` say how.
+    A village counts for an ``own`` target when a station stands in it, for a ``served`` target also
+    when a station within the V-SHARE reach serves it (only when the profile sets V-SHARE). Villages
+    without coordinates are not counted (the audit says how many). With ``phases`` (yearly budgets)
+    the stations are phased by year (:func:`planner.optimize.solve_village_stations`).
     """
-    if phases:
-        return _phased_village_stations(
-            villages,
-            has_station,
+    pool_idx = _located(villages)
+    pool = villages.iloc[pool_idx]
+    n = len(pool)
+    if n == 0 or (request.own_target is None and request.served_target is None):
+        note = "no located administrative villages" if n == 0 else "no village standard in plan.meet"
+        return PlacementOutcome("village_station", empty_like(candidates), None, n, 0, 0.0, (note,))
+    own = own_matrix(pool, candidates)
+    share = (
+        village_share_matrix(pool, candidates, rule=rule, snaps=snaps, reading=reading)
+        if rule.set_by_profile
+        else own
+    )
+    has_own = pool["own_station"].fillna(False).astype(bool).to_numpy()
+    served = pool["has_station"].fillna(False).astype(bool).to_numpy()
+    if request.phases:
+        return _phased(
+            pool,
+            pool_idx,
             candidates,
-            rule=rule,
-            snaps=snaps,
-            reading=reading,
-            settings=settings,
-            phases=phases,
+            own if request.own_target else share,
+            has_own if request.own_target else served,
+            request,
+            settings,
         )
-    need = (villages["kind"].to_numpy() == "village") & ~np.asarray(has_station, dtype=bool)
-    targets = villages.loc[need]
-    if len(targets) == 0 or len(candidates) == 0:
-        notes = ("every administrative village already has a station",) if len(targets) == 0 else ()
-        if len(targets) and not len(candidates):
-            notes = ("no village-station candidate sites",)
-        return PlacementOutcome(
-            "village_station",
-            empty_like(candidates),
-            None,
-            len(targets),
-            len(targets) if len(targets) and not len(candidates) else 0,
-            float(targets["population"].fillna(0).sum()) if not len(candidates) else 0.0,
-            notes,
-        )
-    share = village_share_matrix(targets, candidates, rule=rule, snaps=snaps, reading=reading)
-    coverable = np.asarray(share.sum(axis=1)).ravel() > 0
-    result = solve_min_cost_cover(
-        share, candidates["cost"].to_numpy(dtype=float), fixed_open=None, settings=settings
+    inst = StationInstance(
+        own=own,
+        share=share,
+        has_own=has_own,
+        served=served,
+        cost=candidates["cost"].to_numpy(dtype=float),
+        need_own=request.own_target[1].required(n) if request.own_target else 0,
+        need_served=request.served_target[1].required(n) if request.served_target else 0,
+        weight=pool["population"].fillna(0).to_numpy(dtype=float),
+        forced=candidates["candidate_id"].astype(str).isin(request.forced).to_numpy(),
     )
+    result = solve_station_plan(inst, budget=request.budget, settings=settings)
     chosen = candidates.loc[np.asarray(result.selected, dtype=bool)].copy()
-    log.info(
-        "village stations: %d villages to serve (%d unreachable) → %d stations, status %s",
-        len(targets),
-        int((~coverable).sum()),
-        len(chosen),
-        result.status,
-    )
+    purposes = [t[0] for t in (request.own_target, request.served_target) if t is not None]
+    chosen["standards"] = ";".join(purposes)
+    log.info("village stations: %d located villages → %d stations, status %s", n, len(chosen), result.status)
+    unservable = ~(served | has_own | (np.asarray(share.sum(axis=1)).ravel() > 0))
     return PlacementOutcome(
         "village_station",
         chosen,
         result,
-        len(targets),
-        int((~coverable).sum()),
-        float(targets.loc[~coverable, "population"].fillna(0).sum()),
+        n,
+        int(unservable.sum()),
+        float(pool.loc[unservable, "population"].fillna(0).sum()),
         result.notes,
-        np.flatnonzero(need)[~coverable],
+        pool_idx[unservable],
+        shortfalls=_station_shortfalls(inst, request, result),
+        served_rows=pool_idx[np.asarray(result.arrays["served"], dtype=bool)],
     )
 
 
-def _phased_village_stations(
-    villages: gpd.GeoDataFrame,
-    has_station: np.ndarray,
+def _station_shortfalls(
+    inst: StationInstance, request: StationRequest, result: SolveResult
+) -> tuple[Shortfall, ...]:
+    out = []
+    for target, need, got in (
+        (request.own_target, inst.need_own, result.arrays["own"]),
+        (request.served_target, inst.need_served, result.arrays["served"]),
+    ):
+        if target is not None and int(np.sum(got)) < need:
+            out.append(Shortfall(target[0], "county", "", "", need - int(np.sum(got)), "no_candidate"))
+    return tuple(out)
+
+
+def _phased(
+    pool: gpd.GeoDataFrame,
+    pool_idx: np.ndarray,
     candidates: gpd.GeoDataFrame,
-    *,
-    rule: ServiceRule,
-    snaps: SnapCache,
-    reading: str,
+    matrix: sp.csr_matrix,
+    has: np.ndarray,
+    request: StationRequest,
     settings: SolverSettings,
-    phases: Sequence[Phase],
 ) -> PlacementOutcome:
-    admin = villages["kind"].to_numpy() == "village"
-    pool = villages.loc[admin]
-    before = np.asarray(has_station, dtype=bool)[admin]
-    share = village_share_matrix(pool, candidates, rule=rule, snaps=snaps, reading=reading)
     result = solve_village_stations(
-        share, candidates["cost"].to_numpy(dtype=float), has_station=before, phases=phases, settings=settings
+        matrix,
+        candidates["cost"].to_numpy(dtype=float),
+        has_station=has,
+        phases=request.phases,
+        settings=settings,
     )
     chosen_mask = np.asarray(result.arrays["new"], dtype=bool)
     chosen = candidates.loc[chosen_mask].copy()
     chosen["open_year"] = np.asarray(result.arrays["open_year"])[chosen_mask]
+    target = request.own_target or request.served_target
+    chosen["standards"] = target[0] if target else ""
     unservable = np.asarray(result.arrays["unservable"], dtype=bool)
     by_year = "; ".join(
         f"{row['year']}: {row.get('served', '?')} villages served" for row in result.extra.get("by_year", [])
@@ -164,9 +234,10 @@ def _phased_village_stations(
         "village_station",
         chosen,
         result,
-        int((~before).sum()),
+        int((~has).sum()),
         int(unservable.sum()),
         float(pool.loc[unservable, "population"].fillna(0).sum()),
         (f"stations phased by year ({by_year})",),
-        np.flatnonzero(admin)[unservable],
+        pool_idx[unservable],
+        served_rows=pool_idx[np.asarray(result.arrays["served"], dtype=bool)],
     )

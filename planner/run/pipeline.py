@@ -8,7 +8,6 @@ never prints: progress goes through the ``stage`` callback the CLI passes.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +16,15 @@ import numpy as np
 import pandas as pd
 
 from planner import __version__
-from planner.audit import run_audit
-from planner.coverage import assess, service_rules
+from planner.audit import build_units, run_audit
 from planner.coverage.areas import service_area_layer
+from planner.coverage.rules import assess, service_rules
 from planner.optimize import SolverSettings
-from planner.plan import (
-    DensityTargets,
-    delivery_chain,
-    density_targets,
-    expand_multi_unit_sites,
-    place_parks,
-    place_pickup_points,
-)
-from planner.plan.budget import plan_budgets
+from planner.plan.county import delivery_chain
 from planner.plan.curve import coverage_curve
-from planner.plan.outcome import PlacementOutcome
-from planner.plan.proposals import facilities_with, population_gains, proposals_table
-from planner.plan.stations import place_village_stations
+from planner.plan.proposals import population_gains, proposals_table
+from planner.plan.solve import Plan, PlanContext, cost_by_standard, make_plan
+from planner.plan.unmet import PlanFacts, unmet_rows
 from planner.run.prepare import VEHICLE_MODE, Prepared, prepare
 from planner.run.summary import (
     BeforeAfter,
@@ -41,12 +32,13 @@ from planner.run.summary import (
     citations,
     coverage_block,
     explanations,
+    plan_summary,
     run_summary,
     township_table,
 )
 from planner.run.timer import StageCallback, StageTimer
 from planner.scenario import Scenario
-from planner.types import PICKUP_TYPES, AreaClass, AuditResult, RunResult
+from planner.types import AuditResult, RunResult
 
 __all__ = ["audit_scenario", "run_scenario"]
 
@@ -87,84 +79,29 @@ def _settings(scenario: Scenario) -> SolverSettings:
     )
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """What the optimise stage produced."""
-
-    pickup: PlacementOutcome
-    stations: PlacementOutcome
-    outcomes: list[PlacementOutcome]
-    density: DensityTargets | None
-    facilities: gpd.GeoDataFrame
+def _context(prepared: Prepared) -> PlanContext:
+    study = prepared.study
+    units = build_units(study.boundary, study.townships, study.villages)
+    return PlanContext(prepared.scenario, prepared.profile, study, prepared.networks, prepared.snaps, units)
 
 
-def _optimise(prepared: Prepared, before: BeforeAfter, settings: SolverSettings) -> _Plan:
-    """Pickup points, village stations and the county park, as the scenario's ``plan`` asks."""
-    scenario, study, profile = prepared.scenario, prepared.study, prepared.profile
-    placeable = {t for t, spec in scenario.plan.facilities.items() if spec.place}
-    meet = set(scenario.plan.meet)
-    park_carriers = profile.standards.p_county.min_carriers if profile.standards.p_county is not None else 3
-    cands = expand_multi_unit_sites(
-        study.candidates, {t: spec.max_per_site for t, spec in scenario.plan.facilities.items()}
+def _facts(ctx: PlanContext, plan: Plan, after: BeforeAfter) -> PlanFacts:
+    villages = after.villages
+    admin = villages["kind"].astype(str) == "village"
+    unlocated = int((admin & ~villages["mappable"].fillna(True).astype(bool)).sum())
+    return PlanFacts(
+        after.demand,
+        plan.outcomes,
+        ctx.placeable,
+        ctx.scenario.plan.objective,
+        unlocated,
+        plan.budget_bound,
+        ctx.units.township_of_village,
     )
-    pickup_budget, phases = plan_budgets(scenario, profile)
-    pickup_cands = cands[cands["type"].isin(sorted(placeable & {"outlet", "locker", "delivery_centre"}))]
-    radius_classes: tuple[tuple[AreaClass, str], ...] = (("urban", "R-URBAN"), ("township", "R-TOWN"))
-    density = density_targets(
-        pickup_cands,
-        study.facilities,
-        before.demand,
-        study.villages,
-        study.townships,
-        profile=profile,
-        meet=meet,
-    )
-    rules = service_rules(profile)
-    pickup = place_pickup_points(
-        before.demand,
-        study.facilities[study.facilities["type"].isin(PICKUP_TYPES)],
-        pickup_cands,
-        rules=rules,
-        snaps=prepared.snaps,
-        reading=scenario.travel.reading,
-        settings=settings,
-        classes=tuple(c for c, sid in radius_classes if sid in meet),
-        density=None if pickup_budget is not None else density,
-        budget=pickup_budget,
-    )
-    station_cands = cands[cands["type"] == "village_station"]
-    if "village_station" not in placeable or "V-STATION" not in meet:
-        station_cands = station_cands.iloc[0:0]
-    stations = place_village_stations(
-        before.villages,
-        before.villages["has_station"].to_numpy(),
-        station_cands,
-        rule=rules["rural"],
-        snaps=prepared.snaps,
-        reading=scenario.travel.reading,
-        settings=settings,
-        phases=phases,
-    )
-    outcomes = [pickup, stations]
-    if "P-COUNTY" in meet and "park" in placeable and profile.standards.p_county is not None:
-        mid = facilities_with(study.facilities, outcomes, study.crs, park_carriers=park_carriers)
-        outcomes.append(
-            place_parks(
-                mid,
-                cands[cands["type"] == "park"],
-                before.demand,
-                profile=profile,
-                net=prepared.networks[VEHICLE_MODE],
-                max_snap_m=scenario.travel.max_snap_m,
-                settings=settings,
-            )
-        )
-    after = facilities_with(study.facilities, outcomes, study.crs, park_carriers=park_carriers)
-    return _Plan(pickup, stations, outcomes, density, after)
 
 
 def _extra_tables(
-    prepared: Prepared, plan: _Plan, villages: gpd.GeoDataFrame, settings: SolverSettings
+    prepared: Prepared, plan: Plan, villages: gpd.GeoDataFrame, settings: SolverSettings
 ) -> dict[str, Any]:
     """The budget curve, the delivery chain, service areas and the density targets, for the outputs."""
     scenario = prepared.scenario
@@ -194,12 +131,12 @@ def _extra_tables(
         ),
     ]
     extra["service_areas"] = gpd.GeoDataFrame(pd.concat(areas, ignore_index=True), crs=facilities.crs)
-    if plan.density is not None:
-        extra["density_targets"] = plan.density.table
+    if len(plan.targets):
+        extra["density_targets"] = plan.targets
     return extra
 
 
-def _plan_blocks(plan: _Plan, phases: bool) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+def _plan_blocks(plan: Plan, phases: bool) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """The summary blocks of the plan beyond :func:`run_summary` (phasing, density targets) and their
     tables."""
     blocks: dict[str, Any] = {}
@@ -207,8 +144,8 @@ def _plan_blocks(plan: _Plan, phases: bool) -> tuple[dict[str, Any], dict[str, p
     if phases and plan.stations.result is not None:
         blocks["station_phasing"] = plan.stations.result.extra.get("by_year", [])
         tables["station_phasing"] = pd.DataFrame(blocks["station_phasing"])
-    if plan.density is not None:
-        table = plan.density.table
+    if len(plan.targets):
+        table = plan.targets
         blocks["density_targets"] = {
             "units": len(table),
             "units_short": int((table["short_by"] > 0).sum()),
@@ -229,7 +166,7 @@ def _with_status(before: BeforeAfter, after: BeforeAfter) -> tuple[gpd.GeoDataFr
 
 
 def _proposals(
-    prepared: Prepared, plan: _Plan, before: BeforeAfter, after: BeforeAfter
+    prepared: Prepared, plan: Plan, before: BeforeAfter, after: BeforeAfter
 ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """The proposals table, and the facilities with each proposal's newly covered population."""
     gains = population_gains(before.demand, after.demand, before.villages, after.villages, plan.outcomes)
@@ -264,16 +201,20 @@ def run_scenario(
     with timer.stage("audit"):
         audit_before = _audit(prepared, before.demand, before.villages, study.facilities)
     settings = _settings(scenario)
+    ctx = _context(prepared)
     with timer.stage("optimise"):
-        plan = _optimise(prepared, before, settings)
+        plan = make_plan(ctx, before.demand, before.villages, settings)
+        costs = cost_by_standard(ctx, before.demand, before.villages, plan, settings)
     with timer.stage("coverage_after"):
         after = BeforeAfter(*_assess(prepared, plan.facilities))
         audit_after = _audit(prepared, after.demand, after.villages, plan.facilities)
         extra = _extra_tables(prepared, plan, after.villages, settings)
     proposals, facilities = _proposals(prepared, plan, before, after)
-    blocks, tables = _plan_blocks(plan, phases=plan_budgets(scenario, prepared.profile)[1] is not None)
+    blocks, tables = _plan_blocks(plan, phases=bool(scenario.plan.budget and scenario.plan.budget.per_year))
+    unmet = unmet_rows(audit_after.table, ctx.meet, _facts(ctx, plan, after))
     summary = {
         **run_summary(prepared, before=before, after=after, proposals=proposals, outcomes=plan.outcomes),
+        **plan_summary(ctx, plan, unmet=unmet, cost_by_standard=costs),
         "timings": dict(timer.timings),
         "delivery_chain": chain_summary(extra["delivery_chain"]),
         **blocks,

@@ -18,6 +18,7 @@ from planner.demand import (
     classify_demand,
     townships_from_villages,
     with_township,
+    with_village,
 )
 from planner.inputs import (
     read_boundary,
@@ -193,6 +194,12 @@ def prepare(scenario: Scenario, timer: StageTimer | None = None, *, use_cache: b
         digest = scenario_hash(scenario)
     with timer.stage("classify"):
         demand = _classify(scenario, study)
+        cell = scenario.inputs.population.resolution_m
+        study = dataclasses.replace(
+            study,
+            facilities=with_village(study.facilities, demand, cell_size_m=cell),
+            candidates=with_village(study.candidates, demand, cell_size_m=cell),
+        )
     with timer.stage("network"):
         store = DiskStore(default_cache_root(scenario.cache_dir), enabled=use_cache)
         roads_path = scenario.inputs.roads.path
@@ -216,5 +223,9 @@ def prepare(scenario: Scenario, timer: StageTimer | None = None, *, use_cache: b
             cell_size_m=scenario.inputs.population.resolution_m,
         )
         log.info("candidates: %d generated from the roads, population and villages", len(generated))
-        study = dataclasses.replace(study, candidates=with_township(generated, study.townships))
+        located = with_township(generated, study.townships)
+        study = dataclasses.replace(
+            study,
+            candidates=with_village(located, demand, cell_size_m=scenario.inputs.population.resolution_m),
+        )
     return Prepared(scenario, profile, study, demand, networks, snaps, digest, from_cache)

@@ -6,6 +6,8 @@ Pure functions of the stages' results; :mod:`planner.run.pipeline` calls them on
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,11 +17,13 @@ import pandas as pd
 
 from planner import __version__
 from planner.audit.explain import explain_row
+from planner.coverage import ServiceRule, service_rules
 from planner.plan import PlacementOutcome, solver_summary
 from planner.standards import STANDARD_IDS, Profile
-from planner.types import AREA_CLASSES, AuditResult
+from planner.types import AREA_CLASSES, AreaClass, AuditResult
 
 if TYPE_CHECKING:
+    from planner.plan.solve import Plan, PlanContext
     from planner.run.prepare import Prepared
 
 
@@ -89,7 +93,6 @@ def run_summary(
     villages_before, villages_after = before.villages, after.villages
     covered_before = coverage_block(demand_before, "covered")
     covered_after = coverage_block(demand_after, "covered")
-    admin = villages_before["kind"] == "village"
     pickup, stations = outcomes[0], outcomes[1]
     unreachable_pop = float(demand_before.loc[~demand_before["reachable"], "population"].sum())
     return {
@@ -107,7 +110,9 @@ def run_summary(
             c: round(float(demand_before.loc[demand_before["area_class"] == c, "population"].sum()), 1)
             for c in AREA_CLASSES
         },
-        "coverage": coverage_summary(demand_before, covered_before, covered_after, pickup),
+        "coverage": coverage_summary(
+            demand_before, covered_before, covered_after, pickup, service_rules(prepared.profile)
+        ),
         "coverage_by_reading": {
             reading: {
                 c: {
@@ -118,12 +123,7 @@ def run_summary(
             }
             for reading in ("network", "buffer")
         },
-        "villages": {
-            "total": int(admin.sum()),
-            "with_station_before": int((villages_before["has_station"] & admin).sum()),
-            "with_station_after": int((villages_after["has_station"] & admin).sum()),
-            "unmappable": int((~villages_before["mappable"] & admin).sum()),
-        },
+        "villages": village_block(villages_before, villages_after),
         "proposals": {t: int((proposals["type"] == t).sum()) for t in sorted(set(proposals["type"]))},
         "cost_total": round(float(proposals["cost"].sum()), 2),
         "unreachable": {
@@ -154,23 +154,89 @@ def _cache_block(prepared: Prepared) -> dict[str, Any]:
     }
 
 
+def village_block(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> dict[str, int]:
+    """Administrative villages: located or not, with a station of their own, served by a shared one.
+
+    ``own_station_*`` counts villages a station stands in; ``shared_station_*`` villages without one
+    that a station within the V-SHARE reach serves; ``with_station_*`` is their sum (served).
+    """
+    admin = (before["kind"] == "village").to_numpy()
+    located = before["mappable"].fillna(True).astype(bool).to_numpy() & admin
+
+    def counts(frame: gpd.GeoDataFrame, when: str) -> dict[str, int]:
+        own = frame["own_station"].fillna(False).astype(bool).to_numpy() & admin
+        served = frame["has_station"].fillna(False).astype(bool).to_numpy() & admin
+        return {
+            f"own_station_{when}": int(own.sum()),
+            f"shared_station_{when}": int((served & ~own).sum()),
+            f"with_station_{when}": int(served.sum()),
+        }
+
+    return {
+        "total": int(admin.sum()),
+        "located": int(located.sum()),
+        "without_coordinates": int((admin & ~located).sum()),
+        "unmappable": int((admin & ~located).sum()),
+        **counts(before, "before"),
+        **counts(after, "after"),
+    }
+
+
+def plan_summary(
+    ctx: PlanContext, plan: Plan, *, unmet: list[dict[str, Any]], cost_by_standard: dict[str, float]
+) -> dict[str, Any]:
+    """The standards part of ``summary.json``: the profile, what the plan meets, what stays unmet and why."""
+    profile = ctx.profile
+    return {
+        "profile_title": {"zh": profile.title_zh, "en": profile.title_en},
+        "profile_extends": profile.extends,
+        "documents": {
+            doc_id: {
+                "issuer_zh": d.issuer_zh,
+                "issuer_en": d.issuer_en,
+                "title_zh": d.title_zh,
+                "title_en": d.title_en,
+                "number": d.number,
+                "date": d.date.isoformat(),
+            }
+            for doc_id, d in profile.documents.items()
+        },
+        "standards_set": [s for s in STANDARD_IDS if profile.sets(s)],
+        "standards_inherited": dict(profile.inherited),
+        "meet": list(ctx.meet),
+        "objective": ctx.scenario.plan.objective,
+        "unmet": unmet,
+        "unmet_by_cause": dict(Counter(u["cause"] for u in unmet)),
+        "cost_by_standard": cost_by_standard,
+        "budget_bound": plan.budget_bound,
+    }
+
+
 def coverage_summary(
     demand: gpd.GeoDataFrame,
     before: dict[str, float | None],
     after: dict[str, float | None],
     pickup: PlacementOutcome,
-) -> dict[str, dict[str, float | None]]:
+    rules: Mapping[AreaClass, ServiceRule],
+) -> dict[str, dict[str, Any]]:
     """Coverage per class before and after, and for urban/township the share any site could cover.
+
+    ``standard`` names the radius standard the class is held to (``None`` when the profile sets none:
+    the figure is then information, measured with the planner's reference rule, and rural coverage —
+    a village station within the sharing reach — is always information).
 
     ``coverable`` is the share of the class's people that some existing or candidate site serves within
     the class's standard: the most any plan over these candidates can reach (``after`` equals it when
     the least-cost cover is solved to optimality).
     """
-    out: dict[str, dict[str, float | None]] = {}
+    out: dict[str, dict[str, Any]] = {}
     unreachable = np.zeros(len(demand), dtype=bool)
     unreachable[pickup.uncoverable] = True
     for area_class in AREA_CLASSES:
-        block: dict[str, float | None] = {"before": before[area_class], "after": after[area_class]}
+        rule = rules[area_class]
+        block: dict[str, Any] = {"before": before[area_class], "after": after[area_class]}
+        block["standard"] = rule.standard_id if rule.set_by_profile and area_class != "rural" else None
+        block["information"] = block["standard"] is None
         if area_class in ("urban", "township"):
             rows = (demand["area_class"] == area_class).to_numpy()
             total = float(demand.loc[rows, "population"].sum())
@@ -207,6 +273,8 @@ def township_table(
                 "villages": int(v_mask.sum()),
                 "villages_with_station_before": int((villages_before["has_station"] & v_mask).sum()),
                 "villages_with_station_after": int((villages_after["has_station"] & v_mask).sum()),
+                "villages_own_station_before": int((villages_before["own_station"] & v_mask).sum()),
+                "villages_own_station_after": int((villages_after["own_station"] & v_mask).sum()),
                 "proposed_outlets": int((p_mask & (proposals["type"] == "outlet")).sum()),
                 "proposed_lockers": int((p_mask & (proposals["type"] == "locker")).sum()),
                 "proposed_village_stations": int((p_mask & (proposals["type"] == "village_station")).sum()),
