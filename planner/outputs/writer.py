@@ -80,8 +80,11 @@ def write_outputs(
         if "csv" in formats:
             files.write_csv(files.proposals_frame(result), tmp / "proposals.csv")
             files.write_csv(files.audit_frame(result), tmp / "audit.csv")
-            files.write_csv(files.village_gaps_frame(result), tmp / "village_gaps.csv")
+            files.write_csv(files.village_gaps_frame(result, lang=language), tmp / "village_gaps.csv")
             names += ["proposals.csv", "audit.csv", "village_gaps.csv"]
+            if result.audit_after is not None and len(result.audit_after.table):
+                files.write_csv(files.audit_frame_of(result.audit_after), tmp / "audit_after.csv")
+                names.append("audit_after.csv")
             for key, frame in files.extra_frames(result).items():
                 files.write_csv(frame, tmp / f"{key}.csv")
                 names.append(f"{key}.csv")
@@ -102,7 +105,7 @@ def write_outputs(
             write_report(result, tmp / "report.html", lang=language)
             names.append("report.html")
         # last, so a folder holding summary.json is always a complete output
-        files.write_summary(result.summary, tmp / "summary.json")
+        files.write_summary(result.summary, tmp / "summary.json", lang=language)
         names.append("summary.json")
     paths = [out_dir / n for n in names]
     size = sum(p.stat().st_size for p in paths)
