@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -10,7 +11,10 @@ import pandas as pd
 import pytest
 from outputs_fixtures import DataCells, coverage_share, make_run_result
 
-from planner.outputs import write_outputs
+from planner.outputs import write_outputs as _write_outputs
+
+# report.pdf is printed by Chromium in tests/test_outputs_pdf.py only (it takes seconds)
+write_outputs = functools.partial(_write_outputs, pdf=False)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +32,8 @@ def test_headline_figures_equal_summary_json(written: dict[str, Path]) -> None:
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     cells = DataCells((folder / "report.html").read_text(encoding="utf-8"))
     assert float(cells.value("population_total")) == summary["population_total"]
-    assert cells.text("population_total") == f"{round(summary['population_total']):,} 人"
+    # the unit is set smaller beside the figure
+    assert cells.text("population_total") == f"{round(summary['population_total']):,}人"
     demand = make_run_result().demand
     for area, cov in summary["coverage"].items():
         for when in ("before", "after"):
@@ -95,9 +100,12 @@ def test_report_is_self_contained_and_has_charts(written: dict[str, Path]) -> No
     assert "<script" not in text
     assert not re.search(r'(?:src|href)="(?:https?:)?//', text)
     assert text.count("<svg") == 3
-    assert 'aria-label="规划前后服务覆盖率"' in text and 'aria-label="投资—覆盖率曲线"' in text
-    for heading in ("主要指标", "标准达标情况", "乡镇情况", "规划方案与投资", "缺口清单", "方法说明"):
+    assert 'aria-label="规划前后服务覆盖率"' in text and 'aria-label="投资—覆盖率曲线（服务半径标准）"' in text
+    for heading in ("主要指标", "标准达标情况", "乡镇分述", "投资与规划地图", "缺口清单", "方法说明"):
         assert heading in text
+    # the maps are PNG data: one for the county and one per township
+    maps = re.findall(r'<img[^>]*src="data:image/png;base64,', text)
+    assert len(maps) == 1 + len(make_run_result().township_table)
     assert "EPSG:32650" in text and "highs" in text
 
 
@@ -113,7 +121,7 @@ def test_english_report(written: dict[str, Path]) -> None:
 def test_without_budget_curve_the_report_says_so(tmp_path: Path) -> None:
     write_outputs(make_run_result(with_budget_curve=False), tmp_path / "o", formats={"report"})
     text = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
-    assert 'aria-label="投资—覆盖率曲线"' not in text
+    assert 'aria-label="投资—覆盖率曲线（服务半径标准）"' not in text
     assert "本次运行未计算投资—覆盖率曲线" in text
 
 

@@ -170,7 +170,6 @@ COLUMN_LABELS: Final[dict[str, tuple[str, str]]] = {
     "cause": ("原因", "Cause"),
     "year": ("年份", "Year"),
     "share": ("目标覆盖率", "Target share"),
-    "stations": ("村级站点数", "Village stations"),
     "explanation": ("说明", "Explanation"),
     "before": ("规划前", "Before"),
     "after": ("规划后", "After"),

@@ -172,8 +172,9 @@ def headline_cards(result: RunResult, lang: Lang) -> list[dict[str, Any]]:
         }
     )
     for card in cards:  # the unit in smaller type, so that a long figure fits its card
-        number, _, unit = card["main"].text.partition(" ")
-        card["number"], card["unit"] = (number, unit) if unit else (card["main"].text, "")
+        number, _, unit = card["main"].text.rpartition(" ")
+        is_unit = bool(number) and bool(unit) and not any(ch.isdigit() for ch in unit)
+        card["number"], card["unit"] = (number, unit) if is_unit else (card["main"].text, "")
     return cards
 
 
@@ -590,7 +591,7 @@ def _local_note(note: Any, lang: Lang) -> str | None:
     """A note of the inputs stage in the run's language; ``None`` for an English note a Chinese
     report cannot word (it stays in summary.json)."""
     text = i18n.local_text(str(note), lang)
-    if lang == "en" or i18n.has_cjk(text) and not re.search(r"[A-Za-z]{4,}", text):
+    if lang == "en" or (i18n.has_cjk(text) and not re.search(r"[A-Za-z]{4,}", text)):
         return text
     found = _POPULATION_NOTE.search(text)
     if found:

@@ -102,7 +102,9 @@ def unmet_view(result: RunResult, lang: Lang) -> tuple[Any, str]:
         sep = "、" if lang == "zh" else ", "
         example = sep.join(names) + (_l("and_more", lang).format(n=more) if more > 0 else "")
         short = pd.to_numeric(grp["short_by"], errors="coerce")
-        short_text = i18n.fmt_standard_value(sid, short.sum(), lang, lev) if short.notna().any() else i18n.MISSING
+        short_text = (
+            i18n.fmt_standard_value(sid, short.sum(), lang, lev) if short.notna().any() else i18n.MISSING
+        )
         view.rows.append(
             [
                 Cell(sid),
@@ -159,13 +161,16 @@ def curve_note(result: RunResult, lang: Lang) -> str | None:
     curve = result.extra_tables.get("budget_curve")
     if not isinstance(curve, pd.DataFrame) or curve.empty or "budget" not in curve.columns:
         return None
-    full = curve[pd.to_numeric(curve["covered_share"], errors="coerce") >= curve["covered_share"].max() - 1e-9]
+    full = curve[
+        pd.to_numeric(curve["covered_share"], errors="coerce") >= curve["covered_share"].max() - 1e-9
+    ]
     reach = float(pd.to_numeric(full.get("cost_new", full["budget"]), errors="coerce").min())
     total = float(pd.to_numeric(result.proposals.get("cost", pd.Series(dtype=float)), errors="coerce").sum())
     if total <= reach * 1.05:
         return None
     return _l("curve_note", lang).format(
-        reach=i18n.fmt_yuan(reach, lang), share=i18n.fmt_pct(full["covered_share"].max(), lang),
+        reach=i18n.fmt_yuan(reach, lang),
+        share=i18n.fmt_pct(full["covered_share"].max(), lang),
         total=i18n.fmt_yuan(total, lang),
     )
 
@@ -183,10 +188,17 @@ def site_list(result: RunResult) -> pd.DataFrame:
     extra = result.proposals
     cols = ["id", "township_name", "type"]
     work = plan.assign(id=site, units=1)
-    agg: dict[str, Any] = {"units": ("units", "sum"), "cost": ("cost", "sum"), "population_gained": ("population_gained", "sum")}
+    agg: dict[str, Any] = {
+        "units": ("units", "sum"),
+        "cost": ("cost", "sum"),
+        "population_gained": ("population_gained", "sum"),
+    }
     if "standards" in extra.columns and len(extra) == len(plan):
         work["standards"] = extra["standards"].fillna("").astype(str).to_numpy()
-        agg["standards"] = ("standards", lambda s: ";".join(sorted({p for v in s for p in str(v).split(";") if p})))
+        agg["standards"] = (
+            "standards",
+            lambda s: ";".join(sorted({p for v in s for p in str(v).split(";") if p})),
+        )
     grouped = work.groupby(cols, sort=False, as_index=False).agg(**agg)
     return grouped
 
@@ -219,7 +231,9 @@ def _failing_after(result: RunResult, code: str, lang: Lang) -> list[str]:
             r = grp.iloc[0]
             lines.append(
                 _l("town_fail", lang).format(
-                    sid=sid, label=label, value=i18n.fmt_standard_value(sid, r["value"], lang, lev),
+                    sid=sid,
+                    label=label,
+                    value=i18n.fmt_standard_value(sid, r["value"], lang, lev),
                     target=i18n.fmt_standard_value(sid, r["target"], lang, lev),
                 )
             )
@@ -240,14 +254,22 @@ def township_pages(result: RunResult, lang: Lang, *, maps: bool = True) -> list[
     for _, row in table.iterrows():
         code, name = str(row["township_code"]), str(row.get("township_name", ""))
         page = TownshipPage(code, name, staticmap.township_map(result, code, lang) if maps else None)
-        page.facts.append((i18n.column_label("population", lang), i18n.fmt_count(row.get("population"), lang)))
+        page.facts.append(
+            (i18n.column_label("population", lang), i18n.fmt_count(row.get("population"), lang))
+        )
         before, after = row.get("coverage_before"), row.get("coverage_after")
-        page.facts.append((_l("coverage_word", lang), f"{i18n.fmt_pct(before, lang)} → {i18n.fmt_pct(after, lang)}"))
+        page.facts.append(
+            (_l("coverage_word", lang), f"{i18n.fmt_pct(before, lang)} → {i18n.fmt_pct(after, lang)}")
+        )
         if "villages" in row and not i18n.is_missing(row["villages"]) and int(row["villages"]):
             vb = row.get("villages_with_station_before", row.get("with_station_before"))
             va = row.get("villages_with_station_after", row.get("with_station_after"))
             page.facts.append(
-                (_l("stations", lang), f"{i18n.fmt_number(vb, lang)} → {i18n.fmt_number(va, lang)} / {i18n.fmt_number(row['villages'], lang)}")
+                (
+                    _l("stations", lang),
+                    f"{i18n.fmt_number(vb, lang)} → {i18n.fmt_number(va, lang)}"
+                    f" / {i18n.fmt_number(row['villages'], lang)}",
+                )
             )
         page.facts.append((_l("cost", lang), i18n.fmt_yuan(row.get("proposed_cost", 0.0), lang)))
         mine = sites[sites["township_name"].astype(str) == name]

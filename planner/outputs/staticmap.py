@@ -111,7 +111,9 @@ def _draw_base(ax: Any, result: RunResult, lang: Lang, focus: str | None) -> Non
         for cls in ("minor", "secondary", "major"):
             part = rd[rd["road_class"] == cls] if "road_class" in rd.columns else rd.iloc[0:0]
             if len(part):
-                part.plot(ax=ax, color=palette.ROAD_COLOURS[cls], linewidth=palette.ROAD_WIDTHS[cls] * 0.3, zorder=1)
+                part.plot(
+                    ax=ax, color=palette.ROAD_COLOURS[cls], linewidth=palette.ROAD_WIDTHS[cls] * 0.3, zorder=1
+                )
     result.boundary.boundary.plot(ax=ax, color=palette.BOUNDARY_COLOUR, linewidth=1.0, zorder=2)
 
 
@@ -134,9 +136,14 @@ def _draw_demand(ax: Any, result: RunResult, size: float) -> None:
 
 def _draw_sites(ax: Any, result: RunResult, lang: Lang, scale: float, cell_m: float) -> list[str]:
     fac = result.facilities
-    old = fac[(fac.get("status", "existing") == "existing") & fac["type"].isin(["outlet", "locker", "village_station"])]
+    old = fac[
+        (fac.get("status", "existing") == "existing")
+        & fac["type"].isin(["outlet", "locker", "village_station"])
+    ]
     if len(old):
-        ax.scatter(old.geometry.x, old.geometry.y, s=6 * scale, c="#495057", marker="o", linewidths=0, zorder=6)
+        ax.scatter(
+            old.geometry.x, old.geometry.y, s=6 * scale, c="#495057", marker="o", linewidths=0, zorder=6
+        )
     shown = []
     for ftype in sorted(set(_proposed_types(result)), key=_type_order):
         # lockers come by the hundred in towns: grouped in cells three times as large
@@ -145,11 +152,25 @@ def _draw_sites(ax: Any, result: RunResult, lang: Lang, scale: float, cell_m: fl
         colour = palette.facility_colour(ftype)
         marker = MARKERS.get(ftype, "o")
         size = (110 if ftype == "park" else 30 if ftype == "locker" else 26) * scale
-        ax.scatter(grp["x"], grp["y"], s=size, marker=marker, c="#ffffff", edgecolors=colour, linewidths=1.4, zorder=8)
+        ax.scatter(
+            grp["x"],
+            grp["y"],
+            s=size,
+            marker=marker,
+            c="#ffffff",
+            edgecolors=colour,
+            linewidths=1.4,
+            zorder=8,
+        )
         for _, r in grp[grp["units"] > 1].iterrows():
             ax.annotate(
-                str(int(r["units"])), (r["x"], r["y"]), xytext=(4, 2), textcoords="offset points",
-                fontsize=6.5, color=colour, zorder=9,
+                str(int(r["units"])),
+                (r["x"], r["y"]),
+                xytext=(4, 2),
+                textcoords="offset points",
+                fontsize=6.5,
+                color=colour,
+                zorder=9,
                 bbox={"boxstyle": "round,pad=0.1", "fc": "#ffffffd0", "ec": "none"},
             )
         shown.append(str(ftype))
@@ -175,8 +196,14 @@ def _labels(ax: Any, result: RunResult, focus: str | None) -> None:
     for _, t in towns.iterrows():
         p = t.geometry.representative_point()
         ax.text(
-            p.x, p.y, str(t["township_name"]), ha="center", va="center", fontsize=7 if focus is None else 9,
-            color="#212529", zorder=10,
+            p.x,
+            p.y,
+            str(t["township_name"]),
+            ha="center",
+            va="center",
+            fontsize=7 if focus is None else 9,
+            color="#212529",
+            zorder=10,
             bbox={"boxstyle": "round,pad=0.15", "fc": "#ffffffcc", "ec": "none"},
         )
 
@@ -188,27 +215,71 @@ def _scale_bar(ax: Any, lang: Lang) -> None:
     nice = max(v for v in (500, 1000, 2000, 5000, 10_000, 20_000, 50_000) if v <= max(span, 500))
     bx, by = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
     ax.plot([bx, bx + nice], [by, by], color="#212529", linewidth=2, zorder=11)
-    ax.text(bx + nice / 2, by + (y1 - y0) * 0.012, f"{nice / 1000:g} {_t('km', lang)}", ha="center",
-            va="bottom", fontsize=6.5, zorder=11)
+    ax.text(
+        bx + nice / 2,
+        by + (y1 - y0) * 0.012,
+        f"{nice / 1000:g} {_t('km', lang)}",
+        ha="center",
+        va="bottom",
+        fontsize=6.5,
+        zorder=11,
+    )
 
 
 def _legend(ax: Any, lang: Lang, types: list[str], *, roads: bool, ncol: int) -> None:
     handles = [
-        Line2D([], [], marker="o", linestyle="", markersize=5, markerfacecolor=palette.COVER_COLOURS[k],
-               markeredgewidth=0, label=_t(k, lang))
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markersize=5,
+            markerfacecolor=palette.COVER_COLOURS[k],
+            markeredgewidth=0,
+            label=_t(k, lang),
+        )
         for k in ("covered", "gained", "uncovered")
     ]
-    handles.append(Line2D([], [], marker="o", linestyle="", markersize=3.5, markerfacecolor="#495057",
-                          markeredgewidth=0, label=_t("existing", lang)))
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markersize=3.5,
+            markerfacecolor="#495057",
+            markeredgewidth=0,
+            label=_t("existing", lang),
+        )
+    )
     for t in types:
-        handles.append(Line2D([], [], marker=MARKERS.get(t, "o"), linestyle="", markersize=6,
-                              markerfacecolor="#ffffff", markeredgecolor=palette.facility_colour(t),
-                              markeredgewidth=1.4,
-                              label=_t("new", lang).format(t=i18n.facility_label(t, lang))))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker=MARKERS.get(t, "o"),
+                linestyle="",
+                markersize=6,
+                markerfacecolor="#ffffff",
+                markeredgecolor=palette.facility_colour(t),
+                markeredgewidth=1.4,
+                label=_t("new", lang).format(t=i18n.facility_label(t, lang)),
+            )
+        )
     if roads:
-        handles.append(Line2D([], [], color=palette.ROAD_COLOURS["major"], linewidth=1.2, label=_t("road", lang)))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=ncol, frameon=False,
-              fontsize=7, handletextpad=0.3, columnspacing=1.0)
+        handles.append(
+            Line2D([], [], color=palette.ROAD_COLOURS["major"], linewidth=1.2, label=_t("road", lang))
+        )
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.01),
+        ncol=ncol,
+        frameon=False,
+        fontsize=7,
+        handletextpad=0.3,
+        columnspacing=1.0,
+    )
 
 
 def county_map(result: RunResult, lang: Lang, *, width_in: float = 6.6, dpi: int = 150) -> str | None:
@@ -231,7 +302,9 @@ def county_map(result: RunResult, lang: Lang, *, width_in: float = 6.6, dpi: int
         return png_data_uri(fig, dpi=dpi)
 
 
-def township_map(result: RunResult, code: str, lang: Lang, *, width_in: float = 3.3, dpi: int = 140) -> str | None:
+def township_map(
+    result: RunResult, code: str, lang: Lang, *, width_in: float = 3.3, dpi: int = 140
+) -> str | None:
     """One township's map (the others greyed) as a PNG data URI; ``None`` for an unknown code."""
     towns = result.townships
     sel = towns[towns["township_code"].astype(str) == code]

@@ -47,7 +47,9 @@ def _is_money(col: str) -> bool:
 
 
 def _is_share(col: str) -> bool:
-    return col.startswith("coverage") or col.endswith(("_share", "_rate")) or col in ("share", "covered_share")
+    return (
+        col.startswith("coverage") or col.endswith(("_share", "_rate")) or col in ("share", "covered_share")
+    )
 
 
 def _is_count(col: str) -> bool:
@@ -196,12 +198,24 @@ def summary_rows(result: RunResult, lang: Lang) -> tuple[pd.DataFrame, pd.DataFr
         rows.append((label, cov.get("before"), cov.get("after"), _s("pct", lang), "0.0%"))
     vil = s.get("villages") or {}
     if vil:
-        rows.append((_s("villages_total", lang), vil.get("total"), vil.get("total"), _s("villages", lang), "0"))
-        pairs = [("with_station", "with_station"), ("own_station", "own_station"), ("shared_station", "shared_station")]
+        rows.append(
+            (_s("villages_total", lang), vil.get("total"), vil.get("total"), _s("villages", lang), "0")
+        )
+        pairs = [
+            ("with_station", "with_station"),
+            ("own_station", "own_station"),
+            ("shared_station", "shared_station"),
+        ]
         for key, label in pairs:
             if f"{key}_before" in vil or f"{key}_after" in vil:
                 rows.append(
-                    (_s(label, lang), vil.get(f"{key}_before"), vil.get(f"{key}_after"), _s("villages", lang), "0")
+                    (
+                        _s(label, lang),
+                        vil.get(f"{key}_before"),
+                        vil.get(f"{key}_after"),
+                        _s("villages", lang),
+                        "0",
+                    )
                 )
         if vil.get("without_coordinates"):
             rows.append(
@@ -244,7 +258,8 @@ def summary_rows(result: RunResult, lang: Lang) -> tuple[pd.DataFrame, pd.DataFr
         (_s("hash", lang), result.scenario_hash),
     ]
     particulars = pd.DataFrame(
-        [(k, v) for k, v in meta if v not in (None, "")], columns=[_s("meta_item", lang), _s("meta_value", lang)]
+        [(k, v) for k, v in meta if v not in (None, "")],
+        columns=[_s("meta_item", lang), _s("meta_value", lang)],
     )
     return figures, particulars
 
