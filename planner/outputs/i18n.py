@@ -472,6 +472,13 @@ _NOTE_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
     (r"^(\d+) communities with ≥(\d+) people$", r"人口不少于 \2 的社区 \1 个"),
     (r"^([\d.]+) min; network reading \(covered_network\)$", r"车程 \1 分钟；路网口径"),
     (r"^network reading \(covered_network\)$", "路网口径"),
+    (r"^strict reading: ([\d.]+) min by network$", r"严口径：路网车程 \1 分钟"),
+    (
+        r"^outlets, village stations and delivery centres per 10,000 people$",
+        "每万人网点、村级站点和配送中心数",
+    ),
+    (r"^per 100 km² \(area ([\d.,]+) km²\)$", r"每百平方公里（面积 \1 平方公里）"),
+    (r"^target for end of (\d{4}) \(audit year (\d{4})\)$", r"\1 年底目标（审计年份 \2）"),
     (r"^buffer reading \(covered_buffer\)$", "直线距离口径"),
     (r"^([\d.]+) min; buffer reading \(covered_buffer\)$", r"车程 \1 分钟；直线距离口径"),
 )

@@ -478,7 +478,13 @@ def _village_layer(result: RunResult, lang: Lang) -> DataLayer | None:
     reasons: dict[str, str] = {}
     vg = result.audit.village_gaps
     if {"village_code", "reason"} <= set(vg.columns):
-        reasons = dict(zip(vg["village_code"].astype(str), vg["reason"].astype(str), strict=True))
+        reasons = dict(
+            zip(
+                vg["village_code"].astype(str),
+                (i18n.local_text(str(r), lang) for r in vg["reason"]),
+                strict=True,
+            )
+        )
     fields = [
         i18n.column_label("village_code", lang),
         i18n.column_label("township_name", lang),

@@ -330,7 +330,7 @@ def frame_table(
         row = []
         for c, num in zip(cols, view.numeric, strict=True):
             v = r[c]
-            if c == "type":
+            if c in ("type", "kind", "facility_type"):
                 text = i18n.facility_label(str(v), lang)
             elif c in ("lon", "lat"):
                 text = i18n.fmt_number(v, lang, decimals=5)
@@ -510,9 +510,10 @@ def method_notes(result: RunResult, lang: Lang) -> list[tuple[str, str]]:
             )
         )
     epsg = result.crs.to_epsg()
-    crs_text = f"{result.crs.name}" + (
-        f"（EPSG:{epsg}）" if lang == "zh" and epsg else f" (EPSG:{epsg})" if epsg else ""
-    )
+    if lang == "zh":
+        crs_text = f"投影坐标系 EPSG:{epsg}" if epsg else "投影坐标系（米）"
+    else:
+        crs_text = f"{result.crs.name}" + (f" (EPSG:{epsg})" if epsg else "")
     out_crs = (
         "；地图、GeoPackage 与 CSV 经纬度为 WGS-84（EPSG:4326）"
         if lang == "zh"
@@ -534,7 +535,7 @@ def method_notes(result: RunResult, lang: Lang) -> list[tuple[str, str]]:
         notes.append((_l("radius", lang), i18n.pick(pair, lang) if pair else str(reading)))
     solver = s.get("solver") or {}
     if solver:
-        parts = [str(solver.get("name", "")), str(solver.get("status", ""))]
+        parts = [str(solver.get("name", "")), i18n.status_label(solver.get("status", ""), lang)]
         if not i18n.is_missing(solver.get("objective")):
             parts.append(
                 ("目标值 " if lang == "zh" else "objective ") + i18n.fmt_number(solver["objective"], lang)

@@ -100,7 +100,10 @@ def people_frame(frame: pd.DataFrame, lang: Lang, *, docs: Mapping[str, Any] | N
     """
     if isinstance(frame, gpd.GeoDataFrame):
         frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    src = frame.drop(columns=[c for c in frame.columns if c in _DROP]).reset_index(drop=True)
+    drop = [c for c in frame.columns if c in _DROP]
+    if "kind" in frame.columns and set(frame["kind"].astype(str)) <= {"budget", "count"}:
+        drop.append("kind")  # the budget curve's row kind, not a facility type
+    src = frame.drop(columns=drop).reset_index(drop=True)
     out = pd.DataFrame(index=src.index)
     for col in src.columns:
         series = src[col]
