@@ -218,7 +218,8 @@ def test_xlsx_sheets_and_headers(tmp_path: Path, lang: Lang) -> None:
     # the summary sheet: item, before, after, unit, written for a person
     sheet = wb[names[0]]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == (("项目", "规划前", "规划后", "单位") if lang == "zh" else ("Item", "Before", "After", "Unit"))
+    head = ("项目", "规划前", "规划后", "单位") if lang == "zh" else ("Item", "Before", "After", "Unit")
+    assert rows[0] == head
     by_item = {r[0]: r for r in rows[1:] if r[0]}
     urban = by_item["城区服务覆盖率" if lang == "zh" else "Urban coverage"]
     cov = result.summary["coverage"]["urban"]
@@ -228,7 +229,8 @@ def test_xlsx_sheets_and_headers(tmp_path: Path, lang: Lang) -> None:
     cost = by_item["规划总投资" if lang == "zh" else "Total cost"]
     assert cost[2] * scale == pytest.approx(result.proposals["cost"].sum())
     assert cost[3] == ("万元" if lang == "zh" else "yuan")
-    villages = by_item["有村级站点的行政村（含共享）" if lang == "zh" else "Villages with a station (own or shared)"]
+    with_station = "有村级站点的行政村（含共享）" if lang == "zh" else "Villages with a station (own or shared)"  # noqa: E501
+    villages = by_item[with_station]
     assert villages[1:3] == (
         result.summary["villages"]["with_station_before"],
         result.summary["villages"]["with_station_after"],

@@ -135,7 +135,7 @@ def people_texts(folder: Path) -> Iterator[tuple[str, str]]:
                 yield from ((f"{csv_path.name}:{col}", v) for v in frame[col].dropna())
     wb = openpyxl.load_workbook(folder / "results.xlsx", read_only=True)
     for ws in wb.worksheets:
-        yield f"results.xlsx sheet name", ws.title
+        yield "results.xlsx sheet name", ws.title
         for row in ws.iter_rows(values_only=True):
             yield from ((f"results.xlsx:{ws.title}", v) for v in row if isinstance(v, str))
     wb.close()

@@ -257,7 +257,7 @@ def standards_table(result: RunResult, lang: Lang) -> TableView:
             )
         if meet_ids is not None:
             planned = sid in meet_ids or i18n.base_standard(sid, {m: 1 for m in meet_ids}) is not None
-            row.append(Cell("●" if planned else "", planned, f"meet:{sid}"))
+            row.append(Cell("●" if planned else "", planned, f"meet:{sid}:{code}"))
         row.append(Cell(citation(result, sid, r)))
         view.rows.append(row)
     return view
