@@ -226,11 +226,13 @@ const out = [];
 const main = document.querySelector('main').getBoundingClientRect();
 document.querySelectorAll('.card, .card .main, .card .sub, .card .label, td, th, dd, .town, figure')
   .forEach(el => {
-    if (el.scrollWidth > el.clientWidth + 1) out.push([el.tagName, el.className, el.textContent.slice(0, 40)]);
+    if (el.scrollWidth > el.clientWidth + 1)
+      out.push([el.tagName, el.className, el.textContent.slice(0, 40)]);
   });
 document.querySelectorAll('table, img, svg.chart, .cards').forEach(el => {
   const r = el.getBoundingClientRect();
-  if (r.right > main.right + 1 || r.left < main.left - 1) out.push([el.tagName, el.id || el.className, 'outside']);
+  if (r.right > main.right + 1 || r.left < main.left - 1)
+    out.push([el.tagName, el.id || el.className, 'outside']);
 });
 return out;
 """
