@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 
 from planner.outputs import fonts, i18n, palette
@@ -106,13 +107,25 @@ def _draw_base(ax: Any, result: RunResult, lang: Lang, focus: str | None) -> Non
         towns[~inside].plot(ax=ax, facecolor="#e9ecef", edgecolor="#adb5bd", linewidth=0.5)
         towns[inside].plot(ax=ax, facecolor="#ffffff", edgecolor="#343a40", linewidth=1.2)
     roads = result.extra_tables.get("roads")
-    if isinstance(roads, gpd.GeoDataFrame) and not roads.empty:
+    if isinstance(roads, gpd.GeoDataFrame) and not roads.empty and "road_class" in roads.columns:
         rd = roads.to_crs(result.crs) if roads.crs is not None else roads
+        if focus is not None:
+            xmin, ymin, xmax, ymax = towns[towns["township_code"].astype(str) == focus].total_bounds
+            pad = max(xmax - xmin, ymax - ymin) * 0.6
+            rd = rd.cx[xmin - pad : xmax + pad, ymin - pad : ymax + pad]
         for cls in ("minor", "secondary", "major"):
-            part = rd[rd["road_class"] == cls] if "road_class" in rd.columns else rd.iloc[0:0]
-            if len(part):
-                part.plot(
-                    ax=ax, color=palette.ROAD_COLOURS[cls], linewidth=palette.ROAD_WIDTHS[cls] * 0.3, zorder=1
+            part = rd[rd["road_class"] == cls].geometry
+            segs = [
+                np.asarray(g.coords)[:, :2] for g in part if g is not None and g.geom_type == "LineString"
+            ]
+            if segs:
+                ax.add_collection(
+                    LineCollection(
+                        segs,
+                        colors=palette.ROAD_COLOURS[cls],
+                        linewidths=palette.ROAD_WIDTHS[cls] * 0.3,
+                        zorder=1,
+                    )
                 )
     result.boundary.boundary.plot(ax=ax, color=palette.BOUNDARY_COLOUR, linewidth=1.0, zorder=2)
 
