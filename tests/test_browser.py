@@ -219,3 +219,44 @@ def test_report_renders_with_tables_and_charts(
     assert resources == []
     shot = _keep(driver, tmp_path, f"report_{lang}.png", full_page=True)
     assert shot.stat().st_size > 20_000
+
+
+_OVERFLOW = """
+const out = [];
+const main = document.querySelector('main').getBoundingClientRect();
+document.querySelectorAll('.card, .card .main, .card .sub, .card .label, td, th, dd, .town, figure')
+  .forEach(el => {
+    if (el.scrollWidth > el.clientWidth + 1)
+      out.push([el.tagName, el.className, el.textContent.slice(0, 40)]);
+  });
+document.querySelectorAll('table, img, svg.chart, .cards').forEach(el => {
+  const r = el.getBoundingClientRect();
+  if (r.right > main.right + 1 || r.left < main.left - 1)
+    out.push([el.tagName, el.id || el.className, 'outside']);
+});
+return out;
+"""
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("media", ["screen", "print"])
+def test_report_has_no_overflow_and_shows_maps(
+    driver: Any, written: dict[str, Path], tmp_path: Path, lang: str, media: str
+) -> None:
+    """At 1280 px on screen, and in print at A4 width (18.8 cm ≈ 710 px), nothing spills out."""
+    width = 1280 if media == "screen" else 710
+    driver.set_window_size(width, 1000)
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": media})
+    try:
+        driver.get((written[lang] / "report.html").as_uri())
+        assert _errors(driver) == []
+        overflow = driver.execute_script(_OVERFLOW)
+        assert overflow == [], overflow[:10]
+        maps = driver.execute_script(
+            "return [...document.querySelectorAll('img')].filter(i => i.naturalWidth > 100).length"
+        )
+        assert maps >= 1 + len(make_run_result().township_table)
+        _keep(driver, tmp_path, f"report_{media}_{lang}.png", full_page=media == "screen")
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+        driver.set_window_size(1400, 1000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 import sqlite3
@@ -17,7 +18,8 @@ import pytest
 from outputs_fixtures import WORK_CRS, make_run_result
 from pyproj import Transformer
 
-from planner.outputs import OutputDirError, files, write_outputs
+from planner.outputs import OutputDirError, files
+from planner.outputs import write_outputs as _write_outputs
 from planner.outputs.i18n import Lang
 from planner.types import AUDIT_COLUMNS, PROPOSAL_COLUMNS, VILLAGE_GAP_COLUMNS
 
@@ -31,6 +33,9 @@ CONTRACT = {
     "map.html",
     "report.html",
 }
+
+# report.pdf is printed by Chromium in tests/test_outputs_pdf.py only (it takes seconds)
+write_outputs = functools.partial(_write_outputs, pdf=False)
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +88,9 @@ def test_summary_json_writes_nan_as_null_and_numpy_as_numbers(tmp_path: Path) ->
 
 def test_csvs_have_contract_columns_and_values(run) -> None:
     result, out, _ = run
-    with (out / "proposals.csv").open(encoding="utf-8", newline="") as fh:
+    with (out / "proposals.csv").open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0].keys()) == list(PROPOSAL_COLUMNS)  # plain UTF-8: no BOM in the first name
+    assert list(rows[0].keys()) == list(PROPOSAL_COLUMNS)  # the BOM is not part of the first name
     proposed = result.facilities[result.facilities["status"] == "proposed"]
     to_wgs = Transformer.from_crs(WORK_CRS, 4326, always_xy=True)
     lon, lat = to_wgs.transform(proposed.geometry.x.to_numpy(), proposed.geometry.y.to_numpy())
@@ -180,11 +185,11 @@ def test_gpkg_has_a_qgis_style_per_layer(run) -> None:
 def test_xlsx_sheets_and_headers(tmp_path: Path, lang: Lang) -> None:
     result = make_run_result()
     write_outputs(result, tmp_path / "o", lang=lang, formats={"xlsx"})
-    wb = openpyxl.load_workbook(tmp_path / "o" / "results.xlsx", read_only=True)
+    wb = openpyxl.load_workbook(tmp_path / "o" / "results.xlsx")
     names = (
         ["摘要", "标准审计", "乡镇", "规划方案", "村级缺口", "设施缺口", "投资覆盖曲线"]
         if lang == "zh"
-        else ["summary", "audit", "townships", "proposals", "village_gaps", "facility_gaps", "budget_curve"]
+        else ["Summary", "Audit", "Townships", "Plan", "Village gaps", "Facility gaps", "Budget curve"]
     )
     assert wb.sheetnames == names
     audit = list(wb[names[1]].iter_rows(values_only=True))
@@ -195,19 +200,48 @@ def test_xlsx_sheets_and_headers(tmp_path: Path, lang: Lang) -> None:
         assert [r[1] for r in audit[1:3]] == ["县", "县"]
     else:
         assert header == ("Standard", "Unit level", "Unit code", "Unit name", "Value", "Target", "Passed")
+        assert [r[6] for r in audit[1:]] == ["yes" if p else "no" for p in result.audit.table["passed"]]
     assert len(audit) - 1 == len(result.audit.table)
     assert [r[4] for r in audit[1:]] == pytest.approx(result.audit.table["value"].tolist())
     assert [r[2] for r in audit[1:]] == result.audit.table["unit_code"].tolist()  # codes stay text
-    plan = list(wb[names[3]].iter_rows(values_only=True))
-    assert sum(r[6] for r in plan[1:]) == pytest.approx(result.proposals["cost"].sum())
-    summary = {r[0]: r[1] for r in list(wb[names[0]].iter_rows(values_only=True))[1:]}
-    urban_before, villages_total = (
-        ("覆盖率 · 城区 · 规划前", "行政村 · 总数")
-        if lang == "zh"
-        else ("coverage.urban.before", "villages.total")
+    # the audit's value reads by standard: a share as percent, a rate with two decimals
+    kinds = {r[0]: wb[names[1]].cell(row=i + 2, column=5).number_format for i, r in enumerate(audit[1:])}
+    assert kinds["R-URBAN"] == "0.0%" and kinds["D-OUTLET"] == "0.00"
+    plan = wb[names[3]]
+    plan_rows = list(plan.iter_rows(values_only=True))
+    cost_col = plan_rows[0].index("建设费用（万元）" if lang == "zh" else "Cost (yuan)")
+    scale = 10_000 if lang == "zh" else 1
+    assert sum(r[cost_col] for r in plan_rows[1:]) * scale == pytest.approx(result.proposals["cost"].sum())
+    assert plan.cell(row=2, column=cost_col + 1).number_format == ("#,##0.0" if lang == "zh" else "#,##0")
+    assert plan_rows[1][1] == ("快递末端网点" if lang == "zh" else "Terminal outlet")
+
+    # the summary sheet: item, before, after, unit, written for a person
+    sheet = wb[names[0]]
+    rows = list(sheet.iter_rows(values_only=True))
+    head = ("项目", "规划前", "规划后", "单位") if lang == "zh" else ("Item", "Before", "After", "Unit")
+    assert rows[0] == head
+    by_item = {r[0]: r for r in rows[1:] if r[0]}
+    urban = by_item["城区服务覆盖率" if lang == "zh" else "Urban coverage"]
+    cov = result.summary["coverage"]["urban"]
+    assert urban[1:3] == pytest.approx((cov["before"], cov["after"]))
+    row_no = 1 + [r[0] for r in rows].index(urban[0])
+    assert sheet.cell(row=row_no, column=2).number_format == "0.0%"
+    cost = by_item["规划总投资" if lang == "zh" else "Total cost"]
+    assert cost[2] * scale == pytest.approx(result.proposals["cost"].sum())
+    assert cost[3] == ("万元" if lang == "zh" else "yuan")
+    with_station = "有村级站点的行政村（含共享）" if lang == "zh" else "Villages with a station (own or shared)"  # noqa: E501
+    villages = by_item[with_station]
+    assert villages[1:3] == (
+        result.summary["villages"]["with_station_before"],
+        result.summary["villages"]["with_station_after"],
     )
-    assert summary[urban_before] == pytest.approx(result.summary["coverage"]["urban"]["before"])
-    assert summary[villages_total] == result.summary["villages"]["total"]
+    failing = by_item["未达标的标准（全县）" if lang == "zh" else "Standards failing (county)"]
+    county = result.audit.table[result.audit.table["unit_level"] == "county"]
+    assert failing[1] == int((~county["passed"]).sum())
+    # no cache folder, solver matrix sizes or dotted keys: a person's summary
+    flat = " ".join(str(v) for r in rows for v in r if v is not None)
+    assert "cache" not in flat and "." not in "".join(str(r[0]) for r in rows[1 : len(by_item)] if r[0])
+
     towns = wb[names[2]]
     header = [c.value for c in towns[1]]
     col = header.index("规划前覆盖率" if lang == "zh" else "Coverage before")
@@ -216,6 +250,8 @@ def test_xlsx_sheets_and_headers(tmp_path: Path, lang: Lang) -> None:
     assert cell.value == pytest.approx(result.township_table["coverage_before"].iloc[0])
     gaps = list(wb[names[4]].iter_rows(values_only=True))
     assert gaps[-1][4] is None  # infinite distance is left empty, not "inf"
+    curve = list(wb[names[6]].iter_rows(values_only=True))
+    assert curve[0][0] == ("投资上限（万元）" if lang == "zh" else "Budget (yuan)")
     wb.close()
 
 

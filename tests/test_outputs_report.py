@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 from outputs_fixtures import DataCells, coverage_share, make_run_result
 
-from planner.outputs import write_outputs
+from planner.outputs import write_outputs as _write_outputs
+from planner.types import RunResult
+
+# report.pdf is printed by Chromium in tests/test_outputs_pdf.py only (it takes seconds)
+write_outputs = functools.partial(_write_outputs, pdf=False)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +34,8 @@ def test_headline_figures_equal_summary_json(written: dict[str, Path]) -> None:
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     cells = DataCells((folder / "report.html").read_text(encoding="utf-8"))
     assert float(cells.value("population_total")) == summary["population_total"]
-    assert cells.text("population_total") == f"{round(summary['population_total']):,} 人"
+    # the unit is set smaller beside the figure
+    assert cells.text("population_total") == f"{round(summary['population_total']):,}人"
     demand = make_run_result().demand
     for area, cov in summary["coverage"].items():
         for when in ("before", "after"):
@@ -95,9 +102,14 @@ def test_report_is_self_contained_and_has_charts(written: dict[str, Path]) -> No
     assert "<script" not in text
     assert not re.search(r'(?:src|href)="(?:https?:)?//', text)
     assert text.count("<svg") == 3
-    assert 'aria-label="规划前后服务覆盖率"' in text and 'aria-label="投资—覆盖率曲线"' in text
-    for heading in ("主要指标", "标准达标情况", "乡镇情况", "规划方案与投资", "缺口清单", "方法说明"):
+    assert (
+        'aria-label="规划前后服务覆盖率"' in text and 'aria-label="投资—覆盖率曲线（服务半径标准）"' in text
+    )
+    for heading in ("主要指标", "标准达标情况", "乡镇分述", "投资与规划地图", "缺口清单", "方法说明"):
         assert heading in text
+    # the maps are PNG data: one for the county and one per township
+    maps = re.findall(r'<img[^>]*src="data:image/png;base64,', text)
+    assert len(maps) == 1 + len(make_run_result().township_table)
     assert "EPSG:32650" in text and "highs" in text
 
 
@@ -113,7 +125,7 @@ def test_english_report(written: dict[str, Path]) -> None:
 def test_without_budget_curve_the_report_says_so(tmp_path: Path) -> None:
     write_outputs(make_run_result(with_budget_curve=False), tmp_path / "o", formats={"report"})
     text = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
-    assert 'aria-label="投资—覆盖率曲线"' not in text
+    assert 'aria-label="投资—覆盖率曲线（服务半径标准）"' not in text
     assert "本次运行未计算投资—覆盖率曲线" in text
 
 
@@ -163,3 +175,81 @@ def test_english_title_when_the_run_has_one(tmp_path: Path) -> None:
     for name in ("report.html", "map.html"):
         text = (tmp_path / "o" / name).read_text(encoding="utf-8")
         assert "<title>Example County express plan" in text
+
+
+def _with_issue12_keys() -> RunResult:
+    """The tiny run with the summary keys of the standards work (issue 12) filled in by hand."""
+    import dataclasses
+
+    result = make_run_result()
+    s = dict(result.summary)
+    s["profile"] = "national-default"
+    s["profile_title"] = {"zh": "示例县快递标准（测试）", "en": "Example County standards (test)"}
+    s["meet"] = ["R-URBAN", "R-TOWN", "D-OUTLET", "V-ALL"]
+    s["unmet"] = [
+        {"standard": "D-OUTLET", "unit_level": "community", "unit_code": "371502001001", "unit_name": "东关社区",  # noqa: E501
+         "value": 2.38, "target": 4.0, "short_by": 1.0, "cause": "no_candidate"},
+        {"standard": "V-ALL", "unit_level": "village", "unit_code": "371502101203", "unit_name": "北沟村",
+         "value": 0.0, "target": 1.0, "short_by": 1.0, "cause": "no_coordinates"},
+        {"standard": "V-ALL", "unit_level": "village", "unit_code": "371502101202", "unit_name": "张家洼村",
+         "value": 0.0, "target": 1.0, "short_by": 1.0, "cause": "budget"},
+    ]  # fmt: skip
+    s["cost_by_standard"] = {
+        "R-URBAN": 180_000.0,
+        "D-OUTLET": 150_000.0,
+        "V-ALL": 60_000.0,
+        "R-TOWN": 25_000.0,
+    }
+    s["villages"] = {
+        **s["villages"],
+        "own_station_before": 2, "own_station_after": 3,
+        "shared_station_before": 1, "shared_station_after": 1,
+        "located": 4, "without_coordinates": 1,
+    }  # fmt: skip
+    proposals = result.proposals.assign(standards=["R-URBAN;D-OUTLET", "R-TOWN", "V-ALL", "D-OUTLET"])
+    return dataclasses.replace(result, summary=s, proposals=proposals, audit_after=result.audit)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_unmet_cost_by_standard_and_own_stations_are_shown(tmp_path: Path, lang: str) -> None:
+    result = _with_issue12_keys()
+    write_outputs(result, tmp_path / "o", lang=lang, formats={"report", "xlsx"})
+    text = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    cells = DataCells(text)
+    # units still short after the plan, grouped by standard, level and cause, causes in words
+    assert cells.value("unmet:V-ALL:village:budget:units") == "1.0"
+    assert cells.value("unmet:V-ALL:village:no_coordinates:units") == "1.0"
+    assert cells.value("unmet:D-OUTLET:community:no_candidate:units") == "1.0"
+    words = (
+        ("可达范围内无候选点", "预算不足", "缺少坐标")
+        if lang == "zh"
+        else ("no candidate site within reach", "budget too small", "no coordinates")
+    )
+    for word in words:
+        assert word in text
+    # what each standard adds, and their sum
+    total = sum(result.summary["cost_by_standard"].values())
+    assert float(cells.value("cost_by_standard:total")) == pytest.approx(total)
+    assert float(cells.value("cost_by_standard:R-URBAN")) == 180_000.0
+    # the profile by its title, the plan's standards marked, own stations counted apart
+    assert result.summary["profile_title"][lang] in text
+    assert cells.value("meet:R-URBAN:371502") == "true" and cells.value("meet:R-RURAL:371502") == "false"
+    assert int(float(cells.value("villages.own_station_after"))) == 3
+    # the site list says which standards each site is for
+    sites = re.search(r'<table id="proposals">(.*?)</table>', text, flags=re.S)
+    assert sites is not None and "D-OUTLET;R-URBAN" in sites.group(1)  # a site lists its standards sorted
+    wb = openpyxl.load_workbook(tmp_path / "o" / "results.xlsx", read_only=True)
+    sheet = "规划后仍未达标" if lang == "zh" else "Unmet after plan"
+    rows = list(wb[sheet].iter_rows(values_only=True))
+    assert len(rows) == 1 + len(result.summary["unmet"])
+    summary = {r[0]: r for r in wb["摘要" if lang == "zh" else "Summary"].iter_rows(values_only=True) if r[0]}
+    own = summary["有自建村级站点的行政村" if lang == "zh" else "Villages with their own station"]
+    assert own[1:3] == (2, 3)
+    wb.close()
+
+
+def test_without_issue12_keys_the_report_degrades(written: dict[str, Path]) -> None:
+    text = (written["zh"] / "report.html").read_text(encoding="utf-8")
+    assert "本次运行未给出各标准所需投资" in text  # cost shown by facility type instead
+    assert "本次运行未做规划后审计" in text  # the tiny run has no after-plan audit
+    assert 'id="cost-by-standard"' not in text

@@ -209,7 +209,7 @@ def write_summary_tables(
     csv_path = plan.out_dir / "batch_summary.csv"
     json_path = plan.out_dir / "batch_summary.json"
     tmp = csv_path.with_name(f".{csv_path.name}.tmp")
-    summary_frame(rows).to_csv(tmp, index=False, encoding="utf-8")
+    summary_frame(rows).to_csv(tmp, index=False, encoding="utf-8-sig")
     tmp.replace(csv_path)
     doc = {
         "batch": plan.name,

@@ -15,30 +15,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import matplotlib
+import numpy as np
 import pandas as pd
-from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from planner.outputs import i18n, palette
+from planner.outputs import fonts, i18n, palette
 from planner.outputs.i18n import Lang
 
-CJK_FONTS: Final = (
-    "Noto Sans CJK SC",
-    "Source Han Sans SC",
-    "Microsoft YaHei",
-    "PingFang SC",
-    "WenQuanYi Micro Hei",
-    "WenQuanYi Zen Hei",
-    "SimHei",
-    "Noto Sans CJK JP",
-)
+CJK_FONTS: Final = fonts.CJK_FONTS
 
 
 def _font_family() -> list[str]:
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    present = [f for f in CJK_FONTS if f in installed]
-    return [*present, "DejaVu Sans", "sans-serif"]
+    return fonts.font_family()
 
 
 def _rc() -> Any:  # a dict of rcParams (typed loosely: matplotlib types keys as literals)
@@ -131,7 +120,14 @@ def coverage_chart(summary: Mapping[str, Any], lang: Lang) -> str:
 
 
 def budget_chart(curve: pd.DataFrame, lang: Lang, *, chosen_budget: float | None = None) -> str:
-    """The budget–coverage curve: covered share of demand against the budget.
+    """The budget–coverage curve: covered share of demand against the budget, readable throughout.
+
+    The curve is a step function (coverage rises only when one more site fits the budget), drawn
+    as steps with the budget axis on the curve's own range and the coverage axis from just below
+    its lowest value, so early gains are not squeezed against zero. Each step's gain in coverage
+    points is written above it. The plan's cost is marked when it lies on the
+    curve's range; otherwise the title says it lies beyond (other standards cost the rest).
+    The numbers above the steps are the coverage points each step adds.
 
     Parameters
     ----------
@@ -140,41 +136,61 @@ def budget_chart(curve: pd.DataFrame, lang: Lang, *, chosen_budget: float | None
     lang
         Language of the labels.
     chosen_budget
-        The plan's cost, marked on the curve when given.
+        The plan's cost.
     """
     data = curve.sort_values("budget")
-    title = "投资—覆盖率曲线" if lang == "zh" else "Budget–coverage curve"
+    title = "投资—覆盖率曲线（服务半径标准）" if lang == "zh" else "Budget–coverage curve (service radius)"
     scale, unit = (10_000.0, "万元") if lang == "zh" else (1_000.0, "thousand yuan")
+    xs = data["budget"].astype(float).to_numpy() / scale
+    ys = data["covered_share"].astype(float).to_numpy()
     with matplotlib.rc_context(_rc()):
         fig = Figure(figsize=(6.4, 3.0))
         ax = fig.subplots()
-        xs = data["budget"].astype(float) / scale
-        ys = data["covered_share"].astype(float)
-        ax.plot(xs, ys, marker="o", color=palette.AFTER_COLOUR, linewidth=2, markersize=4)
+        ax.step(xs, ys, where="post", color=palette.AFTER_COLOUR, linewidth=2)
+        ax.plot(xs, ys, "o", color=palette.AFTER_COLOUR, markersize=3.5)
+        for k in range(1, len(xs)):
+            gain = ys[k] - ys[k - 1]
+            if gain > 5e-4:
+                ax.annotate(
+                    f"+{gain * 100:.1f}",
+                    (xs[k], ys[k]),
+                    xytext=(0, 4),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=7,
+                    color="#495057",
+                )
+        low = float(np.nanmin(ys)) if len(ys) else 0.0
+        ax.set_ylim(max(0.0, low - max(0.02, (1 - low) * 0.15)), 1.0 + max(0.01, (1 - low) * 0.08))
+        if len(xs) > 1:
+            ax.set_xlim(xs[0] - (xs[-1] - xs[0]) * 0.02, xs[-1] + (xs[-1] - xs[0]) * 0.04)
         if chosen_budget is not None and not i18n.is_missing(chosen_budget):
-            ax.axvline(
-                float(chosen_budget) / scale,
-                color=palette.FACILITY_COLOURS["park"],
-                linestyle=":",
-                linewidth=1.2,
-            )
-            ax.text(
-                float(chosen_budget) / scale,
-                0.02,
-                " 本方案" if lang == "zh" else " this plan",
-                color=palette.FACILITY_COLOURS["park"],
-                fontsize=8.5,
-                transform=ax.get_xaxis_transform(),
-            )
-        ax.set_xlabel(
-            f"{'投资' if lang == 'zh' else 'Budget'}（{unit}）" if lang == "zh" else f"Budget ({unit})"
-        )
+            chosen = float(chosen_budget) / scale
+            if len(xs) and chosen <= xs[-1] * 1.05:
+                ax.axvline(chosen, color="#495057", linestyle=":", linewidth=1.2)
+                ax.text(
+                    chosen,
+                    0.03,
+                    " 本方案" if lang == "zh" else " this plan",
+                    color="#495057",
+                    fontsize=8.5,
+                    transform=ax.get_xaxis_transform(),
+                )
+            else:
+                total = i18n.fmt_yuan(chosen_budget, lang)
+                title += (
+                    f"\n（本方案总投资 {total}，超出本曲线范围）"
+                    if lang == "zh"
+                    else f"\n(the plan costs {total}, beyond this range)"
+                )
+        ax.set_xlabel(f"投资（{unit}）" if lang == "zh" else f"Budget ({unit})")
         ax.set_ylabel("覆盖率" if lang == "zh" else "Covered share")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v * 100:.0f}%"))
-        ax.set_ylim(0, 1.05)
+        ax.yaxis.set_major_formatter(
+            FuncFormatter(lambda v, _p: f"{v * 100:.0f}%" if low < 0.9 else f"{v * 100:.1f}%")
+        )
         ax.grid(axis="y", color="#e5e5e5")
-        ax.set_title(title)
-        return _to_svg(fig, label=title)
+        ax.set_title(title, fontsize=9.5)
+        return _to_svg(fig, label=title.split("\n")[0])
 
 
 def township_chart(names: Sequence[str], before: Sequence[float], after: Sequence[float], lang: Lang) -> str:

@@ -6,7 +6,7 @@ place, so a failed run leaves the previous output untouched and nothing half-wri
 exists but does not look like an earlier output of the planner (not empty, no ``summary.json``) is
 never replaced: the planner refuses rather than delete someone's files.
 
-Tables for scripts (CSV) keep the contract's English column names and are plain UTF-8; tables for
+Tables for scripts (CSV) keep the contract's English column names and are UTF-8 with a BOM (Excel); tables for
 officials (XLSX) get Chinese headers and sheet names when the language is Chinese. Spatial outputs
 are in WGS-84 (EPSG:4326): QGIS users then need no reprojection and the coordinates match the CSVs.
 """
@@ -113,9 +113,39 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def write_summary(summary: Mapping[str, Any], path: Path) -> Path:
-    """Write ``summary.json`` (UTF-8, Chinese kept readable, NaN written as null)."""
-    text = json.dumps(_clean(summary), ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
+#: Sentences of the summary written for people, with their Chinese form.
+_SUMMARY_TEXT_ZH: Final[dict[str, str]] = {
+    "Demand farther than travel.max_snap_m from any road cannot be reached by network; demand with no "
+    "existing or candidate site within its standard stays uncovered after the plan.": (
+        "距道路超过 travel.max_snap_m 的需求点无法经路网到达；标准范围内既无现有设施也无候选点的需求"
+        "在规划后仍未覆盖。"
+    ),
+}
+
+
+def _localise_texts(obj: Any, lang: Lang) -> Any:
+    """Bilingual ``"中文 / English"`` strings reduced to the run's language; known sentences translated."""
+    if isinstance(obj, Mapping):
+        return {k: _localise_texts(v, lang) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_localise_texts(v, lang) for v in obj]
+    if isinstance(obj, str):
+        if lang == "zh" and obj in _SUMMARY_TEXT_ZH:
+            return _SUMMARY_TEXT_ZH[obj]
+        return i18n.local_text(obj, lang)
+    return obj
+
+
+def write_summary(summary: Mapping[str, Any], path: Path, *, lang: Lang | None = None) -> Path:
+    """Write ``summary.json`` (UTF-8, Chinese kept readable, NaN written as null).
+
+    With ``lang``, sentences meant for people (``unreachable.explanation``, bilingual reasons) are
+    written in that language; keys and codes are unchanged.
+    """
+    data = _clean(summary)
+    if lang is not None:
+        data = _localise_texts(data, lang)
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
     path.write_text(text + "\n", encoding="utf-8")
     return path
 
@@ -155,23 +185,35 @@ def audit_frame_of(audit: AuditResult) -> pd.DataFrame:
     return pd.DataFrame(audit.table.loc[:, list(AUDIT_COLUMNS)]).reset_index(drop=True)
 
 
-def village_gaps_frame(result: RunResult) -> pd.DataFrame:
-    """The ``village_gaps.csv`` table (villages without a station before the plan)."""
-    return village_gaps_frame_of(result.audit)
+def village_gaps_frame(result: RunResult, *, lang: Lang | None = None) -> pd.DataFrame:
+    """The ``village_gaps.csv`` table (villages without a station before the plan).
+
+    With ``lang``, a bilingual reason (``"中文 / English"``) keeps only that language's side.
+    """
+    return village_gaps_frame_of(result.audit, lang=lang)
 
 
-def village_gaps_frame_of(audit: AuditResult) -> pd.DataFrame:
+def village_gaps_frame_of(audit: AuditResult, *, lang: Lang | None = None) -> pd.DataFrame:
     """The ``village_gaps.csv`` columns of an audit, in contract order."""
     gaps = audit.village_gaps
     if gaps.empty and not set(VILLAGE_GAP_COLUMNS) <= set(gaps.columns):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in VILLAGE_GAP_COLUMNS})
     _require_columns(gaps, VILLAGE_GAP_COLUMNS, "audit village_gaps")
-    return pd.DataFrame(gaps.loc[:, list(VILLAGE_GAP_COLUMNS)]).reset_index(drop=True)
+    out = pd.DataFrame(gaps.loc[:, list(VILLAGE_GAP_COLUMNS)]).reset_index(drop=True)
+    if lang is not None:
+        out["reason"] = out["reason"].map(lambda t: i18n.local_text(t, lang))
+    return out
+
+
+#: CSV encoding: UTF-8 with a byte-order mark, so Excel on Chinese Windows (which reads a CSV
+#: without one as GBK) shows Chinese names right; pandas, csv and R read it as plain UTF-8 with
+#: ``encoding="utf-8-sig"`` and most tools skip the mark by themselves.
+CSV_ENCODING: Final = "utf-8-sig"
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """Write a table as plain UTF-8 CSV with the contract's column names (for scripts)."""
-    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    """Write a table as UTF-8 CSV with a BOM and the contract's column names."""
+    frame.to_csv(path, index=False, encoding=CSV_ENCODING, lineterminator="\r\n")
     return path
 
 
@@ -245,20 +287,6 @@ def write_gpkg(result: RunResult, path: Path, *, lang: Lang) -> Path:
 # XLSX
 # ---------------------------------------------------------------------------------------------
 
-SHEETS: Final[dict[str, tuple[str, str]]] = {
-    "summary": ("摘要", "summary"),
-    "audit": ("标准审计", "audit"),
-    "townships": ("乡镇", "townships"),
-    "proposals": ("规划方案", "proposals"),
-    "village_gaps": ("村级缺口", "village_gaps"),
-    "facility_gaps": ("设施缺口", "facility_gaps"),
-    "audit_after": ("规划后审计", "audit_after"),
-    "delivery_chain": ("三级寄递链", "delivery_chain"),
-    "density_targets": ("密度目标", "density_targets"),
-    "budget_curve": ("投资覆盖曲线", "budget_curve"),
-    "station_phasing": ("村站分年建设", "station_phasing"),
-}
-
 #: Plain tables of ``RunResult.extra_tables`` also written as CSV and XLSX sheets.
 EXTRA_TABLES: Final[tuple[str, ...]] = (
     "delivery_chain",
@@ -278,165 +306,15 @@ def extra_frames(result: RunResult) -> dict[str, pd.DataFrame]:
     return out
 
 
-def summary_rows(summary: Mapping[str, Any], lang: Lang) -> pd.DataFrame:
-    """``summary.json`` flattened to two columns (item, value) for a spreadsheet."""
-    rows: list[tuple[str, Any]] = []
-
-    def walk(prefix: str, obj: Any) -> None:
-        if isinstance(obj, Mapping):
-            for key, val in obj.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), val)
-        elif isinstance(obj, list | tuple):
-            rows.append((prefix, "; ".join(str(v) for v in obj)))
-        else:
-            rows.append((prefix, obj))
-
-    walk("", _clean(summary))
-    if lang == "zh":
-        rows = [
-            (" · ".join(SUMMARY_KEYS_ZH.get(part, part) for part in key.split(".")), val) for key, val in rows
-        ]
-    return pd.DataFrame(rows, columns=[i18n.column_label("item", lang), i18n.column_label("value", lang)])
-
-
-#: Chinese names of the parts of summary.json keys (``coverage.urban.before`` -> 覆盖率 · 城区 · 规划前).
-SUMMARY_KEYS_ZH: Final[dict[str, str]] = {
-    "scenario": "方案",
-    "title": "标题",
-    "planner_version": "软件版本",
-    "scenario_hash": "方案指纹",
-    "crs": "计算坐标系",
-    "reading": "服务半径口径",
-    "year": "规划年份",
-    "profile": "标准配置",
-    "population_total": "总人口",
-    "population_by_class": "分类人口",
-    "coverage": "覆盖率",
-    "coverage_by_reading": "分口径覆盖率",
-    "network": "路网",
-    "buffer": "直线距离",
-    "urban": "城区",
-    "township": "镇区",
-    "rural": "农村",
-    "before": "规划前",
-    "after": "规划后",
-    "villages": "行政村",
-    "total": "总数",
-    "with_station_before": "规划前有站",
-    "with_station_after": "规划后有站",
-    "unmappable": "无坐标",
-    "proposals": "新增设施数",
-    "cost_total": "总投资（元）",
-    "outlet": "快递末端网点",
-    "locker": "智能快件箱",
-    "village_station": "村级站点",
-    "delivery_centre": "公共配送中心",
-    "park": "县级园区",
-    "solver": "求解器",
-    "name": "名称",
-    "status": "状态",
-    "objective": "目标值",
-    "mip_gap": "MIP 间隙",
-    "seconds": "用时（秒）",
-    "timings": "耗时（秒）",
-    "unreachable": "不可达",
-    "notes": "说明",
-    "population_off_network": "路网外人口",
-    "population_no_site_within_standard": "标准范围内无选址点的人口",
-    "villages_no_candidate_within_reach": "无可达候选点的行政村",
-    "explanation": "解释",
-}
-
-
-def _localise(frame: pd.DataFrame, lang: Lang) -> pd.DataFrame:
-    out = frame.copy()
-    if lang == "zh":
-        for col in out.columns:
-            if pd.api.types.is_bool_dtype(out[col]):
-                out[col] = out[col].map(lambda v: i18n.fmt_bool(v, lang))
-        for col in ("type", "facility_type"):
-            if col in out.columns:
-                out[col] = out[col].map(lambda t: i18n.facility_label(str(t), lang))
-        if "unit_level" in out.columns:
-            out["unit_level"] = out["unit_level"].map(
-                lambda t: i18n.pick(i18n.UNIT_LEVEL_LABELS.get(str(t), (str(t), str(t))), lang)
-            )
-    for col in out.columns:
-        if pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col].replace([np.inf, -np.inf], np.nan)
-    out.columns = [i18n.column_label(str(c), lang) for c in out.columns]
-    return out
-
-
-def number_format(column: str) -> str | None:
-    """The Excel number format of a column, by what its (contract) name says it holds."""
-    name = column.lower()
-    if name.startswith("coverage") or name.endswith(("_share", "_rate")):
-        return "0.0%"
-    if name.endswith(("_km", "_min")):
-        return "0.0"
-    if name in ("cost", "population_gained", "population", "households") or name.endswith("_cost"):
-        return "#,##0"
-    return None
-
-
 def xlsx_tables(result: RunResult, lang: Lang) -> dict[str, pd.DataFrame]:
-    """The tables of ``results.xlsx`` keyed by sheet name (in the output language).
+    """The tables of ``results.xlsx`` keyed by sheet name (see :mod:`planner.outputs.xlsx`)."""
+    from planner.outputs import xlsx
 
-    Each frame carries its contract column names in ``frame.attrs["source_columns"]`` (for the
-    number formats).
-    """
-    township = result.township_table
-    if isinstance(township, gpd.GeoDataFrame):
-        township = pd.DataFrame(township.drop(columns=township.geometry.name))
-    sources = {
-        "audit": audit_frame(result),
-        "townships": township,
-        "proposals": proposals_frame(result),
-        "village_gaps": village_gaps_frame(result),
-    }
-    gaps = result.audit.township_gaps
-    if gaps is not None and len(gaps):
-        sources["facility_gaps"] = pd.DataFrame(gaps).reset_index(drop=True)
-    if result.audit_after is not None and len(result.audit_after.table):
-        sources["audit_after"] = pd.DataFrame(result.audit_after.table).reset_index(drop=True)
-    sources.update(extra_frames(result))
-    tables = {"summary": summary_rows(result.summary, lang)}
-    for key, frame in sources.items():
-        local = _localise(frame, lang)
-        local.attrs["source_columns"] = [str(c) for c in frame.columns]
-        tables[key] = local
-    return {i18n.pick(SHEETS[key], lang): frame for key, frame in tables.items()}
+    return xlsx.xlsx_tables(result, lang)
 
 
 def write_xlsx(result: RunResult, path: Path, *, lang: Lang) -> Path:
-    """Write ``results.xlsx``: one sheet per table, bold frozen header, filters, fitted widths."""
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    """Write ``results.xlsx`` (see :func:`planner.outputs.xlsx.write_xlsx`)."""
+    from planner.outputs import xlsx
 
-    tables = xlsx_tables(result, lang)
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for sheet, frame in tables.items():
-            frame.to_excel(writer, sheet_name=sheet, index=False)
-            ws = writer.sheets[sheet]
-            ws.freeze_panes = "A2"
-            if frame.shape[1]:
-                ws.auto_filter.ref = ws.dimensions
-            for cell in ws[1]:
-                cell.font = Font(bold=True)
-                cell.fill = PatternFill("solid", fgColor="DDE6F0")
-            sources = frame.attrs.get("source_columns") or [None] * frame.shape[1]
-            for idx, (col, source) in enumerate(zip(frame.columns, sources, strict=True), start=1):
-                fmt = number_format(source) if source else None
-                if fmt:
-                    for (cell,) in ws.iter_rows(min_row=2, min_col=idx, max_col=idx):
-                        cell.number_format = fmt
-                texts = [str(col)] + [str(v) for v in frame[col].head(500)]
-                width = max(_display_width(t) for t in texts)
-                ws.column_dimensions[get_column_letter(idx)].width = min(60, max(8, width + 2))
-    return path
-
-
-def _display_width(text: str) -> int:
-    """Width in Excel character units: CJK characters count double."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+    return xlsx.write_xlsx(result, path, lang=lang)

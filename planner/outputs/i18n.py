@@ -8,6 +8,7 @@ Every formatter returns ``"—"`` for a missing value (``None``/NaN) so a table 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, Final, Literal
 
@@ -149,6 +150,35 @@ COLUMN_LABELS: Final[dict[str, tuple[str, str]]] = {
     "proposed_village_stations": ("新增村级站点", "New village stations"),
     "proposed_delivery_centres": ("新增配送中心", "New delivery centres"),
     "proposed_cost": ("新增投资", "Cost of new facilities"),
+    "shortfall": ("缺口", "Shortfall"),
+    "citation": ("依据条款", "Source clause"),
+    "unit": ("单元", "Unit"),
+    "kind": ("设施类型", "Facility type"),
+    "code": ("单元代码", "Unit code"),
+    "name": ("单元名称", "Unit name"),
+    "budget": ("投资上限（元）", "Budget (yuan)"),
+    "new_sites": ("新增设施数", "New sites"),
+    "cost_new": ("新增投资（元）", "Cost of new sites (yuan)"),
+    "covered_weight": ("覆盖人口（人）", "People covered"),
+    "covered_share": ("覆盖率", "Coverage"),
+    "gain": ("比上一档新增覆盖人口", "Gain over the previous step"),
+    "status": ("求解状态", "Solver status"),
+    "mip_gap": ("MIP 间隙", "MIP gap"),
+    "seconds": ("用时（秒）", "Time (s)"),
+    "standards": ("对应标准", "For standards"),
+    "standard": ("标准", "Standard"),
+    "cause": ("原因", "Cause"),
+    "year": ("年份", "Year"),
+    "share": ("目标覆盖率", "Target share"),
+    "explanation": ("说明", "Explanation"),
+    "before": ("规划前", "Before"),
+    "after": ("规划后", "After"),
+    "unit_of": ("单位", "Unit"),
+    "sites": ("站点数", "Sites"),
+    "own_station_before": ("规划前自有站点村数", "Own station before"),
+    "own_station_after": ("规划后自有站点村数", "Own station after"),
+    "shared_station_before": ("规划前共享站点村数", "Shared station before"),
+    "shared_station_after": ("规划后共享站点村数", "Shared station after"),
 }
 
 #: Words used across the outputs: key -> (zh, en).
@@ -165,6 +195,25 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "village_kind": ("行政村", "village"),
     "community_kind": ("社区", "community"),
     "total": ("合计", "Total"),
+}
+
+#: Solver statuses (budget curve, solver summary).
+STATUS_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "optimal": ("最优", "optimal"),
+    "trivial": ("无需求解", "trivial"),
+    "gap_limit": ("达到间隙上限", "gap limit reached"),
+    "time_limit": ("达到时间上限", "time limit reached"),
+    "infeasible": ("无可行解", "infeasible"),
+    "feasible": ("可行解", "feasible"),
+}
+
+#: Why a unit still fails a standard after the plan (``summary["unmet"][i]["cause"]``).
+CAUSE_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "no_candidate": ("可达范围内无候选点", "no candidate site within reach"),
+    "budget": ("预算不足", "budget too small"),
+    "no_coordinates": ("缺少坐标，无法计算", "no coordinates to measure"),
+    "unreachable": ("道路不可达", "not reachable by road"),
+    "not_placeable": ("该类设施未纳入规划", "this facility type is not planned"),
 }
 
 _UNIT_ZH: Final = {"people": "人", "households": "户", "km": "公里", "min": "分钟", "count": "个"}
@@ -370,3 +419,78 @@ def run_title(title: str, summary: Mapping[str, Any], lang: Lang) -> str:
         if isinstance(english, str) and english.strip():
             return english
     return title
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def has_cjk(text: str) -> bool:
+    """True when ``text`` holds a Chinese character."""
+    return bool(_CJK.search(text))
+
+
+def local_text(text: Any, lang: Lang) -> Any:
+    """The run's language side of a bilingual ``"中文 / English"`` text; other values as they are.
+
+    Some stages write a sentence in both languages joined by ``" / "`` (a village's gap reason);
+    the outputs show one language per run, so the side in ``lang`` is kept.
+    """
+    if not isinstance(text, str) or " / " not in text:
+        return text
+    left, _, right = text.partition(" / ")
+    if has_cjk(left) and not has_cjk(right):
+        return left if lang == "zh" else right
+    return text
+
+
+def status_label(status: Any, lang: Lang) -> str:
+    """A solver status in words (``optimal`` -> 最优)."""
+    pair = STATUS_LABELS.get(str(status))
+    return pick(pair, lang) if pair else str(status)
+
+
+def cause_label(cause: Any, lang: Lang) -> str:
+    """Why a unit stays short after the plan, in words (``budget`` -> 预算不足)."""
+    pair = CAUSE_LABELS.get(str(cause))
+    return pick(pair, lang) if pair else str(cause)
+
+
+#: Notes the audit writes in English, with their Chinese form (regular expression, template).
+_NOTE_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
+    (r"^range ([\d.]+)[–-]([\d.]+) per 10,000$", r"每万人 \1–\2 处"),
+    (r"^population = households$", "以户数计"),
+    (r"^no delivery centre$", "无公共快递配送中心"),
+    (r"^largest centre ([\d.]+) m² < ([\d.]+) m²$", r"最大配送中心 \1 平方米，小于 \2 平方米"),
+    (
+        r"^(\d+) park\(s\)/sorting centre\(s\); most carriers in one: (\d+); deadline end of (\d{4})$",
+        r"县级园区/分拨中心 \1 处，单处最多入驻 \2 家；期限 \3 年底",
+    ),
+    (
+        r"^(\d+) of (\d+) townships have at least (\d+) outlet\(s\)$",
+        r"\2 个乡镇中 \1 个至少有 \3 个网点",
+    ),
+    (r"^(\d+) communities with ≥(\d+) people$", r"人口不少于 \2 的社区 \1 个"),
+    (r"^([\d.]+) min; network reading \(covered_network\)$", r"车程 \1 分钟；路网口径"),
+    (r"^network reading \(covered_network\)$", "路网口径"),
+    (r"^strict reading: ([\d.]+) min by network$", r"严口径：路网车程 \1 分钟"),
+    (
+        r"^outlets, village stations and delivery centres per 10,000 people$",
+        "每万人网点、村级站点和配送中心数",
+    ),
+    (r"^per 100 km² \(area ([\d.,]+) km²\)$", r"每百平方公里（面积 \1 平方公里）"),
+    (r"^target for end of (\d{4}) \(audit year (\d{4})\)$", r"\1 年底目标（审计年份 \2）"),
+    (r"^buffer reading \(covered_buffer\)$", "直线距离口径"),
+    (r"^([\d.]+) min; buffer reading \(covered_buffer\)$", r"车程 \1 分钟；直线距离口径"),
+)
+
+
+def local_note(text: Any, lang: Lang) -> Any:
+    """A note of the audit in the run's language: bilingual notes split, known English notes
+    translated; anything else is returned as it is."""
+    text = local_text(text, lang)
+    if lang != "zh" or not isinstance(text, str) or has_cjk(text):
+        return text
+    for pattern, template in _NOTE_PATTERNS:
+        if re.match(pattern, text):
+            return re.sub(pattern, template, text)
+    return text

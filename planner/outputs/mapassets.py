@@ -49,7 +49,9 @@ function plannerLayer(spec) {
     if (key === null) { return; }  // not drawn in this layer
     var st = spec.styles[key] || {};
     var layer;
-    if (spec.kind === "circle") {
+    if (spec.kind === "line") {
+      layer = L.geoJSON(f.g, {style: st, pane: "plannerRoads", interactive: false});
+    } else if (spec.kind === "circle") {
       layer = L.circleMarker([f.y, f.x], st);
     } else if (spec.kind === "icon") {
       var cls = "pl-fac" + (st.proposed ? " pl-fac-new" : "");
@@ -58,7 +60,8 @@ function plannerLayer(spec) {
       layer = L.marker([f.y, f.x], {
         icon: L.divIcon({className: "pl-fac-wrap", iconSize: [22, 22], iconAnchor: [11, 11],
                          html: '<div class="' + cls + '" style="' + style + '">' +
-                               plannerEsc(st.sym) + "</div>"}),
+                               plannerEsc(st.sym) + "</div>" +
+                               (f.n > 1 ? '<span class="pl-count">' + f.n + "</span>" : "")}),
         riseOnHover: true
       });
     } else {
@@ -69,7 +72,7 @@ function plannerLayer(spec) {
     group.addLayer(layer);
   });
   (spec.labels || []).forEach(function (lab) {
-    group.addLayer(L.marker([lab[1], lab[0]], {interactive: false, keyboard: false, zIndexOffset: 10000,
+    group.addLayer(L.marker([lab[1], lab[0]], {interactive: false, keyboard: false, pane: "plannerLabels",
       icon: L.divIcon({className: "pl-label", iconSize: null, html: plannerEsc(lab[2])})}));
   });
   return group;
@@ -85,6 +88,8 @@ body, .leaflet-container { font-family: "Noto Sans CJK SC", "Microsoft YaHei",
 .pl-fac-new { background: #fff; border-style: solid; border-width: 3px; line-height: 16px; width: 16px;
   height: 16px; border-radius: 3px; }
 .pl-fac-wrap { background: transparent; border: none; }
+.pl-count { position: absolute; left: 13px; top: -7px; background: #212529; color: #fff; font-size: 10px;
+  line-height: 14px; min-width: 14px; padding: 0 3px; border-radius: 7px; text-align: center; }
 .pl-label { background: transparent; border: none; color: #343a40; font-size: 13px; font-weight: bold;
   white-space: nowrap; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff;
   transform: translate(-50%, -50%); }
@@ -135,6 +140,27 @@ class OfflineAssets(MacroElement):
         self.leaflet_js = _asset("leaflet.js")
         self.css = _CSS
         self.helpers = _HELPERS_JS
+
+
+class Panes(MacroElement):
+    """Map panes: roads under everything, township labels above every icon (and never clickable)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            (function (m) {
+              m.createPane("plannerRoads").style.zIndex = 350;
+              var labels = m.createPane("plannerLabels");
+              labels.style.zIndex = 640;
+              labels.style.pointerEvents = "none";
+            })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "Panes"
 
 
 class MetricScale(MacroElement):

@@ -28,7 +28,7 @@ from pyproj import CRS
 
 from planner.outputs import i18n, palette
 from planner.outputs.i18n import Lang
-from planner.outputs.mapassets import DataLayer, MetricScale, OfflineAssets, SharedData
+from planner.outputs.mapassets import DataLayer, MetricScale, OfflineAssets, Panes, SharedData
 from planner.types import PICKUP_TYPES, RunResult
 
 WGS84: Final = CRS.from_epsg(4326)
@@ -53,6 +53,11 @@ _T: Final[dict[str, tuple[str, str]]] = {
     "villages": ("行政村站点状态", "Village station status"),
     "townships": ("乡镇界", "Township boundaries"),
     "boundary": ("县界", "County boundary"),
+    "roads": ("道路（按等级）", "Roads (by class)"),
+    "road_major": ("主要道路", "Major roads"),
+    "road_secondary": ("次要道路", "Secondary roads"),
+    "road_minor": ("其他道路", "Minor roads"),
+    "count": ("数量", "Count"),
     "osm": ("在线底图 OpenStreetMap（需联网）", "Online base map OpenStreetMap (needs internet)"),
     "covered": ("规划前已覆盖", "Covered before plan"),
     "gained": ("规划新增覆盖", "Covered by the plan"),
@@ -295,6 +300,29 @@ def _demand_layers(
     ]
 
 
+def _road_layer(result: RunResult, lang: Lang) -> DataLayer | None:
+    """Roads by class (``extra_tables["roads"]``: lines with ``road_class`` major/secondary/minor)."""
+    roads = result.extra_tables.get("roads")
+    if not isinstance(roads, gpd.GeoDataFrame) or roads.empty or "road_class" not in roads.columns:
+        return None
+    g = _wgs(roads, result.crs, simplify_m=15.0)
+    keys = [str(k) for k in g["road_class"]]
+    styles = {
+        k: {"color": palette.ROAD_COLOURS[k], "weight": palette.ROAD_WIDTHS[k], "opacity": 0.9}
+        for k in palette.ROAD_COLOURS
+    }
+    return DataLayer(
+        {
+            "kind": "line",
+            "styles": styles,
+            "fields": [],
+            "features": polygon_features(g, keys, [""] * len(g), [[] for _ in keys]),
+        },
+        name=_t("roads", lang),
+        show=True,
+    )
+
+
 def _gap_layer(result: RunResult, lang: Lang, names: dict[str, str]) -> DataLayer | None:
     gaps = result.audit.uncovered
     if gaps is None or gaps.empty:
@@ -408,6 +436,7 @@ def _facility_layers(result: RunResult, lang: Lang, names: dict[str, str]) -> li
         i18n.column_label("cost", lang),
         i18n.column_label("population_gained", lang),
         _t("fixes", lang),
+        _t("count", lang),
     ]
     status_col = _col(fac, "status").astype(str)
     is_station = fac["type"].astype(str) == "village_station"
@@ -431,6 +460,16 @@ def _facility_layers(result: RunResult, lang: Lang, names: dict[str, str]) -> li
         }
         values = []
         titles = []
+        places = (
+            sub.geometry.x.round(5).astype(str)
+            + ","
+            + sub.geometry.y.round(5).astype(str)
+            + ","
+            + sub["type"].astype(str)
+        )
+        counts = places.map(places.value_counts())
+        first = ~places.duplicated()
+        sub, types, counts = sub[first], [t for t, k in zip(types, first, strict=True) if k], counts[first]
         for (_, row), t in zip(sub.iterrows(), types, strict=True):
             name = row.get("name")
             name = "" if i18n.is_missing(name) else str(name)
@@ -451,6 +490,7 @@ def _facility_layers(result: RunResult, lang: Lang, names: dict[str, str]) -> li
                     i18n.fmt_yuan(row.get("cost"), lang) if proposed else "",
                     i18n.fmt_count(row.get("population_gained"), lang) if proposed else "",
                     _fixes(t),
+                    str(int(counts[row.name])) if int(counts[row.name]) > 1 else "",
                 ]
             )
         layers.append(
@@ -459,7 +499,10 @@ def _facility_layers(result: RunResult, lang: Lang, names: dict[str, str]) -> li
                     "kind": "icon",
                     "styles": styles,
                     "fields": fields,
-                    "features": point_features(sub, types, titles, values),
+                    "features": [
+                        {**f, "n": int(n)}
+                        for f, n in zip(point_features(sub, types, titles, values), counts, strict=True)
+                    ],
                 },
                 name=_t(layer_key, lang),
                 show=show,
@@ -478,7 +521,13 @@ def _village_layer(result: RunResult, lang: Lang) -> DataLayer | None:
     reasons: dict[str, str] = {}
     vg = result.audit.village_gaps
     if {"village_code", "reason"} <= set(vg.columns):
-        reasons = dict(zip(vg["village_code"].astype(str), vg["reason"].astype(str), strict=True))
+        reasons = dict(
+            zip(
+                vg["village_code"].astype(str),
+                (i18n.local_text(str(r), lang) for r in vg["reason"]),
+                strict=True,
+            )
+        )
     fields = [
         i18n.column_label("village_code", lang),
         i18n.column_label("township_name", lang),
@@ -509,13 +558,17 @@ def _village_layer(result: RunResult, lang: Lang) -> DataLayer | None:
             ]
         )
     titles = [str(n) for n in _col(vil, "village_name").fillna("")]
-    styles = {
-        k: {"radius": 5.5, "color": "#222222", "weight": 1.2, "fillColor": c, "fillOpacity": 0.95}
-        for k, c in (
-            ("station", palette.VILLAGE_COLOURS["station"]),
-            ("gained", palette.VILLAGE_COLOURS["gained"]),
-            ("none", palette.VILLAGE_COLOURS["none"]),
-        )
+    teal = palette.VILLAGE_COLOURS["station"]
+    styles = {  # a station: teal dot; added by the plan: teal ring; none: white dot
+        "station": {"radius": 5.5, "color": "#222222", "weight": 1.2, "fillColor": teal, "fillOpacity": 0.95},
+        "gained": {"radius": 5.5, "color": teal, "weight": 3, "fillColor": "#ffffff", "fillOpacity": 0.95},
+        "none": {
+            "radius": 5.5,
+            "color": palette.VILLAGE_NONE_EDGE,
+            "weight": 1.2,
+            "fillColor": palette.VILLAGE_COLOURS["none"],
+            "fillOpacity": 0.95,
+        },
     }
     return DataLayer(
         {
@@ -621,11 +674,21 @@ def legend_html(result: RunResult, lang: Lang, breaks: Sequence[float] | None) -
             f"{e(_t(key, lang))}</div>"
         )
     rows.append(f"<div class='sec'>{e(_t('villages', lang))}</div>")
-    for key, label in (("station", "station"), ("gained", "station_gained"), ("none", "station_none")):
-        rows.append(
-            f"<div class='row'><span class='dot' style='background:{palette.VILLAGE_COLOURS[key]};"
-            f"border:1.5px solid #222'></span>{e(_t(label, lang))}</div>"
-        )
+    teal = palette.VILLAGE_COLOURS["station"]
+    for style, label in (
+        (f"background:{teal};border:1.5px solid #222", "station"),
+        (f"background:#fff;border:3px solid {teal}", "station_gained"),
+        (f"background:#fff;border:1.5px solid {palette.VILLAGE_NONE_EDGE}", "station_none"),
+    ):
+        rows.append(f"<div class='row'><span class='dot' style='{style}'></span>{e(_t(label, lang))}</div>")
+    if isinstance(result.extra_tables.get("roads"), gpd.GeoDataFrame):
+        rows.append(f"<div class='sec'>{e(_t('roads', lang))}</div>")
+        for key in ("major", "secondary", "minor"):
+            rows.append(
+                f"<div class='row'><span class='sq' style='height:0;border-top:"
+                f"{palette.ROAD_WIDTHS[key]:g}px solid {palette.ROAD_COLOURS[key]}'></span>"
+                f"{e(_t('road_' + key, lang))}</div>"
+            )
     rows.append(f"<div class='sec'>{e(_t('service', lang))}</div>")
     for key, label in (("existing", "svc_existing"), ("proposed", "svc_proposed")):
         c = palette.BUFFER_COLOURS[key]
@@ -703,6 +766,7 @@ def build_map(result: RunResult, *, lang: Lang) -> folium.Map:
     m.default_js = []  # no CDN links: Leaflet comes inline from OfflineAssets
     m.default_css = []
     m.add_child(OfflineAssets(), name="planner_assets")
+    m.add_child(Panes(), name="planner_panes")
     folium.TileLayer("OpenStreetMap", name=_t("osm", lang), overlay=True, show=False, control=True).add_to(m)
 
     names = _township_names(result)
@@ -710,6 +774,7 @@ def build_map(result: RunResult, *, lang: Lang) -> folium.Map:
     if shared is not None:
         shared.add_to(m)
     layers: list[DataLayer | None] = [
+        _road_layer(result, lang),
         *demand_layers,
         _gap_layer(result, lang, names),
         _service_layer(result, lang),

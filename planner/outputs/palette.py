@@ -10,44 +10,56 @@ from typing import Final
 
 FACILITY_COLOURS: Final[dict[str, str]] = {
     "outlet": "#1f5fbf",  # blue
-    "locker": "#7b3fb0",  # purple
-    "village_station": "#1a8a4a",  # green
-    "delivery_centre": "#0f8a8a",  # teal
-    "park": "#b5651d",  # brown
-    "sorting_centre": "#a3291f",  # dark red
+    "locker": "#ae3ec9",  # grape
+    "village_station": "#0c8599",  # teal
+    "delivery_centre": "#e8590c",  # orange
+    "park": "#8c510a",  # brown
+    "sorting_centre": "#5c940d",  # olive
 }
 FALLBACK_FACILITY: Final = "#555555"
 
+#: Area classes: dense to sparse.
 AREA_COLOURS: Final[dict[str, str]] = {
-    "urban": "#d95f02",
-    "township": "#e6ab02",
-    "rural": "#66a61e",
+    "urban": "#f783ac",  # pink
+    "township": "#ffc078",  # peach
+    "rural": "#c0c080",  # khaki
 }
+
+#: What the plan adds is yellow everywhere; what stays uncovered is red everywhere.
+PLAN_ADDS: Final = "#fcc419"
+NOT_COVERED: Final = "#e03131"
 
 #: Demand points: covered before the plan, newly covered by the plan, still uncovered.
 COVER_COLOURS: Final[dict[str, str]] = {
-    "covered": "#2b8a3e",
-    "gained": "#1c7ed6",
-    "uncovered": "#e03131",
+    "covered": "#8ce99a",  # mint
+    "gained": PLAN_ADDS,
+    "uncovered": NOT_COVERED,
 }
 
-#: Villages: station before the plan, station added by the plan, still without one.
+#: Villages: a village station (teal, as the facility), one added by the plan (teal ring), none (white).
 VILLAGE_COLOURS: Final[dict[str, str]] = {
-    "station": "#2b8a3e",
-    "gained": "#1c7ed6",
-    "none": "#e03131",
+    "station": FACILITY_COLOURS["village_station"],
+    "gained": FACILITY_COLOURS["village_station"],
+    "none": "#ffffff",
 }
+VILLAGE_NONE_EDGE: Final = "#212529"
 
-GAP_COLOUR: Final = "#e03131"
+GAP_COLOUR: Final = NOT_COVERED
 BOUNDARY_COLOUR: Final = "#222222"
 TOWNSHIP_COLOUR: Final = "#5c5f66"
-BUFFER_COLOURS: Final[dict[str, str]] = {"existing": "#4c6ef5", "proposed": "#f08c00"}
+#: Service areas of existing facilities (pale blue) and what proposed ones add (the plan's yellow).
+BUFFER_COLOURS: Final[dict[str, str]] = {"existing": "#a5d8ff", "proposed": PLAN_ADDS}
 
-#: Graded population classes (light to dark), ColorBrewer YlOrRd.
-POPULATION_RAMP: Final[tuple[str, ...]] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+#: Graded population classes (light to dark violet).
+POPULATION_RAMP: Final[tuple[str, ...]] = ("#e5dbff", "#b197fc", "#845ef7", "#6741d9", "#4c2889")
 
-BEFORE_COLOUR: Final = "#adb5bd"
-AFTER_COLOUR: Final = "#1c7ed6"
+#: Roads by class (lines, drawn under everything else).
+ROAD_COLOURS: Final[dict[str, str]] = {"major": "#868e96", "secondary": "#adb5bd", "minor": "#ced4da"}
+ROAD_WIDTHS: Final[dict[str, float]] = {"major": 3.0, "secondary": 2.0, "minor": 1.0}
+
+#: Bars of the report's charts: before the plan (grey) and after (blue-grey, not a legend colour).
+BEFORE_COLOUR: Final = "#ced4da"
+AFTER_COLOUR: Final = "#364fc7"
 
 
 def facility_colour(ftype: str) -> str:

@@ -23,7 +23,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from planner.outputs import charts, files, i18n
+from planner.outputs import charts, files, i18n, report_sections, sources, staticmap
 from planner.outputs.i18n import Lang
 from planner.outputs.report_labels import REPORT_LABELS
 from planner.types import RunResult
@@ -60,7 +60,7 @@ class TableView:
 
 
 _RADIUS: Final[dict[str, tuple[str, str]]] = {
-    "network": ("路网距离/时间（沿道路计算，较严格）", "network distance/time along the roads (stricter)"),
+    "network": ("路网距离/时间（沿道路计算）", "network distance/time along the roads"),
     "buffer": ("直线距离（缓冲区）", "straight-line distance (buffer)"),
     "straight": ("直线距离（缓冲区）", "straight-line distance (buffer)"),
 }
@@ -117,6 +117,23 @@ def headline_cards(result: RunResult, lang: Lang) -> list[dict[str, Any]]:
             }
         )
     vil = s.get("villages") or {}
+    if vil and "own_station_after" in vil:
+        cards.append(
+            {
+                "label": _l("own_stations", lang),
+                "main": Cell(
+                    f"{i18n.fmt_number(vil.get('own_station_after'), lang)} / "
+                    f"{i18n.fmt_number(vil.get('total'), lang)}",
+                    vil.get("own_station_after"),
+                    "villages.own_station_after",
+                ),
+                "sub": Cell(
+                    f"{i18n.word('before', lang)} {i18n.fmt_number(vil.get('own_station_before'), lang)}",
+                    vil.get("own_station_before"),
+                    "villages.own_station_before",
+                ),
+            }
+        )
     if vil:
         cards.append(
             {
@@ -154,6 +171,10 @@ def headline_cards(result: RunResult, lang: Lang) -> list[dict[str, Any]]:
             "sub": None,
         }
     )
+    for card in cards:  # the unit in smaller type, so that a long figure fits its card
+        number, _, unit = card["main"].text.rpartition(" ")
+        is_unit = bool(number) and bool(unit) and not any(ch.isdigit() for ch in unit)
+        card["number"], card["unit"] = (number, unit) if is_unit else (card["main"].text, "")
     return cards
 
 
@@ -189,10 +210,19 @@ def standards_table(result: RunResult, lang: Lang) -> TableView:
         _l("result", lang),
     ]
     if after:
-        headers += [_l("after_value", lang), f"{_l('after_value', lang)}{_l('result', lang)}"]
+        headers += [_l("after_value", lang), _l("after_result", lang)]
+    meet = result.summary.get("meet")
+    meet_ids = {str(m) for m in meet} if isinstance(meet, list) else None
+    if meet_ids is not None:
+        headers.append(_l("meet", lang))
     headers.append(_l("citation", lang))
     view = TableView(headers=headers, id="standards")
-    view.numeric = [False, False, True, True, False] + ([True, False] if after else []) + [False]
+    view.numeric = (
+        [False, False, True, True, False]
+        + ([True, False] if after else [])
+        + ([False] if meet_ids is not None else [])
+        + [False]
+    )
     for _, r in county.iterrows():
         sid, code = str(r["standard_id"]), str(r["unit_code"])
         base = f"audit:{sid}:{code}"
@@ -225,6 +255,9 @@ def standards_table(result: RunResult, lang: Lang) -> TableView:
                 if ar is not None
                 else [Cell(i18n.MISSING), Cell(i18n.MISSING)]
             )
+        if meet_ids is not None:
+            planned = sid in meet_ids or i18n.base_standard(sid, {m: 1 for m in meet_ids}) is not None
+            row.append(Cell("●" if planned else "", planned, f"meet:{sid}:{code}"))
         row.append(Cell(citation(result, sid, r)))
         view.rows.append(row)
     return view
@@ -297,7 +330,7 @@ def frame_table(
         row = []
         for c, num in zip(cols, view.numeric, strict=True):
             v = r[c]
-            if c == "type":
+            if c in ("type", "kind", "facility_type"):
                 text = i18n.facility_label(str(v), lang)
             elif c in ("lon", "lat"):
                 text = i18n.fmt_number(v, lang, decimals=5)
@@ -466,27 +499,28 @@ def method_notes(result: RunResult, lang: Lang) -> list[tuple[str, str]]:
     method = s.get("method") if isinstance(s.get("method"), Mapping) else {}
     assert isinstance(method, Mapping)
     notes: list[tuple[str, str]] = []
-    sources = method.get("data_sources") or s.get("data_sources") or s.get("inputs")
-    if isinstance(sources, Mapping) and sources:
+    data_sources = method.get("data_sources") or s.get("data_sources") or s.get("inputs")
+    if isinstance(data_sources, Mapping) and data_sources:
         notes.append(
             (
                 _l("data_sources", lang),
-                "；".join(f"{k}: {v}" for k, v in sources.items())
+                "；".join(f"{k}: {v}" for k, v in data_sources.items())
                 if lang == "zh"
-                else "; ".join(f"{k}: {v}" for k, v in sources.items()),
+                else "; ".join(f"{k}: {v}" for k, v in data_sources.items()),
             )
         )
     epsg = result.crs.to_epsg()
-    crs_text = f"{result.crs.name}" + (
-        f"（EPSG:{epsg}）" if lang == "zh" and epsg else f" (EPSG:{epsg})" if epsg else ""
-    )
+    if lang == "zh":
+        crs_text = f"投影坐标系 EPSG:{epsg}" if epsg else "投影坐标系（米）"
+    else:
+        crs_text = f"{result.crs.name}" + (f" (EPSG:{epsg})" if epsg else "")
     out_crs = (
         "；地图、GeoPackage 与 CSV 经纬度为 WGS-84（EPSG:4326）"
         if lang == "zh"
         else "; map, GeoPackage and CSV lon/lat are WGS-84 (EPSG:4326)"
     )
     notes.append((_l("crs", lang), crs_text + out_crs))
-    profile = s.get("profile")
+    profile = sources.profile_title(s, lang) if s.get("profile") or s.get("profile_title") else ""
     if profile:
         year = s.get("year")
         notes.append(
@@ -501,7 +535,7 @@ def method_notes(result: RunResult, lang: Lang) -> list[tuple[str, str]]:
         notes.append((_l("radius", lang), i18n.pick(pair, lang) if pair else str(reading)))
     solver = s.get("solver") or {}
     if solver:
-        parts = [str(solver.get("name", "")), str(solver.get("status", ""))]
+        parts = [str(solver.get("name", "")), i18n.status_label(solver.get("status", ""), lang)]
         if not i18n.is_missing(solver.get("objective")):
             parts.append(
                 ("目标值 " if lang == "zh" else "objective ") + i18n.fmt_number(solver["objective"], lang)
@@ -539,8 +573,33 @@ def method_notes(result: RunResult, lang: Lang) -> list[tuple[str, str]]:
         )
     extra_notes = method.get("notes") or s.get("notes")
     if extra_notes:
-        notes.append((_l("notes", lang), _describe(extra_notes, lang)))
+        texts = [t for t in (_local_note(n, lang) for n in _as_list(extra_notes)) if t]
+        if texts:
+            notes.append((_l("notes", lang), ("；" if lang == "zh" else "; ").join(texts)))
     return notes
+
+
+def _as_list(obj: Any) -> list[Any]:
+    return list(obj) if isinstance(obj, list | tuple) else [obj]
+
+
+_POPULATION_NOTE: Final = re.compile(
+    r"([\d,]+) people inside the area.*?([\d,]+) in ([\d,]+) demand points of (\d+) m"
+)
+
+
+def _local_note(note: Any, lang: Lang) -> str | None:
+    """A note of the inputs stage in the run's language; ``None`` for an English note a Chinese
+    report cannot word (it stays in summary.json)."""
+    text = i18n.local_text(str(note), lang)
+    if lang == "en" or (i18n.has_cjk(text) and not re.search(r"[A-Za-z]{4,}", text)):
+        return text
+    found = _POPULATION_NOTE.search(text)
+    if found:
+        return (
+            f"研究区内常住人口 {found.group(1)} 人，汇总为 {found.group(3)} 个 {found.group(4)} 米网格需求点"
+        )
+    return None
 
 
 _STAGES: Final[dict[str, tuple[str, str]]] = {
@@ -619,6 +678,41 @@ def _describe(obj: Any, lang: Lang) -> str:
     if isinstance(obj, float):
         return i18n.fmt_number(obj, lang, decimals=2 if obj != round(obj) else 0)
     return str(obj)
+
+
+def reading_comparison(result: RunResult, lang: Lang) -> str:
+    """Which reading gives the higher coverage, class by class, before the plan (one sentence).
+
+    Neither reading is stricter everywhere: along roads a point can be farther than in a straight
+    line, but the network reading also counts the time standard (e.g. 10 minutes), which can reach
+    farther than the straight-line distance.
+    """
+    by = result.summary.get("coverage_by_reading")
+    if not isinstance(by, Mapping) or not {"network", "buffer"} <= set(by):
+        return ""
+    parts = []
+    for area in by["network"]:
+        net = (by["network"].get(area) or {}).get("before")
+        buf = (by["buffer"].get(area) or {}).get("before")
+        if i18n.is_missing(net) or i18n.is_missing(buf) or abs(float(net) - float(buf)) < 5e-4:
+            continue
+        higher = float(net) > float(buf)
+        name = i18n.area_label(str(area), lang)
+        if lang == "zh":
+            word = "高于" if higher else "低于"
+            parts.append(f"{name}{word}直线口径（{i18n.fmt_pct(net, lang)} 对 {i18n.fmt_pct(buf, lang)}）")
+        else:
+            word = "higher" if higher else "lower"
+            parts.append(f"{name.lower()} {word} ({i18n.fmt_pct(net, lang)} vs {i18n.fmt_pct(buf, lang)})")
+    if not parts:
+        return ""
+    if lang == "zh":
+        return "规划前，路网口径的覆盖率" + "，".join(parts) + "。两种口径互有高低，并非路网口径总是更严格。"
+    return (
+        "Before the plan the network reading gives coverage "
+        + ", ".join(parts)
+        + " than the straight-line reading: neither reading is stricter everywhere."
+    )
 
 
 def reading_table(result: RunResult, lang: Lang) -> TableView | None:
@@ -726,20 +820,30 @@ def _chain_and_density(result: RunResult, lang: Lang, *, longest: int = 15) -> d
     return out
 
 
-def report_context(result: RunResult, lang: Lang) -> dict[str, Any]:
-    """Everything the report template shows, formatted for ``lang``."""
+def report_context(result: RunResult, lang: Lang, *, maps: bool = True) -> dict[str, Any]:
+    """Everything the report template shows, formatted for ``lang``.
+
+    ``maps=False`` leaves the static maps out (faster; for tests of the tables).
+    """
     curve = result.extra_tables.get("budget_curve")
     has_curve = (
         isinstance(curve, pd.DataFrame) and {"budget", "covered_share"} <= set(curve.columns) and len(curve)
     )
     township = result.township_table
     key = "township_code" if "township_code" in township.columns else None
-    gaps = files.village_gaps_frame(result)
+    gaps = files.village_gaps_frame(result, lang=lang)
     epsg = result.crs.to_epsg()
+    unmet, unmet_source = report_sections.unmet_view(result, lang)
+    sites = report_sections.site_list(result)
+    year = result.summary.get("year")
     return {
         "lang": lang,
         "L": {k: _l(k, lang) for k in _L},
         "title": i18n.run_title(result.title, result.summary, lang),
+        "profile_line": _l("profile_line", lang).format(
+            profile=sources.profile_title(result.summary, lang) or i18n.MISSING,
+            year=year if year is not None else i18n.MISSING,
+        ),
         "meta": [
             (_l("scenario", lang), result.scenario_name),
             (_l("version", lang), f"planner {result.planner_version}"),
@@ -749,6 +853,13 @@ def report_context(result: RunResult, lang: Lang) -> dict[str, Any]:
         ],
         "cards": headline_cards(result, lang),
         "standards": standards_table(result, lang),
+        "documents": report_sections.cited_documents(result, lang),
+        "unmet": unmet,
+        "unmet_source": unmet_source,
+        "cost_by_standard": report_sections.cost_view(result, lang),
+        "curve_note": report_sections.curve_note(result, lang),
+        "county_map": staticmap.county_map(result, lang) if maps else None,
+        "town_pages": report_sections.township_pages(result, lang, maps=maps),
         "standards_town": township_standards_table(result, lang),
         "townships": frame_table(township, lang, id="townships", key_col=key) if len(township) else None,
         "coverage_chart": charts.coverage_chart(result.summary, lang),
@@ -757,7 +868,7 @@ def report_context(result: RunResult, lang: Lang) -> dict[str, Any]:
         if has_curve and curve is not None
         else None,
         "plan_by_type": plan_by_type(result, lang),
-        "plan": frame_table(grouped_proposals(result), lang, id="proposals", key_col="id", total=True),
+        "plan": frame_table(sites, lang, id="proposals", key_col="id", total=True),
         "village_gaps": frame_table(gaps, lang, id="village_gaps", key_col="village_code")
         if len(gaps)
         else None,
@@ -765,16 +876,38 @@ def report_context(result: RunResult, lang: Lang) -> dict[str, Any]:
         "facility_gaps": facility_gap_tables(result, lang),
         "method": method_notes(result, lang),
         "by_reading": reading_table(result, lang),
+        "reading_text": reading_comparison(result, lang),
+        "full_citations": full_citation_table(result, lang),
         **_chain_and_density(result, lang),
     }
 
 
-def render_report(result: RunResult, *, lang: Lang) -> str:
+def full_citation_table(result: RunResult, lang: Lang) -> TableView | None:
+    """Each standard of the audit with its clause: issuer, full document title, number and clause."""
+    docs = sources.documents(result.summary)
+    sids = list(dict.fromkeys(result.audit.table["standard_id"].astype(str)))
+    if not sids:
+        return None
+    view = TableView(
+        headers=[_l("standard", lang), _l("content", lang), _l("citation", lang)],
+        id="citations",
+        numeric=[False, False, False],
+    )
+    for sid in sids:
+        cite = citation(result, sid)
+        view.rows.append(
+            [Cell(sid), Cell(i18n.standard_label(sid, lang)), Cell(sources.full_citation(cite, docs, lang))]
+        )
+    return view
+
+
+def render_report(result: RunResult, *, lang: Lang, maps: bool = True) -> str:
     """The report's HTML text."""
-    return _env().get_template("report.html.j2").render(**report_context(result, lang))
+    return _env().get_template("report.html.j2").render(**report_context(result, lang, maps=maps))
 
 
-def write_report(result: RunResult, path: Path, *, lang: Lang) -> Path:
-    """Write ``report.html`` (UTF-8, self-contained: no scripts, styles inline, charts as SVG)."""
-    path.write_text(render_report(result, lang=lang), encoding="utf-8")
+def write_report(result: RunResult, path: Path, *, lang: Lang, maps: bool = True) -> Path:
+    """Write ``report.html`` (UTF-8, self-contained: no scripts, styles inline, charts as SVG,
+    maps as PNG data)."""
+    path.write_text(render_report(result, lang=lang, maps=maps), encoding="utf-8")
     return path

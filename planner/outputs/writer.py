@@ -15,6 +15,9 @@ results.gpkg        gpkg     layers boundary, townships, demand, villages, facil
 results.xlsx        xlsx     one sheet per table, Chinese headers when the language is zh
 map.html            map      the interactive map (self-contained, works offline)
 report.html         report   the printable report (self-contained)
+report.pdf          report   the report printed to A4 by headless Chromium (``pdf=True`` and a
+                             Chromium found; otherwise one warning line says why it is missing)
+audit_after.csv     csv      the audit after the plan (audit.csv columns), when the run has one
 =================== ======== ===========================================================
 """
 
@@ -42,6 +45,7 @@ def write_outputs(
     *,
     lang: Lang | None = None,
     formats: Collection[str] = ALL_FORMATS,
+    pdf: bool = True,
 ) -> list[Path]:
     """Write a run's output folder atomically and return the paths of the files written.
 
@@ -61,6 +65,10 @@ def write_outputs(
         CSV and JSON keep the contract's English names in either language.
     formats
         Which of :data:`ALL_FORMATS` to write; ``summary.json`` is always written.
+    pdf
+        With ``"report"`` in ``formats``, also print ``report.pdf`` (A4) with headless Chromium when
+        one is found (:func:`planner.outputs.pdf.find_chromium`); without one, a warning says so
+        and the run goes on. ``False`` skips it (the CLI's ``--no-pdf``).
 
     Returns
     -------
@@ -80,8 +88,11 @@ def write_outputs(
         if "csv" in formats:
             files.write_csv(files.proposals_frame(result), tmp / "proposals.csv")
             files.write_csv(files.audit_frame(result), tmp / "audit.csv")
-            files.write_csv(files.village_gaps_frame(result), tmp / "village_gaps.csv")
+            files.write_csv(files.village_gaps_frame(result, lang=language), tmp / "village_gaps.csv")
             names += ["proposals.csv", "audit.csv", "village_gaps.csv"]
+            if result.audit_after is not None and len(result.audit_after.table):
+                files.write_csv(files.audit_frame_of(result.audit_after), tmp / "audit_after.csv")
+                names.append("audit_after.csv")
             for key, frame in files.extra_frames(result).items():
                 files.write_csv(frame, tmp / f"{key}.csv")
                 names.append(f"{key}.csv")
@@ -101,8 +112,10 @@ def write_outputs(
 
             write_report(result, tmp / "report.html", lang=language)
             names.append("report.html")
+            if pdf and _print_pdf(tmp / "report.html", tmp / "report.pdf"):
+                names.append("report.pdf")
         # last, so a folder holding summary.json is always a complete output
-        files.write_summary(result.summary, tmp / "summary.json")
+        files.write_summary(result.summary, tmp / "summary.json", lang=language)
         names.append("summary.json")
     paths = [out_dir / n for n in names]
     size = sum(p.stat().st_size for p in paths)
@@ -114,6 +127,25 @@ def write_outputs(
         time.perf_counter() - started,
     )
     return paths
+
+
+def _print_pdf(html: Path, target: Path) -> bool:
+    """Print the report to PDF; a missing or failing Chromium is one warning, not an error."""
+    from planner.outputs import pdf
+
+    chromium = pdf.find_chromium()
+    if chromium is None:
+        log.warning(
+            "report.pdf not written: no Chromium found (install chromium, set PLANNER_CHROMIUM, "
+            "or skip the PDF with --no-pdf)"
+        )
+        return False
+    try:
+        pdf.print_pdf(html, target, chromium=chromium)
+    except pdf.PdfError as exc:
+        log.warning("report.pdf not written: %s", exc)
+        return False
+    return True
 
 
 def write_audit_tables(audit: AuditResult, out_dir: Path) -> list[Path]:

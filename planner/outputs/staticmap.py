@@ -1,0 +1,338 @@
+"""Static maps for the printed report, drawn with matplotlib and embedded as PNG data.
+
+The county map shows the townships, the roads (when the run carries them), the demand points by
+coverage before/after the plan (covered before, covered by the plan, still uncovered) and the
+proposed sites by type, with several units at one site drawn once with their count. A township
+map is the same drawing cut to one township, the others greyed. Labels use the Noto Sans CJK font
+of :mod:`planner.outputs.fonts`, so a fresh machine draws Chinese, not boxes. Colours are those of
+:mod:`planner.outputs.palette` (the interactive map's).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any, Final
+
+import geopandas as gpd
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from planner.outputs import fonts, i18n, palette
+from planner.outputs.i18n import Lang
+from planner.types import RunResult
+
+#: Marker of each proposed facility type (matplotlib marker codes).
+MARKERS: Final[dict[str, str]] = {
+    "outlet": "s",
+    "locker": "^",
+    "village_station": "D",
+    "delivery_centre": "p",
+    "park": "*",
+    "sorting_centre": "h",
+}
+_T: Final[dict[str, tuple[str, str]]] = {
+    "covered": ("规划前已覆盖", "covered before"),
+    "gained": ("规划新增覆盖", "covered by the plan"),
+    "uncovered": ("规划后仍未覆盖", "still uncovered"),
+    "existing": ("现有取件设施", "existing pickup sites"),
+    "new": ("新增{t}", "new {t}"),
+    "road": ("道路", "roads"),
+    "km": ("公里", "km"),
+}
+
+
+def _t(key: str, lang: Lang) -> str:
+    return i18n.pick(_T[key], lang)
+
+
+def _rc() -> Any:
+    return {
+        "font.family": "sans-serif",
+        "font.sans-serif": fonts.font_family(),
+        "font.size": 8,
+        "axes.unicode_minus": False,
+    }
+
+
+def png_data_uri(fig: Any, *, dpi: int) -> str:
+    """The figure as a ``data:image/png;base64,...`` URI (the figure is closed)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.05, metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def sites(result: RunResult, *, cell_m: float = 1.0) -> pd.DataFrame:
+    """Proposed facilities grouped by type within square cells of ``cell_m`` metres.
+
+    Returns x, y (the mean position of the group, work CRS), type and units (how many proposed
+    facilities the group holds). With the default 1 m cell, units at one site are one group; the
+    maps use cells of about 1/45 of their width so that nearby sites merge into one counted symbol.
+    """
+    fac = result.facilities
+    empty = pd.DataFrame({"x": [], "y": [], "type": [], "units": []})
+    if "status" not in fac.columns:
+        return empty
+    new = fac[(fac["status"] == "proposed") & fac.geometry.notna()]
+    if new.empty:
+        return empty
+    frame = pd.DataFrame(
+        {
+            "x": new.geometry.x.to_numpy(),
+            "y": new.geometry.y.to_numpy(),
+            "type": new["type"].astype(str).to_numpy(),
+        }
+    )
+    frame["cx"] = np.floor(frame["x"] / cell_m)
+    frame["cy"] = np.floor(frame["y"] / cell_m)
+    grouped = frame.groupby(["type", "cx", "cy"], as_index=False, sort=False).agg(
+        x=("x", "mean"), y=("y", "mean"), units=("x", "size")
+    )
+    return grouped[["x", "y", "type", "units"]]
+
+
+def _draw_base(ax: Any, result: RunResult, lang: Lang, focus: str | None) -> None:
+    towns = result.townships
+    if focus is None:
+        towns.plot(ax=ax, facecolor="#f8f9fa", edgecolor="#868e96", linewidth=0.6)
+    else:
+        inside = towns["township_code"].astype(str) == focus
+        towns[~inside].plot(ax=ax, facecolor="#e9ecef", edgecolor="#adb5bd", linewidth=0.5)
+        towns[inside].plot(ax=ax, facecolor="#ffffff", edgecolor="#343a40", linewidth=1.2)
+    roads = result.extra_tables.get("roads")
+    if isinstance(roads, gpd.GeoDataFrame) and not roads.empty and "road_class" in roads.columns:
+        rd = roads.to_crs(result.crs) if roads.crs is not None else roads
+        if focus is not None:
+            xmin, ymin, xmax, ymax = towns[towns["township_code"].astype(str) == focus].total_bounds
+            pad = max(xmax - xmin, ymax - ymin) * 0.6
+            rd = rd.cx[xmin - pad : xmax + pad, ymin - pad : ymax + pad]
+        for cls in ("minor", "secondary", "major"):
+            part = rd[rd["road_class"] == cls].geometry
+            segs = [
+                np.asarray(g.coords)[:, :2] for g in part if g is not None and g.geom_type == "LineString"
+            ]
+            if segs:
+                ax.add_collection(
+                    LineCollection(
+                        segs,
+                        colors=palette.ROAD_COLOURS[cls],
+                        linewidths=palette.ROAD_WIDTHS[cls] * 0.3,
+                        zorder=1,
+                    )
+                )
+    result.boundary.boundary.plot(ax=ax, color=palette.BOUNDARY_COLOUR, linewidth=1.0, zorder=2)
+
+
+def _draw_demand(ax: Any, result: RunResult, size: float) -> None:
+    d = result.demand
+    if d.empty or "covered_before" not in d.columns:
+        return
+    pop = d["population"].astype(float).to_numpy()
+    before = d["covered_before"].fillna(False).astype(bool).to_numpy()
+    after = d.get("covered_after", d["covered_before"]).fillna(False).astype(bool).to_numpy()
+    s = size * np.clip(np.sqrt(np.maximum(pop, 0) / max(np.nanmax(pop), 1.0)), 0.15, 1.0)
+    xs, ys = d.geometry.x.to_numpy(), d.geometry.y.to_numpy()
+    for key, mask, z in (
+        ("covered", before & (pop > 0), 3),
+        ("gained", ~before & after & (pop > 0), 4),
+        ("uncovered", ~after & (pop > 0), 5),
+    ):
+        ax.scatter(xs[mask], ys[mask], s=s[mask], c=palette.COVER_COLOURS[key], linewidths=0, zorder=z)
+
+
+def _draw_sites(ax: Any, result: RunResult, lang: Lang, scale: float, cell_m: float) -> list[str]:
+    fac = result.facilities
+    old = fac[
+        (fac.get("status", "existing") == "existing")
+        & fac["type"].isin(["outlet", "locker", "village_station"])
+    ]
+    if len(old):
+        ax.scatter(
+            old.geometry.x, old.geometry.y, s=6 * scale, c="#495057", marker="o", linewidths=0, zorder=6
+        )
+    shown = []
+    for ftype in sorted(set(_proposed_types(result)), key=_type_order):
+        # lockers come by the hundred in towns: grouped in cells three times as large
+        groups = sites(result, cell_m=cell_m * (3 if ftype == "locker" else 1))
+        grp = groups[groups["type"] == ftype]
+        colour = palette.facility_colour(ftype)
+        marker = MARKERS.get(ftype, "o")
+        size = (110 if ftype == "park" else 30 if ftype == "locker" else 26) * scale
+        ax.scatter(
+            grp["x"],
+            grp["y"],
+            s=size,
+            marker=marker,
+            c="#ffffff",
+            edgecolors=colour,
+            linewidths=1.4,
+            zorder=8,
+        )
+        for _, r in grp[grp["units"] > 1].iterrows():
+            ax.annotate(
+                str(int(r["units"])),
+                (r["x"], r["y"]),
+                xytext=(4, 2),
+                textcoords="offset points",
+                fontsize=6.5,
+                color=colour,
+                zorder=9,
+                bbox={"boxstyle": "round,pad=0.1", "fc": "#ffffffd0", "ec": "none"},
+            )
+        shown.append(str(ftype))
+    return shown
+
+
+def _proposed_types(result: RunResult) -> list[str]:
+    fac = result.facilities
+    if "status" not in fac.columns:
+        return []
+    return fac.loc[fac["status"] == "proposed", "type"].astype(str).tolist()
+
+
+def _type_order(ftype: str) -> int:
+    order = list(i18n.FACILITY_LABELS)
+    return order.index(ftype) if ftype in order else len(order)
+
+
+def _labels(ax: Any, result: RunResult, focus: str | None) -> None:
+    towns = result.townships
+    if focus is not None:
+        towns = towns[towns["township_code"].astype(str) == focus]
+    for _, t in towns.iterrows():
+        p = t.geometry.representative_point()
+        ax.text(
+            p.x,
+            p.y,
+            str(t["township_name"]),
+            ha="center",
+            va="center",
+            fontsize=7 if focus is None else 9,
+            color="#212529",
+            zorder=10,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "#ffffffcc", "ec": "none"},
+        )
+
+
+def _scale_bar(ax: Any, lang: Lang) -> None:
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    span = (x1 - x0) / 5
+    nice = max(v for v in (500, 1000, 2000, 5000, 10_000, 20_000, 50_000) if v <= max(span, 500))
+    bx, by = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
+    ax.plot([bx, bx + nice], [by, by], color="#212529", linewidth=2, zorder=11)
+    ax.text(
+        bx + nice / 2,
+        by + (y1 - y0) * 0.012,
+        f"{nice / 1000:g} {_t('km', lang)}",
+        ha="center",
+        va="bottom",
+        fontsize=6.5,
+        zorder=11,
+    )
+
+
+def _legend(ax: Any, lang: Lang, types: list[str], *, roads: bool, ncol: int) -> None:
+    handles = [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markersize=5,
+            markerfacecolor=palette.COVER_COLOURS[k],
+            markeredgewidth=0,
+            label=_t(k, lang),
+        )
+        for k in ("covered", "gained", "uncovered")
+    ]
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markersize=3.5,
+            markerfacecolor="#495057",
+            markeredgewidth=0,
+            label=_t("existing", lang),
+        )
+    )
+    for t in types:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker=MARKERS.get(t, "o"),
+                linestyle="",
+                markersize=6,
+                markerfacecolor="#ffffff",
+                markeredgecolor=palette.facility_colour(t),
+                markeredgewidth=1.4,
+                label=_t("new", lang).format(t=i18n.facility_label(t, lang)),
+            )
+        )
+    if roads:
+        handles.append(
+            Line2D([], [], color=palette.ROAD_COLOURS["major"], linewidth=1.2, label=_t("road", lang))
+        )
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.01),
+        ncol=ncol,
+        frameon=False,
+        fontsize=7,
+        handletextpad=0.3,
+        columnspacing=1.0,
+    )
+
+
+def county_map(result: RunResult, lang: Lang, *, width_in: float = 6.6, dpi: int = 150) -> str | None:
+    """The county map (before/after coverage and proposed sites) as a PNG data URI."""
+    if result.townships.empty and result.boundary.empty:
+        return None
+    xmin, ymin, xmax, ymax = result.boundary.total_bounds
+    aspect = (ymax - ymin) / max(xmax - xmin, 1.0)
+    with matplotlib.rc_context(_rc()):
+        fig = Figure(figsize=(width_in, min(width_in * aspect, 5.2) + 0.6))
+        ax = fig.subplots()
+        _draw_base(ax, result, lang, None)
+        _draw_demand(ax, result, size=10)
+        types = _draw_sites(ax, result, lang, scale=1.0, cell_m=(xmax - xmin) / 45)
+        _labels(ax, result, None)
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+        _scale_bar(ax, lang)
+        roads = isinstance(result.extra_tables.get("roads"), gpd.GeoDataFrame)
+        _legend(ax, lang, types, roads=roads, ncol=4)
+        return png_data_uri(fig, dpi=dpi)
+
+
+def township_map(
+    result: RunResult, code: str, lang: Lang, *, width_in: float = 3.3, dpi: int = 140
+) -> str | None:
+    """One township's map (the others greyed) as a PNG data URI; ``None`` for an unknown code."""
+    towns = result.townships
+    sel = towns[towns["township_code"].astype(str) == code]
+    if sel.empty:
+        return None
+    xmin, ymin, xmax, ymax = sel.total_bounds
+    pad = max(xmax - xmin, ymax - ymin) * 0.06
+    with matplotlib.rc_context(_rc()):
+        fig = Figure(figsize=(width_in, width_in))
+        ax = fig.subplots()
+        _draw_base(ax, result, lang, code)
+        _draw_demand(ax, result, size=22)
+        _draw_sites(ax, result, lang, scale=1.6, cell_m=max(xmax - xmin, ymax - ymin) / 30)
+        _labels(ax, result, code)
+        ax.set_xlim(xmin - pad, xmax + pad)
+        ax.set_ylim(ymin - pad, ymax + pad)
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_axis_off()
+        _scale_bar(ax, lang)
+        return png_data_uri(fig, dpi=dpi)
