@@ -162,36 +162,40 @@ def test_r_town_30_and_15(audit) -> None:
 
 def test_r_rural_one_outlet_per_township(audit) -> None:
     t = audit.table
-    assert get(t, "R-RURAL", T1)["value"] == 2 and bool(get(t, "R-RURAL", T1)["passed"])
+    # T1 (code ...001) is a 街道: urban, held to R-URBAN, not to "一乡一所"; T2 (...101) is a 镇
+    assert t[(t["standard_id"] == "R-RURAL") & (t["unit_code"] == T1)].empty
     t2 = get(t, "R-RURAL", T2)
-    assert t2["value"] == 0 and not t2["passed"] and t2["shortfall"] == 1
-    assert get(t, "R-RURAL", "130101")["value"] == 0.5  # 1 of 2 townships
+    assert t2["value"] == 0 and not t2["passed"] and t2["shortfall"] == 1 and t2["role"] == "standard"
+    county = get(t, "R-RURAL", "130101")  # 0 of the 1 township (乡/镇) passes
+    assert county["value"] == 0.0 and county["role"] == "summary" and not county["passed"]
 
 
 def test_d_outlet_per_10k(audit) -> None:
+    """HS 二（一）2: "各社区内每1万人至少布局4-5处" — measured per community, register population first."""
     t = audit.table
-    assert get(t, "D-OUTLET", T1)["value"] == pytest.approx(2 / 1800 * 10_000)
-    assert bool(get(t, "D-OUTLET", T1)["passed"])
-    t2 = get(t, "D-OUTLET", T2)
-    assert t2["value"] == 0.0 and t2["shortfall"] == 1  # ceil(4 * 1,100 / 10,000) - 0
     c1 = get(t, "D-OUTLET", C1)  # register population 12,000, 2 outlets
-    assert c1["value"] == pytest.approx(2 / 12_000 * 10_000)
-    assert c1["shortfall"] == 3  # ceil(4.8) - 2
-    assert get(t, "D-OUTLET", C2)["shortfall"] == 2  # ceil(1.2) - 0
-    assert get(t, "D-OUTLET", "130101")["value"] == pytest.approx(2 / 2900 * 10_000)
+    assert c1["value"] == pytest.approx(2 / 12_000 * 10_000) and c1["role"] == "standard"
+    assert c1["shortfall"] == 3 and not c1["passed"]  # ceil(4.8) - 2
+    assert "base: register" in c1["note"]
+    c2 = get(t, "D-OUTLET", C2)
+    assert c2["shortfall"] == 2 and c2["population"] == 3000  # ceil(1.2) - 0
+    t1 = get(t, "D-OUTLET", T1)  # a summary of its 2 communities: none meets it, 5 outlets short
+    assert t1["role"] == "summary" and t1["value"] == 0.0 and t1["shortfall"] == 5 and not t1["passed"]
+    # T2 has no community: the standard does not reach it
+    assert t[(t["standard_id"] == "D-OUTLET") & (t["unit_code"] == T2)].empty
 
 
 def test_d_locker_households(audit) -> None:
+    """JJ 三（四）: one group per 100 households, per community; the register's households first."""
     t = audit.table
-    # T1: built-up households 400 + 200 + 100 = 700, 3 locker groups -> 3 / 700 * 100 per 100 households
-    t1 = get(t, "D-LOCKER", T1)
-    assert t1["value"] == pytest.approx(3 / 700 * 100) and t1["target"] == 1.0
-    assert t1["shortfall"] == 4  # ceil(7) - 3
-    assert get(t, "D-LOCKER", T2)["population"] == 400  # the rural cell's 40 households are left out
-    assert get(t, "D-LOCKER", C1)["shortfall"] == 37  # 4,000 households -> 40 groups
+    c1 = get(t, "D-LOCKER", C1)  # 4,000 households, 3 groups -> 40 needed
+    assert c1["value"] == pytest.approx(3 / 4000 * 100) and c1["target"] == 1.0 and c1["shortfall"] == 37
     c2 = get(t, "D-LOCKER", C2)  # no household count: 3,000 / 2.62
     assert c2["population"] == pytest.approx(3000 / 2.62)
     assert c2["shortfall"] == math.ceil(3000 / 2.62 / 100)
+    t1 = get(t, "D-LOCKER", T1)  # the summary adds its communities' shortfalls
+    assert t1["role"] == "summary" and t1["shortfall"] == 37 + math.ceil(3000 / 2.62 / 100)
+    assert t[(t["standard_id"] == "D-LOCKER") & (t["unit_code"] == T2)].empty  # no community in T2
 
 
 def test_d_centre_floor_area(audit) -> None:
@@ -203,6 +207,7 @@ def test_d_centre_floor_area(audit) -> None:
     assert "floor_area_m2 unknown" in c2["note"]
     county = get(t, "D-CENTRE", "130101")  # C1 fails for sure, so the county fails
     assert county["value"] == 0.0 and not county["passed"] and county["shortfall"] == 1
+    assert "1 cannot be judged" in county["note"]
 
 
 def test_d_centre_unknown_floor_leaves_county_open(national: Profile) -> None:
@@ -211,16 +216,18 @@ def test_d_centre_unknown_floor_leaves_county_open(national: Profile) -> None:
     study["facilities"] = fac.assign(floor_area_m2=fac["floor_area_m2"].replace({25.0: 40.0}))
     res = run_audit(**study, profile=national, year=2024, checks=["D-CENTRE"], cell_size_m=500)
     assert bool(get(res.table, "D-CENTRE", C1)["passed"])
-    county = get(res.table, "D-CENTRE", "130101")
-    assert county["value"] == 0.5 and pd.isna(county["passed"])
-    assert "1 communities' centres lack floor_area_m2" in county["note"]
+    county = get(res.table, "D-CENTRE", "130101")  # C1 passes, C2 cannot be judged: the county stays open
+    assert county["value"] == 1.0 and pd.isna(county["passed"])
+    assert "1 cannot be judged (delivery centre present but floor_area_m2 unknown)" in county["note"]
 
 
 def test_d_centre_states_missing_floor_data(national: Profile) -> None:
     study = make_study()
     study["facilities"] = study["facilities"].assign(floor_area_m2=np.nan)
     res = run_audit(**study, profile=national, year=2024, checks=["D-CENTRE"], cell_size_m=500)
-    assert "no floor-area data" in get(res.table, "D-CENTRE", "130101")["note"]
+    county = get(res.table, "D-CENTRE", "130101")
+    assert "2 cannot be judged" in county["note"] and "floor_area_m2 unknown" in county["note"]
+    assert pd.isna(county["passed"])
 
 
 def test_d_base_per_10k_and_per_100km2(audit) -> None:
@@ -241,9 +248,11 @@ def test_v_station_year_targets(audit, national: Profile) -> None:
     assert get(t, "V-STATION-2024", "130101")["target"] == 0.85
     y25 = get(t, "V-STATION-2025", "130101")
     assert y25["target"] == 1.0 and y25["shortfall"] == 2
-    assert get(t, "V-STATION", T2)["value"] == 0.5
+    assert get(t, "V-STATION", T2)["value"] == 0.5 and get(t, "V-STATION", T2)["role"] == "breakdown"
+    assert pd.isna(get(t, "V-STATION", T2)["passed"])
     early = run_audit(**make_study(), profile=national, year=2023, checks=["V-STATION"], cell_size_m=500)
-    assert get(early.table, "V-STATION", "130101")["target"] == 0.85  # before all targets: earliest
+    early_row = get(early.table, "V-STATION", "130101")  # before all targets: the first, not yet due
+    assert early_row["target"] == 0.85 and "not yet due" in early_row["note"]
     both = ["V-ALL", "V-STATION"]
     late = run_audit(**make_study(), profile=national, year=2030, checks=both, cell_size_m=500)
     assert get(late.table, "V-STATION", "130101")["target"] == 1.0
@@ -272,9 +281,9 @@ def test_p_county_carriers(audit, national: Profile) -> None:
 def test_village_gaps(audit) -> None:
     g = audit.village_gaps
     assert list(g["village_code"]) == [V2, V3]  # most populous first; communities never listed
-    assert "4.2 公里" in g.iloc[0]["reason"] and "12 min" in g.iloc[0]["reason"]
-    assert "none reachable" in g.iloc[1]["reason"]
-    assert g.iloc[0]["nearest_station_km"] == 4.2
+    assert "4.2 公里" in g.iloc[0]["reason"] and "12 分钟" in g.iloc[0]["reason"]
+    assert list(g["cause"]) == ["station_beyond_reach", "none_reachable"]
+    assert g.iloc[0]["nearest_station_km"] == 4.2 and np.isnan(g.iloc[1]["nearest_station_km"])
 
 
 def test_uncovered_polygons_merge_cells(audit) -> None:
@@ -293,7 +302,7 @@ def test_township_gaps_needed(audit) -> None:
     g = audit.township_gaps
     needed = {(r.standard_id, r.unit_code): r.needed for r in g.itertuples()}
     assert needed[("R-RURAL", T2)] == 1
-    assert needed[("D-OUTLET", C1)] == 3 and needed[("D-OUTLET", T2)] == 1
+    assert needed[("D-OUTLET", C1)] == 3 and needed[("D-OUTLET", C2)] == 2
     assert needed[("D-LOCKER", C1)] == 37
     assert needed[("D-CENTRE", C1)] == 1
     assert ("D-CENTRE", C2) not in needed  # unknown floor area is not counted as a gap
@@ -305,9 +314,15 @@ def test_missing_standard_names_number_and_profile() -> None:
     with pytest.raises(StandardsError, match="R-URBAN") as err:
         run_audit(**make_study(), profile=lc, year=2024, checks=["R-URBAN"], cell_size_m=500)
     assert "liaocheng-2024" in str(err.value)
-    # Without named checks, only the profile's own standards are audited.
+    # Without named checks, the profile's own standards are audited; every other standard gets one row
+    # "not set by this document", never an error.
     res = run_audit(**make_study(), profile=lc, year=2024, cell_size_m=500)
-    assert set(res.table["standard_id"].str.replace(r"-20\d\d$", "", regex=True)) == {"V-STATION", "P-COUNTY"}
+    t = res.table
+    judged = t[t["role"] != "not_set"]
+    assert set(judged["standard_id"].str.replace(r"-20\d\d$", "", regex=True)) == {"V-STATION", "P-COUNTY"}
+    not_set = t[t["role"] == "not_set"]
+    assert {"R-URBAN", "D-OUTLET", "D-LOCKER", "V-ALL", "P-HUB"} <= set(not_set["standard_id"])
+    assert not_set["passed"].isna().all() and not_set["note"].str.contains("not set by this document").all()
 
 
 def test_missing_columns_listed_together(national: Profile) -> None:
@@ -340,8 +355,9 @@ def test_two_counties_split_by_code_prefix(national: Profile) -> None:
     t = res.table
     assert get(t, "R-URBAN", "130101")["value"] == pytest.approx(1000 / 1800)
     assert get(t, "R-TOWN", "130102")["value"] == pytest.approx(0.4)
-    assert get(t, "D-OUTLET", "130102")["population"] == 1100 and get(t, "D-OUTLET", "130102")["value"] == 0
-    assert get(t, "D-OUTLET", "130101")["value"] == pytest.approx(2 / 1800 * 10_000)
+    assert t[(t["standard_id"] == "D-OUTLET") & (t["unit_code"] == "130102")].empty  # no community there
+    assert get(t, "D-OUTLET", "130101")["value"] == 0.0  # 0 of its 2 communities
+    assert get(t, "R-RURAL", "130102")["value"] == 0.0 and get(t, "R-RURAL", t2b)["shortfall"] == 1
     assert get(t, "D-BASE-AREA", "130102")["value"] == pytest.approx(2.0)  # 1 station on 50 km²
     assert get(t, "V-STATION", "130102")["value"] == 0.5
     assert t[(t["standard_id"] == "V-STATION") & (t["unit_code"] == "130101")].empty  # no villages there

@@ -98,10 +98,9 @@ def test_density_and_village_sentences() -> None:
         citation=LC3,
     )
     assert explain_row(row, "zh") == (
-        "东镇行政村中有服务站的占 50%，低于2024年底目标 85%，还需 2 个村建站或共享站点"
-        "（聊政办字〔2024〕9号 二（一）3）"
+        "东镇有坐标的行政村中达标的占 50%，未达到2024年底目标 85%，还需 2 个村（聊政办字〔2024〕9号 二（一）3）"
     )
-    assert "below the end-2024 target of 85%: 2 more village(s)" in explain_row(row, "en")
+    assert "short of the end-2024 target of 85%: 2 more village(s)" in explain_row(row, "en")
 
 
 def test_undecided_and_passed_rows(national: Profile) -> None:
@@ -148,17 +147,30 @@ def test_park_failure_names_carriers(national: Profile) -> None:
     )
 
 
+#: A profile that sets each standard (national-default leaves the place-specific counts to their own).
+SETTER = {"D-OUTLET-N": "hoxud-2021", "D-LOCKER-N": "jilin-city-2021", "P-HUB": "jinjiang-2020"}
+
+
 @pytest.mark.parametrize("sid", sorted(STANDARD_IDS))
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_standard_explained_with_clause(national: Profile, sid: str, lang: str) -> None:
-    text = explain_standard(sid, national, lang)  # type: ignore[arg-type]
-    assert national.cite(sid) in text
+    profile = load_profile(STANDARDS_DIR / f"{SETTER[sid]}.yaml") if sid in SETTER else national
+    text = explain_standard(sid, profile, lang)  # type: ignore[arg-type]
+    assert profile.cite(sid) in text
     assert "{" not in text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_countable_targets_explained(lang: str) -> None:
+    jj = load_profile(STANDARDS_DIR / "jinjiang-2020.yaml")
+    text = explain_standard("C-MODEL-OUTLET", jj, lang)  # type: ignore[arg-type]
+    assert "40" in text and "晋政办〔2020〕24号 三（四）" in text
 
 
 def test_standard_texts_carry_the_numbers(national: Profile) -> None:
     assert explain_standard("V-STATION", national, "zh") == (
-        "行政村寄递物流综合服务站覆盖率：2024 年底 85%，2025 年底 100%（聊政办字〔2024〕9号 二（一）3）。"
+        "行政村寄递物流综合服务站覆盖率（村内建站计入）：2024 年底超过 85%，2025 年底达到 100%"
+        "（聊政办字〔2024〕9号 二（一）3）。"
     )
     town = explain_standard("R-TOWN-15", national, "en")
     assert "3 km service radius or 15–30 minutes by vehicle" in town

@@ -45,7 +45,7 @@ ALLOWED_WORDS = {
 
 @pytest.fixture(scope="module")
 def demo_result() -> RunResult:
-    from planner.pipeline import run_scenario
+    from planner.run import run_scenario
     from planner.scenario import load_scenario
 
     return run_scenario(load_scenario(DEMO), write=False)

@@ -26,7 +26,7 @@ if pdf.find_chromium() is None:
 
 @pytest.fixture(scope="module")
 def demo() -> RunResult:
-    from planner.pipeline import run_scenario
+    from planner.run import run_scenario
     from planner.scenario import load_scenario
 
     return run_scenario(load_scenario(ROOT / "scenarios" / "demo.yaml"), write=False)

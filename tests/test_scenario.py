@@ -144,7 +144,7 @@ def test_exactly_one_area_source_and_budget_for_max_coverage(tmp_path: Path) -> 
     problems = validate_scenario(_write(tmp_path, text))
     messages = " ".join(p.message for p in problems)
     assert "exactly one of 'boundary'" in messages
-    assert "max_coverage needs budget.total" in messages
+    assert "max_coverage needs a budget" in messages
 
 
 def test_hash_changes_with_inputs_and_settings(tmp_path: Path) -> None:

@@ -65,6 +65,7 @@ from planner.audit._common import (
     Meta,
     Units,
     build_units,
+    failing,
     require_columns,
     to_table,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "Units",
     "build_units",
     "count_requirements",
+    "failing",
     "members_mask",
     "run_audit",
     "share_requirement",

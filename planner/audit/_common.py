@@ -226,3 +226,11 @@ def to_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     for col in ("standard_id", "unit_level", "unit_code", "unit_name", "note", "citation", "role", "source"):
         table[col] = table[col].astype(object)
     return table.reset_index(drop=True)
+
+
+def failing(table: pd.DataFrame) -> pd.Series:
+    """Rows that fail a judged check: ``passed`` is False and the role is judged (NA and info stay out)."""
+    judged = (
+        table["role"].isin(JUDGED_ROLES) if "role" in table.columns else pd.Series(True, index=table.index)
+    )
+    return (table["passed"].astype("boolean").eq(False).fillna(False) & judged).astype(bool)

@@ -137,13 +137,18 @@ def _summaries(sid: str, reqs: list[Requirement], units: Units, *, meta: Cite) -
             groups.setdefault(("township", township), []).append(r)
         groups.setdefault(("county", county), []).append(r)
     rows: Rows = []
+    what = "communities" if level == "community" else "townships"
     for (lvl, code), mine in sorted(groups.items()):
         if not code:
             continue
         judged = [r for r in mine if r.passed is not None]
         ok = sum(bool(r.passed) for r in judged)
+        unknown = [r for r in mine if r.passed is None]
+        passed: bool | None = False if ok < len(judged) else (None if unknown or not judged else True)
+        note = f"{ok} of {len(judged)} {what} meet the standard"
+        if unknown:
+            note += f"; {len(unknown)} cannot be judged ({unknown[0].unknown or 'no data'})"
         name = units.counties.get(code, code) if lvl == "county" else units.townships.get(code, code)
-        what = "communities" if level == "community" else "townships"
         rows.append(
             row(
                 sid,
@@ -155,9 +160,9 @@ def _summaries(sid: str, reqs: list[Requirement], units: Units, *, meta: Cite) -
                 population=sum(r.base for r in mine),
                 existing=ok,
                 shortfall=sum(r.short_by for r in mine),
-                note=f"{ok} of {len(judged)} {what} meet the standard",
+                note=note,
                 role="summary",
-                passed=(ok == len(judged)) if judged else None,
+                passed=passed,
                 **meta(sid),
             )
         )
@@ -376,7 +381,7 @@ def epark_rows(facilities: pd.DataFrame, units: Units, profile: Profile, meta: M
                 target=std.min_carriers,
                 existing=express,
                 passed=passed,
-                note=f"postal {'yes' if postal else 'no'}; {express} express brand(s)",
+                note=f"postal company {'present' if postal else 'absent'}; {express} express brand(s)",
                 **meta,
             )
         )
@@ -478,14 +483,12 @@ def count_target_rows(facilities: pd.DataFrame, units: Units, profile: Profile, 
             mask &= proposed if opened is None else (opened >= target.new_since) | proposed
         n = int(mask.sum())
         judged = not target.baseline and target.scope == "study_area"
-        note = f"{target.title_en}" + (f"; by end of {target.by_year}" if target.by_year else "")
-        if not judged:
-            note += (
-                "; a figure for the whole "
-                + (target.scope if target.scope != "study_area" else "city")
-                + (" (baseline)" if target.baseline else "")
-                + ", shown for comparison"
-            )
+        parts = [f"by end of {target.by_year}"] if target.by_year else []
+        if target.baseline:
+            parts.append("a baseline the document reports, shown for comparison")
+        elif not judged:
+            parts.append(f"a figure for the whole {target.scope}, shown for comparison")
+        note = "; ".join(parts)
         for code, name in sorted(units.counties.items()):
             rows.append(
                 row(

@@ -109,19 +109,24 @@ class SnapCache:
         self.max_snap_m = max_snap_m
         self.disk = disk
         self._snaps: dict[tuple[str, str], Snap] = {}
+        self._coverage: dict[tuple[str, int, int, float, float], sp.csr_matrix] = {}
 
     def coverage(
         self, mode: str, demand: Snap, sites: Snap, *, max_distance_m: float, max_time_s: float
     ) -> sp.csr_matrix:
-        """A coverage matrix on the ``mode`` network, from the disk cache when it holds it."""
-        return cached_coverage(
-            self.disk,
-            self.networks[mode],
-            demand,
-            sites,
-            max_distance_m=max_distance_m,
-            max_time_s=max_time_s,
-        )
+        """A coverage matrix on the ``mode`` network: computed once per run, from the disk cache when it
+        holds it (snaps come from :meth:`snap`, one object per content, so their identity keys them)."""
+        key = (mode, id(demand), id(sites), float(max_distance_m), float(max_time_s))
+        if key not in self._coverage:
+            self._coverage[key] = cached_coverage(
+                self.disk,
+                self.networks[mode],
+                demand,
+                sites,
+                max_distance_m=max_distance_m,
+                max_time_s=max_time_s,
+            )
+        return self._coverage[key]
 
     def snap(self, mode: str, xy: np.ndarray) -> Snap:
         """``xy`` snapped onto the ``mode`` network (computed once for the same coordinates)."""

@@ -199,8 +199,16 @@ def village_gaps_frame_of(audit: AuditResult, *, lang: Lang | None = None) -> pd
     if gaps.empty and not set(VILLAGE_GAP_COLUMNS) <= set(gaps.columns):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in VILLAGE_GAP_COLUMNS})
     _require_columns(gaps, VILLAGE_GAP_COLUMNS, "audit village_gaps")
-    out = pd.DataFrame(gaps.loc[:, list(VILLAGE_GAP_COLUMNS)]).reset_index(drop=True)
-    if lang is not None:
+    extra = [c for c in ("served_by_shared", "cause") if c in gaps.columns]
+    out = pd.DataFrame(gaps.loc[:, [*VILLAGE_GAP_COLUMNS, *extra]]).reset_index(drop=True)
+    if lang is not None and "cause" in out.columns:
+        out["reason"] = [
+            i18n.gap_reason(c, float(k), float(m), lang)
+            for c, k, m in zip(
+                out["cause"], out["nearest_station_km"], out["nearest_station_min"], strict=True
+            )
+        ]
+    elif lang is not None:
         out["reason"] = out["reason"].map(lambda t: i18n.local_text(t, lang))
     return out
 
@@ -304,17 +312,3 @@ def extra_frames(result: RunResult) -> dict[str, pd.DataFrame]:
         if isinstance(frame, pd.DataFrame) and not isinstance(frame, gpd.GeoDataFrame) and len(frame):
             out[key] = frame.reset_index(drop=True)
     return out
-
-
-def xlsx_tables(result: RunResult, lang: Lang) -> dict[str, pd.DataFrame]:
-    """The tables of ``results.xlsx`` keyed by sheet name (see :mod:`planner.outputs.xlsx`)."""
-    from planner.outputs import xlsx
-
-    return xlsx.xlsx_tables(result, lang)
-
-
-def write_xlsx(result: RunResult, path: Path, *, lang: Lang) -> Path:
-    """Write ``results.xlsx`` (see :func:`planner.outputs.xlsx.write_xlsx`)."""
-    from planner.outputs import xlsx
-
-    return xlsx.write_xlsx(result, path, lang=lang)

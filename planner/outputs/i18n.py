@@ -144,6 +144,12 @@ COLUMN_LABELS: Final[dict[str, tuple[str, str]]] = {
     "needed": ("需新增数量", "Needed"),
     "note": ("说明", "Note"),
     "villages_with_station_before": ("规划前有站村数", "Villages with station before"),
+    "villages_own_station_before": ("规划前本村有站村数", "Villages with own station before"),
+    "villages_own_station_after": ("规划后本村有站村数", "Villages with own station after"),
+    "base": ("基数（人/户）", "Base (people/households)"),
+    "served_by_shared": ("由共享站点服务", "Served by a shared station"),
+    "role": ("行类型", "Row type"),
+    "source": ("所据文件", "Profile"),
     "villages_with_station_after": ("规划后有站村数", "Villages with station after"),
     "proposed_outlets": ("新增网点", "New outlets"),
     "proposed_lockers": ("新增快件箱", "New lockers"),
@@ -214,7 +220,37 @@ CAUSE_LABELS: Final[dict[str, tuple[str, str]]] = {
     "no_coordinates": ("缺少坐标，无法计算", "no coordinates to measure"),
     "unreachable": ("道路不可达", "not reachable by road"),
     "not_placeable": ("该类设施未纳入规划", "this facility type is not planned"),
+    "solver_limit": ("求解时间上限内未完成", "solver time limit reached"),
+    "unexplained": ("原因不明（请报告此问题）", "unexplained (please report this)"),
 }
+
+#: Village gap causes (``village_gaps.csv`` → ``cause``) in words.
+GAP_REASONS: Final[dict[str, tuple[str, str]]] = {
+    "no_coordinates": (
+        "村庄无坐标，无法计算最近站点",
+        "no coordinates: the nearest station cannot be measured",
+    ),
+    "none_reachable": (
+        "无村级寄递物流综合服务站，道路可达范围内无站点",
+        "no village station; none reachable by road",
+    ),
+    "shared_station": (
+        "本村无站点，由共享站点服务（{near}）",
+        "no station of its own; served by a shared one ({near})",
+    ),
+    "station_beyond_reach": ("无村级寄递物流综合服务站，{near}", "no village station; {near}"),
+}
+
+
+def gap_reason(cause: Any, km: float, minutes: float, lang: Lang) -> str:
+    """A village gap's reason in the run's language, from its cause and the nearest station."""
+    template = pick(GAP_REASONS.get(str(cause), ("", "")), lang)
+    if lang == "zh":
+        near = f"最近站点 {km:.1f} 公里" + (f"（{minutes:.0f} 分钟）" if minutes == minutes else "")
+    else:
+        near = f"nearest {km:.1f} km" + (f" ({minutes:.0f} min)" if minutes == minutes else "")
+    return template.format(near=near)
+
 
 _UNIT_ZH: Final = {"people": "人", "households": "户", "km": "公里", "min": "分钟", "count": "个"}
 _UNIT_EN: Final = {"people": "", "households": "", "km": "km", "min": "min", "count": ""}
@@ -455,42 +491,83 @@ def cause_label(cause: Any, lang: Lang) -> str:
     return pick(pair, lang) if pair else str(cause)
 
 
-#: Notes the audit writes in English, with their Chinese form (regular expression, template).
+#: Parts of the notes the audit writes in English (joined by "; "), with their Chinese form
+#: (regular expression, template).
 _NOTE_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
     (r"^range ([\d.]+)[–-]([\d.]+) per 10,000$", r"每万人 \1–\2 处"),
-    (r"^population = households$", "以户数计"),
+    (r"^(population|base) = households$", "以户数计"),
+    (r"^base: register$", "基数：登记人口/户数"),
+    (r"^base: raster$", "基数：人口栅格"),
+    (r"^base: register÷size$", "基数：登记人口÷户均人口"),
+    (r"^base: raster÷size$", "基数：人口栅格÷户均人口"),
+    (r"^base: (document|township)$", ""),
+    (r"^needs (\d+)$", r"需 \1 处"),
+    (r"^(\d+) of (\d+) communities meet the standard$", r"\2 个社区中 \1 个达标"),
+    (r"^(\d+) of (\d+) townships meet the standard$", r"\2 个乡镇中 \1 个达标"),
+    (
+        r"^(\d+) cannot be judged \(delivery centre present but floor_area_m2 unknown\)$",
+        r"\1 个无法判断（有配送中心但面积不详）",
+    ),
+    (r"^(\d+) cannot be judged \((.*)\)$", r"\1 个无法判断"),
+    (r"^delivery centre present but floor_area_m2 unknown$", "有配送中心但面积不详"),
     (r"^no delivery centre$", "无公共快递配送中心"),
     (r"^largest centre ([\d.]+) m² < ([\d.]+) m²$", r"最大配送中心 \1 平方米，小于 \2 平方米"),
-    (
-        r"^(\d+) park\(s\)/sorting centre\(s\); most carriers in one: (\d+); deadline end of (\d{4})$",
-        r"县级园区/分拨中心 \1 处，单处最多入驻 \2 家；期限 \3 年底",
-    ),
-    (
-        r"^(\d+) of (\d+) townships have at least (\d+) outlet\(s\)$",
-        r"\2 个乡镇中 \1 个至少有 \3 个网点",
-    ),
-    (r"^(\d+) communities with ≥(\d+) people$", r"人口不少于 \2 的社区 \1 个"),
-    (r"^([\d.]+) min; network reading \(covered_network\)$", r"车程 \1 分钟；路网口径"),
+    (r"^(\d+) park\(s\)/sorting centre\(s\)$", r"县级园区/分拨中心 \1 处"),
+    (r"^most carriers in one: (\d+)$", r"单处最多入驻 \1 家"),
+    (r"^by end of (\d{4})$", r"\1 年底前"),
+    (r"^by end of (\d{4}) \(not yet due\)$", r"\1 年底前（尚未到期）"),
+    (r"^(\d+) in (\d{4})$", r"\2 年 \1 处"),
+    (r"^([\d.]+) min$", r"\1 分钟"),
     (r"^network reading \(covered_network\)$", "路网口径"),
-    (r"^strict reading: ([\d.]+) min by network$", r"严口径：路网车程 \1 分钟"),
+    (r"^buffer reading \(covered_buffer\)$", "直线距离口径"),
+    (r"^strict reading: ([\d.]+) min$", r"严口径：\1 分钟"),
     (
         r"^outlets, village stations and delivery centres per 10,000 people$",
         "每万人网点、村级站点和配送中心数",
     ),
     (r"^per 100 km² \(area ([\d.,]+) km²\)$", r"每百平方公里（面积 \1 平方公里）"),
-    (r"^target for end of (\d{4}) \(audit year (\d{4})\)$", r"\1 年底目标（审计年份 \2）"),
-    (r"^buffer reading \(covered_buffer\)$", "直线距离口径"),
-    (r"^([\d.]+) min; buffer reading \(covered_buffer\)$", r"车程 \1 分钟；直线距离口径"),
+    (r"^station in the village$", "村内建站计入"),
+    (r"^own or shared station$", "本村站点或共享站点均计入"),
+    (r"^target for end of (\d{4})$", r"\1 年底目标"),
+    (r"^target for end of (\d{4}) \(not yet due in (\d{4})\)$", r"\1 年底目标（\2 年尚未到期）"),
+    (r"^breakdown \(the standard applies to the county\)$", "分项（标准按全县考核）"),
+    (r"^(\d+) village\(s\) without coordinates not counted$", r"\1 个无坐标的行政村未计入"),
+    (r"^(\d+) of (\d+) village stations have all five$", r"\2 个村级站点中 \1 个“五有”齐全"),
+    (r"^lacks (.+)$", r"缺少：\1"),
+    (
+        r"^postal company (present|absent)$",
+        lambda m: "有邮政企业" if m.group(1) == "present" else "无邮政企业",
+    ),
+    (r"^(\d+) express brand\(s\)$", r"快递品牌 \1 个"),
+    (r"^(\d+) sorting centre\(s\)$", r"分拨中心 \1 个"),
+    (r"^daily transfer capacity, items$", "日分拨转运能力（件）"),
+    (r"^(\d+) of (\d+) sorting centres fully automated$", r"\2 个分拨中心中 \1 个实现智能化分拣"),
+    (r"^a baseline the document reports, shown for comparison$", "文件所列基数，供对照"),
+    (
+        r"^a figure for the whole (province|prefecture), shown for comparison$",
+        lambda m: "全省目标，供对照" if m.group(1) == "province" else "全市目标，供对照",
+    ),
+    (
+        r"^cannot be audited from these data: (.+) needs facility column\(s\) (.+)$",
+        r"现有数据无法核查：需要设施文件的字段 \2",
+    ),
+    (r"^not set by this document \(([^)]+)\)( \(the plan does not place for it\))?$", r"本文件未规定（\1）"),
 )
 
 
-def local_note(text: Any, lang: Lang) -> Any:
-    """A note of the audit in the run's language: bilingual notes split, known English notes
-    translated; anything else is returned as it is."""
-    text = local_text(text, lang)
-    if lang != "zh" or not isinstance(text, str) or has_cjk(text):
-        return text
+def _note_part(part: str) -> str:
     for pattern, template in _NOTE_PATTERNS:
-        if re.match(pattern, text):
-            return re.sub(pattern, template, text)
-    return text
+        if re.match(pattern, part):
+            return re.sub(pattern, template, part)  # type: ignore[arg-type]
+    return part
+
+
+def local_note(text: Any, lang: Lang) -> Any:
+    """A note of the audit in the run's language: bilingual notes split, the English parts (joined by
+    "; ") translated to Chinese in a zh run; an unknown part is kept as it is (the language test
+    catches it)."""
+    text = local_text(text, lang)
+    if lang != "zh" or not isinstance(text, str) or (has_cjk(text) and "; " not in text):
+        return text
+    parts = [_note_part(p.strip()) for p in text.split("; ")]
+    return "；".join(p for p in parts if p)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,38 +25,8 @@ import pandas as pd
 from planner.outputs import charts, files, i18n, report_sections, sources, staticmap
 from planner.outputs.i18n import Lang
 from planner.outputs.report_labels import REPORT_LABELS
+from planner.outputs.tableview import Cell, TableView
 from planner.types import RunResult
-
-
-@dataclass
-class Cell:
-    """One table cell: the text shown, the raw value and its key for machines, a CSS class."""
-
-    text: str
-    value: Any = None
-    key: str | None = None
-    cls: str = ""
-
-    @property
-    def data_value(self) -> str | None:
-        """The raw value as text for ``data-value`` (``None`` leaves the attribute out)."""
-        if self.value is None or i18n.is_missing(self.value):
-            return None
-        if isinstance(self.value, bool):
-            return "true" if self.value else "false"
-        return repr(float(self.value)) if isinstance(self.value, int | float) else str(self.value)
-
-
-@dataclass
-class TableView:
-    """A table ready for the template."""
-
-    headers: list[str]
-    rows: list[list[Cell]] = field(default_factory=list)
-    numeric: list[bool] = field(default_factory=list)
-    id: str = ""
-    foot: list[Cell] | None = None
-
 
 _RADIUS: Final[dict[str, tuple[str, str]]] = {
     "network": ("路网距离/时间（沿道路计算）", "network distance/time along the roads"),
@@ -812,9 +781,17 @@ def _chain_and_density(result: RunResult, lang: Lang, *, longest: int = 15) -> d
             )
     targets = result.extra_tables.get("density_targets")
     if isinstance(targets, pd.DataFrame) and len(targets) and "short_by" in targets:
-        short = targets[targets["short_by"] > 0][
-            ["kind", "code", "name", "standard_requires", "existing", "candidates", "short_by"]
+        cols = [
+            "standard_id",
+            "facility_type",
+            "code",
+            "name",
+            "standard_requires",
+            "existing",
+            "candidates",
+            "short_by",
         ]
+        short = targets[targets["short_by"] > 0][[c for c in cols if c in targets.columns]]
         if len(short):
             out["density_short"] = frame_table(short, lang, id="density_short", key_col="code")
     return out

@@ -15,9 +15,11 @@ from typing import Any, Final
 
 import pandas as pd
 
+from planner.audit import failing
 from planner.outputs import files, i18n, sources, staticmap
 from planner.outputs.i18n import Lang
 from planner.outputs.report_labels import REPORT_LABELS
+from planner.outputs.tableview import Cell, TableView
 from planner.types import RunResult
 
 _COMMUNITY_LEVELS: Final = ("village", "community")
@@ -28,8 +30,6 @@ def _l(key: str, lang: Lang) -> str:
 
 
 def _cells() -> Any:
-    from planner.outputs.report import Cell, TableView
-
     return Cell, TableView
 
 
@@ -60,8 +60,8 @@ def _unmet_from_audit(result: RunResult) -> pd.DataFrame:
     if after is None or after.table.empty:
         return pd.DataFrame()
     t = after.table
-    failing = t[(t["unit_level"].astype(str) != "county") & ~t["passed"].astype(bool)]
-    return failing.rename(columns={"standard_id": "standard"})
+    rows = t[(t["unit_level"].astype(str) != "county") & failing(t)]
+    return rows.rename(columns={"standard_id": "standard"})
 
 
 def unmet_view(result: RunResult, lang: Lang) -> tuple[Any, str]:
@@ -222,9 +222,9 @@ def _failing_after(result: RunResult, code: str, lang: Lang) -> list[str]:
     t = after.table
     codes = t["unit_code"].astype(str)
     mine = t[(codes == code) | (codes.str.startswith(code) & t["unit_level"].isin(_COMMUNITY_LEVELS))]
-    failing = mine[~mine["passed"].astype(bool)]
+    bad = mine[failing(mine)]
     lines = []
-    for sid, grp in failing.groupby(failing["standard_id"].astype(str), sort=False):
+    for sid, grp in bad.groupby(bad["standard_id"].astype(str), sort=False):
         label = i18n.standard_label(sid, lang)
         lev = str(grp["unit_level"].iloc[0])
         if lev == "township":

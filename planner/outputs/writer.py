@@ -29,7 +29,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Final
 
-from planner.outputs import files
+from planner.outputs import files, xlsx
 from planner.outputs.i18n import Lang
 from planner.types import AuditResult, RunResult
 
@@ -100,7 +100,7 @@ def write_outputs(
             files.write_gpkg(result, tmp / "results.gpkg", lang=language)
             names.append("results.gpkg")
         if "xlsx" in formats:
-            files.write_xlsx(result, tmp / "results.xlsx", lang=language)
+            xlsx.write_xlsx(result, tmp / "results.xlsx", lang=language)
             names.append("results.xlsx")
         if "map" in formats:
             from planner.outputs.mapview import write_map

@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from planner.audit import failing
 from planner.outputs import files, i18n, sources
 from planner.outputs.i18n import Lang
 from planner.types import RunResult
@@ -186,7 +187,7 @@ def _county_failing(table: pd.DataFrame | None) -> int | None:
     if table is None or table.empty:
         return None
     county = table[table["unit_level"].astype(str) == "county"]
-    return int((~county["passed"].astype(bool)).sum())
+    return int(failing(county).sum())
 
 
 def summary_rows(result: RunResult, lang: Lang) -> tuple[pd.DataFrame, pd.DataFrame]:
