@@ -98,7 +98,8 @@ def test_density_and_village_sentences() -> None:
         citation=LC3,
     )
     assert explain_row(row, "zh") == (
-        "东镇有坐标的行政村中达标的占 50%，未达到2024年底目标 85%，还需 2 个村（聊政办字〔2024〕9号 二（一）3）"
+        "东镇有坐标的行政村中达标的占 50%，未达到2024年底目标 85%，还需 2 个村"
+        "（聊政办字〔2024〕9号 二（一）3）"
     )
     assert "short of the end-2024 target of 85%: 2 more village(s)" in explain_row(row, "en")
 

@@ -165,7 +165,10 @@ def test_hand_written_values() -> None:
     r_town = nd.require("R-TOWN")
     assert (r_town.distance_km, r_town.time_min, r_town.time_min_strict) == (3, 30, 15)
     station = nd.require("V-STATION")
-    assert {y: (t.share, t.comparison) for y, t in station.targets.items()} == {2024: (0.85, ">"), 2025: (1.0, ">=")}
+    assert {y: (t.share, t.comparison) for y, t in station.targets.items()} == {
+        2024: (0.85, ">"),
+        2025: (1.0, ">="),
+    }
     assert station.counts == "own"  # LC: a station in the village
     v_all = nd.require("V-ALL")
     assert {y: t.share for y, t in v_all.targets.items()} == {2021: 0.95, 2022: 1.0}

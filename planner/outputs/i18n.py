@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal
 
 import pandas as pd
@@ -493,7 +493,7 @@ def cause_label(cause: Any, lang: Lang) -> str:
 
 #: Parts of the notes the audit writes in English (joined by "; "), with their Chinese form
 #: (regular expression, template).
-_NOTE_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
+_NOTE_PATTERNS: Final[tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...]] = (
     (r"^range ([\d.]+)[–-]([\d.]+) per 10,000$", r"每万人 \1–\2 处"),
     (r"^(population|base) = households$", "以户数计"),
     (r"^base: register$", "基数：登记人口/户数"),
@@ -558,7 +558,7 @@ _NOTE_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
 def _note_part(part: str) -> str:
     for pattern, template in _NOTE_PATTERNS:
         if re.match(pattern, part):
-            return re.sub(pattern, template, part)  # type: ignore[arg-type]
+            return re.sub(pattern, template, part)
     return part
 
 

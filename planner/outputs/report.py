@@ -663,7 +663,9 @@ def reading_comparison(result: RunResult, lang: Lang) -> str:
     for area in by["network"]:
         net = (by["network"].get(area) or {}).get("before")
         buf = (by["buffer"].get(area) or {}).get("before")
-        if i18n.is_missing(net) or i18n.is_missing(buf) or abs(float(net) - float(buf)) < 5e-4:
+        if net is None or buf is None or i18n.is_missing(net) or i18n.is_missing(buf):
+            continue
+        if abs(float(net) - float(buf)) < 5e-4:
             continue
         higher = float(net) > float(buf)
         name = i18n.area_label(str(area), lang)

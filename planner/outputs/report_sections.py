@@ -96,7 +96,8 @@ def unmet_view(result: RunResult, lang: Lang) -> tuple[Any, str]:
         numeric=[False, False, False, True, False, True, False],
     )
     keys = [frame["standard"].astype(str), frame["unit_level"].astype(str), frame["cause"].astype(str)]
-    for (sid, lev, cause), grp in frame.groupby(keys, sort=False):
+    for (sid_key, lev_key, cause), grp in frame.groupby(keys, sort=False):
+        sid, lev = str(sid_key), str(lev_key)
         names = [str(n) for n in grp.get("unit_name", pd.Series(dtype=str)).head(4)]
         more = len(grp) - len(names)
         sep = "、" if lang == "zh" else ", "

@@ -87,7 +87,9 @@ def place_for_budget(
         weight=np.r_[pick.weight, v_weight],
         fixed=np.r_[pick.fixed, True, np.zeros(n_s - 1, dtype=bool)],
         cost=np.r_[pick.cost, 0.0, station_candidates["cost"].to_numpy(dtype=float)],
-        site_type=np.concatenate([pick.site_type.astype(object), np.full(n_s, "village_station", dtype=object)]),
+        site_type=np.concatenate(
+            [pick.site_type.astype(object), np.full(n_s, "village_station", dtype=object)]
+        ),
         members=sp.csr_matrix((0, n_p + n_s), dtype=bool),
         need=np.zeros(0, dtype=np.int64),
         forced=np.r_[

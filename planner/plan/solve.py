@@ -232,7 +232,9 @@ def _stations(
         )
     except InfeasibleError as exc:
         if request.phases:
-            raise BudgetError("the yearly budgets cannot pay for the village-station targets", exc.problems) from exc
+            raise BudgetError(
+                "the yearly budgets cannot pay for the village-station targets", exc.problems
+            ) from exc
         if budget is None:
             raise
         free = place_village_stations(
