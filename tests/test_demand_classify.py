@@ -78,12 +78,16 @@ def test_thresholds_are_configurable_and_cell_size_inferred() -> None:
     assert classes(out)[12:16] == ["urban"] * 4  # 1,500 / km² and 6,000 people
 
 
-def test_density_uses_cell_area() -> None:
-    # 500 m cells: 100 people per cell is 400 people / km² (>= 300)
-    pts = [Point(250 + 500 * i, 250) for i in range(60)]
-    demand = gpd.GeoDataFrame({"population": [100.0] * 60, "village_code": [""] * 60}, geometry=pts, crs=CRS)
-    out = classify_demand(demand, VILLAGES)  # 6,000 people in one cluster
-    assert set(out["area_class"]) == {"township"}
+def test_density_is_counted_on_the_1km_grid() -> None:
+    # 500 m cells of 100 people. Two rows fill each 1 km cell with 4 x 100 = 400 people / km² (>= 300):
+    # 30 km cells x 400 = 12,000 people in one cluster -> township.
+    pts = [Point(250 + 500 * i, 250 + 500 * j) for i in range(60) for j in range(2)]
+    demand = gpd.GeoDataFrame({"population": [100.0] * 120, "village_code": [""] * 120}, geometry=pts, crs=CRS)
+    assert set(classify_demand(demand, VILLAGES)["area_class"]) == {"township"}
+    # One row: each 1 km cell holds 2 x 100 = 200 people / km² (< 300), although each 500 m cell is at
+    # 400 / km²: DEGURBA measures density on 1 km cells -> rural.
+    one_row = demand.iloc[::2]
+    assert set(classify_demand(one_row, VILLAGES)["area_class"]) == {"rural"}
 
 
 def test_bad_rule_is_refused() -> None:
