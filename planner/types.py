@@ -134,7 +134,7 @@ class StudyData:
         calibrated).
     ``input_report``
         Further facts per reader (population raster cell size and its warning, township source,
-        POI rows kept and dropped, free-text values dropped).
+        POI rows kept and dropped, free-text values dropped) and the area classification.
     """
 
     crs: CRS

@@ -99,6 +99,13 @@ def test_straight_line_run_builds_no_network_and_says_so(straight: Path) -> None
     summary = input_summary(prepared.study)
     assert summary["inputs"]["straight_line_only"] is True
     assert summary["inputs"]["provenance"]["roads"] == {"kind": "none", "file": None, "source": None}
+    classes = summary["inputs"]["area_classification"]
+    assert (classes["grid_m"], classes["city_connectivity"], classes["town_connectivity"]) == (1000.0, 4, 8)
+    assert sum(classes["people"].values()) == pytest.approx(prepared.demand["population"].sum(), abs=1.0)
+    by_class = prepared.demand.groupby("area_class")["population"].sum()
+    for cls, people in by_class.items():
+        stated = sum(v for k, v in classes["people"].items() if k.endswith(f":{cls}"))
+        assert stated == pytest.approx(people, abs=0.5)
     json.dumps(summary, allow_nan=False)  # JSON-safe
 
 

@@ -189,16 +189,15 @@ def _point_townships(
 
 
 def _candidates(name: str, township: str, register: pd.DataFrame) -> list[int]:
-    """Register rows (positions) the point's name matches, within its township when known."""
+    """Register rows (positions) the point's name matches, within its township when known.
+
+    ``register`` carries the names cleaned (``_clean``) and without suffixes (``_key``).
+    """
     pool = register if not township else register[register["township_code"].astype(str) == township]
-    cleaned = clean_name(name)
-    exact = [
-        int(i) for i, n in zip(pool["_pos"], pool["village_name"], strict=True) if clean_name(n) == cleaned
-    ]
+    exact = pool.loc[pool["_clean"] == clean_name(name), "_pos"].tolist()
     if exact:
-        return exact
-    key = village_key(name)
-    hits = [int(i) for i, n in zip(pool["_pos"], pool["village_name"], strict=True) if village_key(n) == key]
+        return [int(i) for i in exact]
+    hits = [int(i) for i in pool.loc[pool["_key"] == village_key(name), "_pos"]]
     if len(hits) > 1 and (hint := kind_hint(name)):
         kinds = register["kind"].to_numpy()
         narrowed = [i for i in hits if kinds[i] == hint]
@@ -242,6 +241,8 @@ def locate_villages(
     """
     register = pd.DataFrame(villages.drop(columns="geometry")).reset_index(drop=True)
     register["_pos"] = np.arange(len(register))
+    register["_clean"] = [clean_name(n) for n in register["village_name"]]
+    register["_key"] = [village_key(n) for n in register["village_name"]]
     n_pts = len(points.name)
     xy = np.full((n_pts, 2), np.nan)
     has = ~(np.isnan(points.lon) | np.isnan(points.lat))

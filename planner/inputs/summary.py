@@ -16,8 +16,9 @@ The lead's ``summary.json`` merges the three blocks of :func:`input_summary` und
     ``straight_line_only`` (no road network used: every distance is a straight line),
     ``provenance`` per input (real / synthetic / generated / unstated / none, file, source), the
     population raster's facts with the coarse-cell warning, the townships' source and the people
-    outside every township polygon, the facility file's rows kept and dropped (POI exports), and
-    the free-text values dropped.
+    outside every township polygon, the facility file's rows kept and dropped (POI exports), the
+    area classification (method, thresholds, people per ``"code:urban"`` / ``"density:rural"`` …)
+    and the free-text values dropped.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ def input_summary(study: StudyData) -> dict[str, Any]:
             "population": report.get("population"),
             "townships": report.get("townships"),
             "facilities": report.get("facilities"),
+            "area_classification": report.get("area_classification"),
             "dropped_values": report.get("dropped_values", []),
         },
     }

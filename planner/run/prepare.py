@@ -343,6 +343,17 @@ def _classify(scenario: Scenario, study: StudyData) -> gpd.GeoDataFrame:
     )
 
 
+def _classes_block(scenario: Scenario, demand: gpd.GeoDataFrame) -> dict[str, Any]:
+    """How the demand was classed: the method and thresholds, and people per class and evidence."""
+    people = demand.groupby(["area_class_source", "area_class"])["population"].sum()
+    return {
+        "method": "NBS urban-rural code of the cell's village, else the Degree of Urbanisation "
+        "(DEGURBA stage 1) on a grid of grid_m",
+        **scenario.area_classification.model_dump(mode="json"),
+        "people": {f"{source}:{cls}": round(float(v), 1) for (source, cls), v in people.items()},
+    }
+
+
 def _mode_specs(scenario: Scenario, profile: Profile) -> list[ModeSpec]:
     """The travel modes the standards need (and the vehicle mode), with the scenario's overrides."""
     needed = sorted({r.mode for r in service_rules(profile).values()} | {VEHICLE_MODE})
@@ -447,6 +458,8 @@ def prepare(scenario: Scenario, timer: StageTimer | None = None, *, use_cache: b
         digest = scenario_hash(scenario)
     with timer.stage("classify"):
         demand = _classify(scenario, study)
+        report = {**study.input_report, "area_classification": _classes_block(scenario, demand)}
+        study = dataclasses.replace(study, input_report=report)
     with timer.stage("network"):
         store = DiskStore(default_cache_root(scenario.cache_dir), enabled=use_cache)
         networks, from_cache = _networks(scenario, profile, study, store)
