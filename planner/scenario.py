@@ -60,10 +60,16 @@ class StudyArea(_Strict):
 
 
 class PopulationInput(_Strict):
-    """A population raster (WorldPop, GHSL or any GeoTIFF) aggregated to demand points."""
+    """A population raster (WorldPop, GHSL or any GeoTIFF) aggregated to demand points.
+
+    ``calibrate_to`` names a table of census people per township (code or name, population; CSV in
+    UTF-8/GBK/GB18030 or XLSX): the raster's people are rescaled township by township so that each
+    township's total equals the census (:mod:`planner.demand.calibrate`).
+    """
 
     path: Path
     resolution_m: float = Field(default=200.0, gt=0, le=5000, description="demand cell size in metres")
+    calibrate_to: Path | None = Field(default=None, description="census people per township (CSV/XLSX)")
 
 
 class LayerInput(_Strict):
@@ -74,18 +80,65 @@ class LayerInput(_Strict):
 
 
 class FacilitiesInput(LayerInput):
-    """Existing facilities; ``default_type`` types rows of a file without a ``type`` column."""
+    """Existing facilities: a facility table (``format: table``) or a map POI export (``format: poi``).
+
+    ``default_type`` types rows of a table without a ``type`` column. A POI export (Amap/Baidu CSV or
+    XLSX with ``name`` and ``location`` "lng,lat") is typed by name patterns
+    (:mod:`planner.inputs.poi`); ``type_patterns`` (facility type → regular expressions, tried in
+    the order given) and ``exclude_patterns`` replace the built-in ones.
+    """
 
     default_type: FacilityType | None = None
+    format: Literal["table", "poi"] = "table"
+    type_patterns: dict[FacilityType, tuple[str, ...]] | None = None
+    exclude_patterns: tuple[str, ...] | None = None
+
+    @model_validator(mode="after")
+    def _poi_options(self) -> FacilitiesInput:
+        if self.format != "poi" and (self.type_patterns is not None or self.exclude_patterns is not None):
+            raise ValueError("type_patterns and exclude_patterns apply to format: poi only")
+        if self.format == "poi" and self.default_type is not None:
+            raise ValueError("default_type applies to format: table; a POI export is typed by type_patterns")
+        bad = []
+        for pattern in [
+            *(p for ps in (self.type_patterns or {}).values() for p in ps),
+            *(self.exclude_patterns or ()),
+        ]:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                bad.append(f"{pattern!r} ({exc})")
+        if bad:
+            raise ValueError(f"not valid regular expressions: {', '.join(bad)}")
+        return self
+
+
+class VillagePointsInput(LayerInput):
+    """A point layer that locates register villages (village-committee POIs, settlement points).
+
+    Joined by 12-digit village code, else by name within the township (:mod:`planner.inputs.locate`).
+    """
+
+    max_spread_m: float = Field(
+        default=1000.0, gt=0, description="several points of one village are averaged when this close"
+    )
 
 
 class VillagesInput(LayerInput):
     """Villages: an NBS-coded register (``register``) or OSM place nodes (``osm_places``).
 
     ``osm_places`` files have columns place, name, lon, lat (as ``planner fetch`` writes them).
+    ``points`` locates the villages of a register without coordinates.
     """
 
     format: Literal["register", "osm_places"] = "register"
+    points: VillagePointsInput | None = None
+
+    @model_validator(mode="after")
+    def _points_for_register(self) -> VillagesInput:
+        if self.points is not None and self.format != "register":
+            raise ValueError("points locate the villages of a register; osm_places already have coordinates")
+        return self
 
 
 class RoadsInput(_Strict):
@@ -94,28 +147,82 @@ class RoadsInput(_Strict):
     path: Path
 
 
+#: The inputs a provenance entry can describe.
+InputName = Literal[
+    "boundary",
+    "townships",
+    "population",
+    "census",
+    "roads",
+    "villages",
+    "village_points",
+    "facilities",
+    "candidates",
+]
+
+
+class Provenance(_Strict):
+    """Where an input comes from: ``real`` data, ``synthetic`` (invented) or ``generated`` (derived by a
+    rule from other inputs), with a free-text ``source``. Reported in ``summary.json`` and the report."""
+
+    kind: Literal["real", "synthetic", "generated"]
+    source: str | None = None
+
+
 class Inputs(_Strict):
-    """The input data files."""
+    """The input data files.
+
+    ``roads`` may be left out when ``travel.reading`` is ``buffer``: the run is then straight-line only
+    (no networks are built, and the outputs say so). ``provenance`` states, per input, whether it is
+    real, synthetic or generated.
+    """
 
     population: PopulationInput
-    roads: RoadsInput
+    roads: RoadsInput | None = None
     villages: VillagesInput | None = None
     facilities: FacilitiesInput | None = None
     candidates: LayerInput | None = Field(
         default=None, description="candidate sites; without a file they are generated (planner/candidates.py)"
     )
+    provenance: dict[InputName, Provenance] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _provenance_of_given_inputs(self) -> Inputs:
+        absent = {
+            "census": self.population.calibrate_to is None,
+            "roads": self.roads is None,
+            "villages": self.villages is None,
+            "village_points": self.villages is None or self.villages.points is None,
+            "facilities": self.facilities is None,
+        }
+        unused = sorted(name for name in self.provenance if absent.get(name, False))
+        if unused:
+            raise ValueError(f"provenance given for inputs the scenario does not have: {', '.join(unused)}")
+        return self
 
 
 class AreaClassification(_Strict):
-    """How demand cells without a village code are classed (degree-of-urbanisation style)."""
+    """How demand cells without a village code are classed: the Degree of Urbanisation (DEGURBA) on a
+    1 km grid (:mod:`planner.demand.classify`); the defaults are the method's thresholds."""
 
     city_density_per_km2: float = Field(default=1500.0, gt=0)
     city_min_population: float = Field(default=50_000.0, ge=0)
     town_density_per_km2: float = Field(default=300.0, gt=0)
     town_min_population: float = Field(default=5_000.0, ge=0)
+    city_connectivity: Literal[4, 8] = Field(default=4, description="urban centres: 4 (edges only)")
+    town_connectivity: Literal[4, 8] = Field(default=8, description="urban clusters: 8 (with corners)")
+    grid_m: float = Field(default=1000.0, gt=0, le=10_000, description="classification grid cell size")
+    smooth_centres: bool = Field(default=True, description="urban-centre gap filling (5 of 8 neighbours)")
+    max_hole_km2: float = Field(default=15.0, ge=0, description="holes in urban centres filled below this")
     village_max_km: float = Field(
         default=2.0, gt=0, description="cells farther from any village point stay unassigned"
     )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AreaClassification:
+        if self.town_density_per_km2 > self.city_density_per_km2:
+            raise ValueError("town_density_per_km2 must not exceed city_density_per_km2")
+        return self
 
 
 class ModeOverride(_Strict):
@@ -307,11 +414,16 @@ class Scenario(_Strict):
         if self.study_area.townships is not None:
             files["study_area.townships"] = self.study_area.townships
         files["inputs.population.path"] = self.inputs.population.path
-        files["inputs.roads.path"] = self.inputs.roads.path
+        if self.inputs.population.calibrate_to is not None:
+            files["inputs.population.calibrate_to"] = self.inputs.population.calibrate_to
+        if self.inputs.roads is not None:
+            files["inputs.roads.path"] = self.inputs.roads.path
         for key in ("villages", "facilities", "candidates"):
             layer = getattr(self.inputs, key)
             if layer is not None:
                 files[f"inputs.{key}.path"] = layer.path
+        if self.inputs.villages is not None and self.inputs.villages.points is not None:
+            files["inputs.villages.points.path"] = self.inputs.villages.points.path
         return files
 
 
@@ -372,6 +484,10 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     if isinstance(inputs, dict):
         for key in ("population", "roads", "villages", "facilities", "candidates"):
             fix(inputs.get(key), "path")
+        fix(inputs.get("population"), "calibrate_to")
+        villages = inputs.get("villages")
+        if isinstance(villages, dict):
+            fix(villages.get("points"), "path")
     fix(data.get("outputs"), "folder")
     if isinstance(data.get("cache_dir"), str):
         data["cache_dir"] = str((base / data["cache_dir"]).resolve())
@@ -379,7 +495,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
 
 def _check_files(scenario: Scenario, path: Path, lines: dict[tuple[Any, ...], int]) -> list[Problem]:
     """Missing input files, unreadable profiles, and rasters or layers without a CRS."""
-    problems: list[Problem] = []
+    problems: list[Problem] = _roads_problems(scenario, path, lines)
     for field_path, file in scenario.input_files().items():
         loc = tuple(field_path.split("."))
         if not file.is_file():
@@ -434,6 +550,24 @@ def _meet_problems(
             fix=f"remove them from plan.meet, or use a profile that sets them (e.g. one with "
             f"'extends: national-default'); this profile sets "
             f"{', '.join(s for s in PLANNABLE_STANDARDS if profile.sets(s)) or 'no plannable standard'}",
+        )
+    ]
+
+
+def _roads_problems(scenario: Scenario, path: Path, lines: dict[tuple[Any, ...], int]) -> list[Problem]:
+    """The network reading without a road file: the three ways out."""
+    if scenario.inputs.roads is not None or scenario.travel.reading != "network":
+        return []
+    return [
+        Problem(
+            "no road file: travel.reading is 'network', which measures the service radii along roads",
+            file=path,
+            location="inputs.roads",
+            line=_line_for(lines, ("inputs",)),
+            fix="one of: (1) run `planner fetch` to download the area's OSM roads (online) and use the "
+            "scenario it writes; (2) give a road file as inputs.roads.path (osmnx GraphML, .osm, "
+            ".osm.pbf); (3) set travel.reading: buffer to measure straight-line distances (the outputs "
+            "then say the figures are straight-line only)",
         )
     ]
 
@@ -522,7 +656,9 @@ _FILE_FIELDS: tuple[tuple[str, ...], ...] = (
     ("study_area", "boundary"),
     ("study_area", "townships"),
     ("inputs", "population", "path"),
+    ("inputs", "population", "calibrate_to"),
     ("inputs", "roads", "path"),
+    ("inputs", "villages", "points", "path"),
     ("inputs", "villages", "path"),
     ("inputs", "facilities", "path"),
     ("inputs", "candidates", "path"),

@@ -112,7 +112,30 @@ CANDIDATE_COLUMNS: Final = (
 
 @dataclass(frozen=True)
 class StudyData:
-    """Everything read from the inputs, in the work CRS, ready for the stages."""
+    """Everything read from the inputs, in the work CRS, ready for the stages.
+
+    The optional fields say what the outputs must say about the inputs (read them through
+    :func:`planner.inputs.input_summary`):
+
+    ``straight_line_only``
+        No road network was used (no roads given, ``travel.reading: buffer``): every distance is a
+        straight line, and no network figures exist.
+    ``provenance``
+        Per input (boundary, townships, population, census, roads, villages, village_points,
+        facilities, candidates): ``{"kind": "real"|"synthetic"|"generated"|"unstated"|"none",
+        "file": name or None, "source": text or None}``.
+    ``village_locations``
+        One row per register village/community: how it was located or why not
+        (:data:`planner.inputs.locate.LOCATION_COLUMNS`).
+    ``village_points_unmatched``
+        The points of the village point layer that located nothing, with the reason.
+    ``population_calibration``
+        The census calibration per township, before/after totals and the source file (None: not
+        calibrated).
+    ``input_report``
+        Further facts per reader (population raster cell size and its warning, township source,
+        POI rows kept and dropped, free-text values dropped) and the area classification.
+    """
 
     crs: CRS
     boundary: gpd.GeoDataFrame
@@ -123,6 +146,12 @@ class StudyData:
     candidates: gpd.GeoDataFrame
     roads: nx.MultiDiGraph | None  # None: read lazily (the networks may come from the cache)
     notes: tuple[str, ...] = ()
+    straight_line_only: bool = False
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
+    village_locations: pd.DataFrame | None = None
+    village_points_unmatched: pd.DataFrame | None = None
+    population_calibration: dict[str, Any] | None = None
+    input_report: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -195,3 +195,27 @@ def test_partial_coverage_is_noted(tmp_path: Path) -> None:
     assert report.coverage_fraction == pytest.approx(0.5, abs=1e-3)
     assert any("covers only" in n for n in report.notes)
     assert report.total_after == pytest.approx(16.0)
+
+
+def test_rasters_coarser_than_500_m_are_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = np.full((2, 2), 100.0)
+    area = _boundary_utm(box(500000, 4398000, 502000, 4400000))
+    coarse = _tif(tmp_path / "c.tif", data, transform=from_origin(500000, 4400000, 1000, 1000), crs=UTM50)
+    with caplog.at_level("WARNING", logger="planner.inputs.population"):
+        _, report = read_population_demand(
+            coarse, boundary=area, crs=UTM50, resolution_m=200, household_size=2
+        )
+    assert report.coarse and report.source_cell_m == pytest.approx(1000.0)
+    warning = report.as_dict()["warning"]
+    assert "~1,000 m (1.0 km), coarser than 500 m" in warning and "spread evenly" in warning
+    assert warning in report.notes and "coarser than 500 m" in caplog.text
+    fine = _tif(
+        tmp_path / "f.tif",
+        np.full((20, 20), 1.0),
+        transform=from_origin(500000, 4400000, 100, 100),
+        crs=UTM50,
+    )
+    _, report = read_population_demand(fine, boundary=area, crs=UTM50, resolution_m=200, household_size=2)
+    assert not report.coarse and report.as_dict()["warning"] is None

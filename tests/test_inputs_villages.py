@@ -194,3 +194,20 @@ def test_osm_places_get_placeholder_codes(tmp_path: Path) -> None:
     assert v["osm_place"].tolist() == ["city", "village", "hamlet"] and v["mappable"].all()
     with pytest.raises(ValueError, match="6 digits"):
         villages_from_osm_places(_csv(tmp_path, text), crs=UTM50, county_code="12")
+
+
+def test_osm_free_text_population_is_parsed_or_dropped_never_the_file(tmp_path: Path) -> None:
+    text = (
+        "place,name,lon,lat,population\n"
+        "village,A,116.41,39.91,1000 à 3000\n"  # a range: the value is dropped, the place kept
+        "village,B,116.42,39.92,约2000\n"
+        "hamlet,C,116.43,39.93,1 200\n"
+        "village,D,116.44,39.94,2000+\n"
+    )
+    v = villages_from_osm_places(_csv(tmp_path, text), crs=UTM50, county_code="999999", boundary=BOUNDARY)
+    assert v["village_name"].tolist() == ["A", "B", "C", "D"]
+    pop = v["population"].tolist()
+    assert np.isnan(pop[0]) and pop[1:3] == [2000.0, 1200.0] and np.isnan(pop[3])
+    dropped = v.attrs["dropped_values"]
+    assert len(dropped) == 2 and "'1000 à 3000'" in dropped[0] and "line 2" in dropped[0]
+    assert "'2000+'" in dropped[1] and "bound" in dropped[1]

@@ -116,12 +116,17 @@ def evaluate_demand(
         if len(rows) == 0:
             continue
         rule = rules[area_class]
-        dsnap = snaps.snap(rule.mode, demand_xy)
-        reachable[rows] = dsnap.reachable[rows]
-        if len(site_xy):
-            nearest = nearest_facility(snaps.networks[rule.mode], dsnap, snaps.snap(rule.mode, site_xy))
-            nearest_km[rows] = nearest.distance_m[rows] / 1000.0
-            nearest_min[rows] = nearest.time_s[rows] / 60.0
+        if rule.mode not in snaps.networks:  # straight-line-only run: no network measures
+            reachable[rows] = True
+            nearest_km[rows] = np.nan
+            nearest_min[rows] = np.nan
+        else:
+            dsnap = snaps.snap(rule.mode, demand_xy)
+            reachable[rows] = dsnap.reachable[rows]
+            if len(site_xy):
+                nearest = nearest_facility(snaps.networks[rule.mode], dsnap, snaps.snap(rule.mode, site_xy))
+                nearest_km[rows] = nearest.distance_m[rows] / 1000.0
+                nearest_min[rows] = nearest.time_s[rows] / 60.0
         within_d = nearest_km[rows] * 1000 <= rule.distance_m
         covered_network[rows] = within_d | (nearest_min[rows] * 60 <= rule.time_s)
         covered_buffer[rows] = straight_km[rows] * 1000 <= rule.distance_m
@@ -200,9 +205,14 @@ def village_station_status(
     n = len(villages)
     nearest_km = np.full(n, np.inf)
     nearest_min = np.full(n, np.inf)
-    if len(stations) and mappable.any():
+    station_xy = points_xy(stations)
+    if len(stations) and mappable.any() and rule.mode not in snaps.networks:
+        # straight-line-only run: straight-line km, no travel time
+        nearest_km = np.where(mappable, _straight_nearest_km(xy, station_xy), np.inf)
+        nearest_min = np.full(n, np.nan)
+    elif len(stations) and mappable.any():
         vsnap = snaps.snap(rule.mode, xy)
-        ssnap = snaps.snap(rule.mode, points_xy(stations))
+        ssnap = snaps.snap(rule.mode, station_xy)
         nearest = nearest_facility(snaps.networks[rule.mode], vsnap, ssnap)
         nearest_km = np.where(mappable, nearest.distance_m / 1000.0, np.inf)
         nearest_min = np.where(mappable, nearest.time_s / 60.0, np.inf)

@@ -1,4 +1,11 @@
-"""Townships when the scenario gives no polygons, and the township of every point layer."""
+"""Townships when the scenario gives no polygons, and the township of every point layer.
+
+The township list is the union of the township polygons (when given) and the register's townships
+(the 9-digit prefixes of the village codes, named as the register names them). A township without a
+polygon is kept with geometry None: the code-based checks still see it (its villages, its outlets),
+while nothing can be mapped or counted by area in it. There is never a township without a code: people
+outside every township polygon are counted as such (township code ``""``), not as a township.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +16,74 @@ from scipy.spatial import cKDTree
 from shapely import voronoi_polygons
 from shapely.geometry import MultiPoint
 
-__all__ = ["townships_from_villages", "with_township", "with_village"]
+__all__ = [
+    "register_townships",
+    "townships_from_villages",
+    "with_register_townships",
+    "with_township",
+    "with_village",
+]
+
+
+def register_townships(villages: pd.DataFrame) -> pd.DataFrame:
+    """The register's townships: ``township_code`` and ``township_name`` (first non-blank name), sorted."""
+    if len(villages) == 0:
+        return pd.DataFrame(
+            {"township_code": pd.Series(dtype=object), "township_name": pd.Series(dtype=object)}
+        )
+    frame = pd.DataFrame(
+        {
+            "township_code": villages["township_code"].astype(str).to_numpy(),
+            "township_name": villages["township_name"].fillna("").astype(str).to_numpy(),
+        }
+    )
+    frame = frame[frame["township_code"] != ""]
+    named = frame.sort_values("township_name", key=lambda s: s == "", kind="stable")
+    return named.drop_duplicates("township_code").sort_values("township_code").reset_index(drop=True)
+
+
+def with_register_townships(townships: gpd.GeoDataFrame, villages: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Townships with blank names named from the register, and the register's other townships added.
+
+    Added townships have geometry None (no area).
+    """
+    register = register_townships(villages)
+    names = dict(zip(register["township_code"], register["township_name"], strict=True))
+    out = townships.copy()
+    codes = out["township_code"].astype(str)
+    blank = out["township_name"].fillna("").astype(str).str.strip() == ""
+    out.loc[blank, "township_name"] = codes[blank].map(names).fillna("")
+    missing = register[~register["township_code"].isin(set(codes))]
+    if len(missing) == 0:
+        return out
+    extra = gpd.GeoDataFrame(missing, geometry=[None] * len(missing), crs=townships.crs)
+    return gpd.GeoDataFrame(pd.concat([out, extra], ignore_index=True), crs=townships.crs)
 
 
 def townships_from_villages(villages: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Township polygons when none are given: village Voronoi cells dissolved by township, clipped."""
+    """Township areas when no polygons are given: the located villages' Voronoi cells, by township.
+
+    The Voronoi cells of the villages with coordinates are dissolved by township and clipped to the
+    boundary (an approximation: with few villages located, a township's area reaches over its
+    neighbours'). With fewer than two located villages there are no areas. Every register township is
+    returned, named from the register; those without an area have geometry None.
+    """
     pts = villages[villages.geometry.notna() & ~villages.geometry.is_empty]
+    empty = gpd.GeoDataFrame(
+        {"township_code": pd.Series(dtype=object), "township_name": pd.Series(dtype=object)},
+        geometry=gpd.GeoSeries([], crs=boundary.crs),
+    )
     if len(pts) < 2:
-        return gpd.GeoDataFrame(
-            {"township_code": [""], "township_name": [""]}, geometry=list(boundary.geometry), crs=boundary.crs
-        )
+        return with_register_townships(empty, villages)
     area = boundary.union_all()
     cells = voronoi_polygons(MultiPoint(list(pts.geometry)), extend_to=area)
     cell_frame = gpd.GeoDataFrame(geometry=list(cells.geoms), crs=boundary.crs)
-    joined = gpd.sjoin(cell_frame, pts[["township_code", "township_name", "geometry"]], predicate="contains")
-    dissolved = joined.dissolve(by=["township_code", "township_name"]).reset_index()
+    joined = gpd.sjoin(cell_frame, pts[["township_code", "geometry"]], predicate="contains")
+    dissolved = joined.dissolve(by="township_code").reset_index()
     dissolved["geometry"] = dissolved.geometry.intersection(area)
-    return dissolved[["township_code", "township_name", "geometry"]]
+    dissolved["township_name"] = ""
+    polygons = gpd.GeoDataFrame(dissolved[["township_code", "township_name", "geometry"]], crs=boundary.crs)
+    return with_register_townships(polygons, villages)
 
 
 def with_township(points: gpd.GeoDataFrame, townships: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -36,9 +94,10 @@ def with_township(points: gpd.GeoDataFrame, townships: gpd.GeoDataFrame) -> gpd.
         return points
     valid = points.geometry.notna() & ~points.geometry.is_empty
     codes = pd.Series("", index=points.index, dtype=object)
-    if valid.any() and len(townships):
+    areas = townships[townships.geometry.notna() & ~townships.geometry.is_empty]
+    if valid.any() and len(areas):
         joined = gpd.sjoin_nearest(
-            points.loc[valid, ["geometry"]], townships[["township_code", "geometry"]], max_distance=1000
+            points.loc[valid, ["geometry"]], areas[["township_code", "geometry"]], max_distance=1000
         )
         joined = joined[~joined.index.duplicated()]
         codes.loc[joined.index] = joined["township_code"].astype(str)

@@ -41,6 +41,22 @@ logger = logging.getLogger(__name__)
 
 #: Upper bound on the number of sub-cells held in memory at once (float64 arrays of this length).
 MAX_SUBCELLS = 16_000_000
+#: Rasters with cells coarser than this (metres) get a warning: service radii of 1–3 km and the
+#: 1 km grid of the area classes are finer than what such a raster knows.
+COARSE_CELL_M = 500.0
+
+
+def coarse_warning(cell_m: float) -> str:
+    """The warning for a raster of ``cell_m`` metre cells coarser than :data:`COARSE_CELL_M` ("" if not)."""
+    if cell_m <= COARSE_CELL_M:
+        return ""
+    return (
+        f"the population raster's cells are ~{cell_m:,.0f} m ({cell_m / 1000:.1f} km), coarser than "
+        f"{COARSE_CELL_M:.0f} m: people are spread evenly over each cell, so which people lie within "
+        "a 1-3 km service radius, and the urban/township classes of the 1 km grid, follow the raster's "
+        "cells rather than the settlements (a town smaller than a cell is smeared over it); "
+        "use a 100 m raster (WorldPop 100 m, GHS-POP) for planning, or calibrate to census totals"
+    )
 
 
 @dataclass(frozen=True)
@@ -74,7 +90,7 @@ class PopulationReport:
     coverage_fraction
         Share of the boundary's area covered by the raster's extent (1.0 when fully covered).
     notes
-        Human-readable remarks (partial coverage, negative values, several bands).
+        Human-readable remarks (partial coverage, negative values, several bands, coarse cells).
     """
 
     path: Path
@@ -102,6 +118,30 @@ class PopulationReport:
             f"{self.nodata_cells:,} nodata cells"
         )
         return text + "".join(f"; {n}" for n in self.notes)
+
+    @property
+    def coarse(self) -> bool:
+        """Whether the raster's cells are coarser than :data:`COARSE_CELL_M`."""
+        return self.source_cell_m > COARSE_CELL_M
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as plain data (file name, cell size, totals, warning) for ``summary.json``."""
+        return {
+            "file": self.path.name,
+            "source_crs": self.source_crs,
+            "source_cell_m": round(self.source_cell_m, 1),
+            "coarse": self.coarse,
+            "warning": coarse_warning(self.source_cell_m) or None,
+            "resolution_m": self.resolution_m,
+            "total_window": round(self.total_window, 1),
+            "total_inside": round(self.total_inside, 1),
+            "total_outside": round(self.total_outside, 1),
+            "total_after": round(self.total_after, 1),
+            "demand_points": self.demand_points,
+            "nodata_cells": self.nodata_cells,
+            "coverage_fraction": round(self.coverage_fraction, 4),
+            "notes": list(self.notes),
+        }
 
 
 def _apply(t: Affine, cols: Any, rows: Any) -> tuple[Any, Any]:
@@ -251,6 +291,9 @@ def read_population_demand(
 
     height, width = values.shape
     cell_m = _cell_size_m(w_transform, src_crs, crs, width / 2.0, height / 2.0)
+    if warning := coarse_warning(cell_m):
+        logger.warning("population %s: %s", p.name, warning)
+        notes.append(warning)
     k = max(1, math.ceil(cell_m / resolution_m - 1e-9))
     while k > 1 and height * width * k * k > MAX_SUBCELLS:
         k -= 1

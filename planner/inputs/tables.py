@@ -9,6 +9,8 @@ Readers gather every :class:`~planner.errors.Problem` and raise once.
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,10 @@ WGS84 = CRS.from_epsg(4326)
 
 LON_ALIASES = ("lon", "lng", "long", "longitude", "x", "经度")
 LAT_ALIASES = ("lat", "latitude", "y", "纬度")
+#: A single "lng,lat" column, as Amap (高德) and Baidu POI exports write it (longitude first).
+LOCATION_ALIASES = ("location", "lnglat", "lng_lat", "经纬度", "坐标", "位置坐标")
+#: UTF-8 (with or without BOM) first, then GB18030, a superset of GBK and GB2312 (what Excel and
+#: WPS write when a Chinese Windows saves "CSV"). UTF-16 is recognised by its byte-order mark.
 _ENCODINGS = ("utf-8-sig", "gb18030")
 
 
@@ -80,11 +86,25 @@ def check_exists(path: Path | str, *, what: str) -> Path:
     return p
 
 
+def _encodings(path: Path) -> tuple[str, ...]:
+    """The encodings to try: UTF-16 when the file starts with its byte-order mark, else UTF-8 then GB18030."""
+    with path.open("rb") as fh:
+        head = fh.read(2)
+    if head in (b"\xff\xfe", b"\xfe\xff"):
+        return ("utf-16",)
+    return _ENCODINGS
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     last: Exception | None = None
-    for enc in _ENCODINGS:
+    encodings = _encodings(path)
+    # Excel's "Unicode text" (UTF-16) is tab-separated; other CSVs are comma-separated.
+    sep = "\t" if encodings == ("utf-16",) else ","
+    for enc in encodings:
         try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc, skipinitialspace=True)
+            return pd.read_csv(
+                path, dtype=str, keep_default_na=False, encoding=enc, skipinitialspace=True, sep=sep
+            )
         except UnicodeDecodeError as exc:
             last = exc
         except pd.errors.EmptyDataError as exc:
@@ -165,6 +185,16 @@ def read_table(path: Path | str, *, what: str) -> Table:
         frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
         frame = frame.astype(object).map(_cell_text)
         locations = [f"feature {n}" for n in range(1, len(frame) + 1)]
+    elif suffix == ".xls":
+        raise InputDataError(
+            problems=[
+                Problem(
+                    f"the {what} file is an old Excel .xls workbook, which is not read",
+                    file=p,
+                    fix="open it in Excel or WPS and save it as .xlsx (or as CSV)",
+                )
+            ]
+        )
     else:
         raise InputDataError(
             problems=[
@@ -266,6 +296,88 @@ def parse_numbers(
     return values
 
 
+# Free-text numbers (OpenStreetMap tags such as population=1000 à 3000 or "约2000").
+_APPROX_WORDS = re.compile(
+    r"^(?:约|大约|大概|近|around|about|approx\.?|approximately|ca\.?|circa|env\.?|environ|~|≈|±)\s*"
+)
+_UNIT_WORDS = re.compile(
+    r"\s*(?:人|口|居民|people|persons|inhabitants|inh\.?|residents|hab\.?|habitants|pop\.?)\s*$"
+)
+_NUMBER = re.compile(r"^(\d{1,3}(?:[,'\u00a0\u202f ]\d{3})+|\d+)(\.\d+)?\s*(万|k)?$")
+
+
+def parse_free_number(text: str) -> tuple[float | None, str]:
+    """A number written as free text, when it is unambiguous.
+
+    Accepted: plain numbers with thousands separators (``1,200``, ``1 200``, ``1'200``), an
+    approximate marker (``约``, ``大约``, ``ca.``, ``about``, ``~``), a unit word (``人``, ``people``,
+    ``inhabitants``, ``hab.``) and the multipliers ``万`` (10,000) and ``k`` (1,000).
+    Refused (ambiguous): ranges (``1000 à 3000``, ``1000-3000``), bounds (``>2000``, ``2000+``,
+    ``超过2000``), several numbers (``2000 (2010)``), a dot between groups of three digits
+    (``1.200``: a thousands separator or a decimal point?), and text without a number.
+
+    Parameters
+    ----------
+    text
+        The cell.
+
+    Returns
+    -------
+    tuple
+        ``(value, "")`` when parsed, ``(None, reason)`` when refused; ``(None, "")`` for a blank cell.
+    """
+    t = unicodedata.normalize("NFKC", text).strip().lower()
+    if t == "":
+        return None, ""
+    t = _APPROX_WORDS.sub("", t)
+    t = _UNIT_WORDS.sub("", t).strip()
+    groups = re.findall(r"\d+(?:[.,'\u00a0\u202f ]\d+)*", t)
+    if len(groups) > 1 or re.search(r"\d\s*(?:-|–|—|~|à|a|to|bis|至|到)\s*\d", t):
+        return None, "a range or several numbers"
+    if re.search(r"[<>≥≤+]|超过|以上|以下|不足|多于|少于|more than|less than|over|under", t):
+        return None, "a bound, not a value"
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", t):
+        return None, "a dot between groups of three digits (thousands separator or decimal point?)"
+    match = _NUMBER.match(t)
+    if match is None:
+        return None, "no number"
+    whole = re.sub(r"[,'\u00a0\u202f ]", "", match.group(1))
+    value = float(whole + (match.group(2) or ""))
+    if match.group(3) == "万":
+        value *= 10_000.0
+    elif match.group(3) == "k":
+        value *= 1_000.0
+    return value, ""
+
+
+def parse_free_numbers(
+    table: Table, column: str | None, dropped: list[Problem], *, what: str = "a number"
+) -> npt.NDArray[np.float64]:
+    """Parse a free-text column with :func:`parse_free_number`; refused cells become NaN.
+
+    Each refused cell is appended to ``dropped`` (a warning, not an error: the rest of the file is
+    read) naming the row, the value and why it was dropped.
+    """
+    n = len(table.frame)
+    out = np.full(n, np.nan)
+    if column is None:
+        return out
+    for i, cell in enumerate(table.frame[column].tolist()):
+        value, reason = parse_free_number(str(cell))
+        if value is not None and value >= 0:
+            out[i] = value
+        elif reason:
+            dropped.append(
+                table.problem(
+                    i,
+                    f"{cell!r} is not {what} ({reason}); the value was dropped, the row kept",
+                    column=column,
+                    fix="write one number (e.g. 2000) if the source knows it",
+                )
+            )
+    return out
+
+
 def _check_coordinate_system(coordinate_system: CoordinateSystem) -> CoordinateSystem:
     if coordinate_system not in COORDINATE_SYSTEMS:
         raise ValueError(
@@ -283,8 +395,10 @@ def read_points(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """WGS-84 longitude/latitude of each row (NaN where the row has no coordinates).
 
-    Coordinates come from the point geometry of a vector file or from the lon/lat columns
-    (``lon``/``lng``/``longitude``/``经度`` and ``lat``/``latitude``/``纬度``). Declared GCJ-02/BD-09
+    Coordinates come from the point geometry of a vector file, from the lon/lat columns
+    (``lon``/``lng``/``longitude``/``经度`` and ``lat``/``latitude``/``纬度``) or, when those are
+    absent, from one ``location`` column holding ``"lng,lat"`` (longitude first, as Amap and Baidu
+    POI exports write it; also ``lnglat``, ``经纬度``, ``坐标``). Declared GCJ-02/BD-09
     coordinates are converted; a vector file in a projected CRS is taken as it is (already exact).
     Non-point geometries are reduced to a representative point.
 
@@ -293,8 +407,8 @@ def read_points(
     table
         The table.
     problems
-        Where to append problems: missing columns (when ``required``), non-numbers, out-of-range
-        values, rows with only one of lon/lat.
+        Where to append problems: missing columns (when ``required``), non-numbers, a ``location``
+        that is not ``"lng,lat"``, out-of-range values, rows with only one of lon/lat.
     coordinate_system
         The system the file's coordinates are in.
     required
@@ -328,22 +442,29 @@ def read_points(
         return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     lon_col = find_column(table, LON_ALIASES)
     lat_col = find_column(table, LAT_ALIASES)
-    if lon_col is None or lat_col is None:
+    loc_col = find_column(table, LOCATION_ALIASES)
+    if (lon_col is None or lat_col is None) and loc_col is not None:
+        lon, lat, lon_blank = _split_location(table, loc_col, problems)
+        lat_blank = lon_blank
+        lon_col = lat_col = loc_col
+    elif lon_col is None or lat_col is None:
         if required:
             problems.append(
                 Problem(
                     "coordinate columns are missing (need lon and lat; also accepted: lng, longitude, "
-                    f"经度 / latitude, 纬度); the file has: {', '.join(map(str, table.frame.columns))}",
+                    "经度 / latitude, 纬度, or one 'location' column of \"lng,lat\"); the file has: "
+                    f"{', '.join(map(str, table.frame.columns))}",
                     file=table.path,
                     location="column lon/lat",
                     fix="add lon and lat columns in decimal degrees",
                 )
             )
         return np.full(n, np.nan), np.full(n, np.nan)
-    lon = parse_numbers(table, lon_col, problems, what="a longitude in decimal degrees")
-    lat = parse_numbers(table, lat_col, problems, what="a latitude in decimal degrees")
-    lon_blank = (table.frame[lon_col] == "").to_numpy()
-    lat_blank = (table.frame[lat_col] == "").to_numpy()
+    else:
+        lon = parse_numbers(table, lon_col, problems, what="a longitude in decimal degrees")
+        lat = parse_numbers(table, lat_col, problems, what="a latitude in decimal degrees")
+        lon_blank = (table.frame[lon_col] == "").to_numpy()
+        lat_blank = (table.frame[lat_col] == "").to_numpy()
     for i in range(n):
         if lon_blank[i] != lat_blank[i]:
             problems.append(table.problem(i, "only one of lon/lat is given", fix="give both or neither"))
@@ -369,6 +490,60 @@ def read_points(
     return np.asarray(wlon, dtype=float), np.asarray(wlat, dtype=float)
 
 
+_LOCATION_RE = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*[,，]\s*([-+]?\d+(?:\.\d+)?)\s*$")
+
+
+def _split_location(
+    table: Table, column: str, problems: list[Problem]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Longitude, latitude and blank flags of a ``"lng,lat"`` column (Amap/Baidu exports)."""
+    cells = table.frame[column].tolist()
+    n = len(cells)
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    blank = np.array([c == "" for c in cells], dtype=bool)
+    for i, cell in enumerate(cells):
+        if blank[i]:
+            continue
+        match = _LOCATION_RE.match(cell)
+        if match is None:
+            problems.append(
+                table.problem(
+                    i,
+                    f'location {cell!r} is not "lng,lat" (two decimal numbers, longitude first, '
+                    "separated by a comma)",
+                    column=column,
+                    fix="write it as e.g. 86.857300,42.258570 as Amap/Baidu exports do, or give lon and "
+                    "lat columns",
+                )
+            )
+            continue
+        lon[i], lat[i] = float(match.group(1)), float(match.group(2))
+    return lon, lat, blank
+
+
+def points_inside(
+    lon: npt.NDArray[np.float64],
+    lat: npt.NDArray[np.float64],
+    boundary_wgs84: gpd.GeoDataFrame,
+    *,
+    crs: CRS,
+    tolerance_m: float,
+) -> npt.NDArray[np.bool_]:
+    """Whether each WGS-84 point lies within ``tolerance_m`` of the boundary (True where lon/lat are NaN).
+
+    Distances are measured in ``crs`` (projected, metres).
+    """
+    inside = np.ones(len(lon), dtype=bool)
+    has = ~(np.isnan(lon) | np.isnan(lat))
+    if not has.any():
+        return inside
+    area = boundary_wgs84.to_crs(crs).geometry.union_all().buffer(tolerance_m)
+    pts = gpd.GeoSeries(gpd.points_from_xy(lon[has], lat[has]), crs=WGS84).to_crs(crs)
+    inside[has] = shapely.contains_xy(area, shapely.get_x(pts.to_numpy()), shapely.get_y(pts.to_numpy()))
+    return inside
+
+
 def check_inside(
     table: Table,
     lon: npt.NDArray[np.float64],
@@ -384,24 +559,17 @@ def check_inside(
 
     Distances are measured in ``crs`` (projected, metres).
     """
-    has = ~(np.isnan(lon) | np.isnan(lat))
-    if not has.any():
-        return
-    area = boundary_wgs84.to_crs(crs).geometry.union_all().buffer(tolerance_m)
-    pts = gpd.GeoSeries(gpd.points_from_xy(lon[has], lat[has]), crs=WGS84).to_crs(crs)
-    inside = shapely.contains_xy(area, shapely.get_x(pts.to_numpy()), shapely.get_y(pts.to_numpy()))
-    idx = np.flatnonzero(has)
-    for i, ok in zip(idx, inside, strict=True):
-        if not ok:
-            problems.append(
-                table.problem(
-                    int(i),
-                    f"the {what} at lon {lon[i]:.6f}, lat {lat[i]:.6f} (WGS-84) lies more than "
-                    f"{tolerance_m:g} m outside the study area",
-                    fix="check the coordinates, swapped lon/lat, or the declared coordinate_system "
-                    "(wgs84/gcj02/bd09)",
-                )
+    inside = points_inside(lon, lat, boundary_wgs84, crs=crs, tolerance_m=tolerance_m)
+    for i in np.flatnonzero(~inside).tolist():
+        problems.append(
+            table.problem(
+                int(i),
+                f"the {what} at lon {lon[i]:.6f}, lat {lat[i]:.6f} (WGS-84) lies more than "
+                f"{tolerance_m:g} m outside the study area",
+                fix="check the coordinates, swapped lon/lat, or the declared coordinate_system "
+                "(wgs84/gcj02/bd09)",
             )
+        )
 
 
 def raise_if(

@@ -30,6 +30,7 @@ from planner.inputs.coords import CoordinateSystem
 from planner.inputs.tables import (
     WGS84,
     check_inside,
+    parse_free_numbers,
     parse_numbers,
     raise_if,
     read_points,
@@ -312,7 +313,10 @@ def villages_from_osm_places(
     ----------
     path
         CSV/XLSX/GeoJSON with ``place`` (the OSM tag value), ``name``, coordinates, optional
-        ``population``.
+        ``population``. Populations are OSM free text: a value that is not one unambiguous number
+        (``1000 à 3000``, ``2000+``) is dropped with a warning, the row kept
+        (:func:`~planner.inputs.tables.parse_free_number`); ``约2000`` and ``1 200`` are read.
+        The warnings are in ``out.attrs["dropped_values"]``.
     crs
         The work CRS.
     county_code
@@ -334,7 +338,7 @@ def villages_from_osm_places(
     Raises
     ------
     InputDataError
-        Missing ``place``/``name`` columns, bad coordinates or populations, a bad ``county_code``.
+        Missing ``place``/``name`` columns, bad coordinates, a bad ``county_code``.
     """
     if not re.fullmatch(r"\d{6}", county_code):
         raise ValueError(f"county_code must be 6 digits, not {county_code!r}")
@@ -349,7 +353,10 @@ def villages_from_osm_places(
     raise_if(problems, what="places", path=table.path)
     place_col, name_col = cols["place"], cols["name"]
     assert place_col is not None and name_col is not None
-    population = parse_numbers(table, cols["population"], problems, minimum=0.0, what="a number of people")
+    dropped: list[Problem] = []
+    population = parse_free_numbers(table, cols["population"], dropped, what="a number of people")
+    for problem in dropped:
+        logger.warning("places: %s", problem)
     lon, lat = read_points(table, problems, coordinate_system=coordinate_system, required=True)
     raise_if(problems, what="places", path=table.path)
     places = table.frame[place_col].str.lower().to_numpy()
@@ -391,4 +398,6 @@ def villages_from_osm_places(
         crs=WGS84,
     ).to_crs(crs)
     logger.info("places: %d of %d kept as villages/communities (placeholder codes)", len(out), len(places))
-    return out[[*VILLAGE_COLUMNS, "mappable", "osm_place", "geometry"]]
+    out = out[[*VILLAGE_COLUMNS, "mappable", "osm_place", "geometry"]]
+    out.attrs["dropped_values"] = [str(p) for p in dropped]
+    return out

@@ -54,3 +54,35 @@ def road_lines(graph: Any, *, crs: CRS, simplify_m: float = 15.0) -> gpd.GeoData
         .explode(index_parts=False)
         .reset_index(drop=True)
     )
+
+
+#: Free-flow car speeds (km/h) from which an edge is drawn as a major / secondary road: the default
+#: car speeds put motorway, trunk and primary at 50 km/h or more, secondary and tertiary at 35–40.
+MAJOR_KMH: Final = 47.5
+SECONDARY_KMH: Final = 32.5
+
+
+def road_lines_from_network(net: Any, *, simplify_m: float = 15.0) -> gpd.GeoDataFrame:
+    """The road layer from the car network the run already holds (no second read of the road file).
+
+    The class comes from each edge's free-flow car speed (``MAJOR_KMH``, ``SECONDARY_KMH``), which the
+    mode derives from the road class or the ``maxspeed`` tag.
+    """
+    import numpy as np
+
+    seconds = np.fmin(net.edge_fwd_s, net.edge_bwd_s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kmh = np.where(seconds > 0, net.edge_length_m / seconds * 3.6, 0.0)
+    classes = np.where(kmh >= MAJOR_KMH, "major", np.where(kmh >= SECONDARY_KMH, "secondary", "minor"))
+    rows = []
+    for name in ("major", "secondary", "minor"):
+        geoms = net.edge_geometry[classes == name]
+        if len(geoms):
+            merged = shapely.line_merge(shapely.union_all(geoms))
+            rows.append({"road_class": name, "geometry": shapely.simplify(merged, simplify_m)})
+    frame = pd.DataFrame(rows, columns=["road_class", "geometry"])
+    return (
+        gpd.GeoDataFrame(frame, geometry="geometry", crs=net.crs)
+        .explode(index_parts=False)
+        .reset_index(drop=True)
+    )

@@ -18,6 +18,7 @@ import geopandas as gpd
 import matplotlib
 import numpy as np
 import pandas as pd
+import shapely
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -204,6 +205,8 @@ def _labels(ax: Any, result: RunResult, focus: str | None) -> None:
     if focus is not None:
         towns = towns[towns["township_code"].astype(str) == focus]
     for _, t in towns.iterrows():
+        if not isinstance(t.geometry, shapely.Geometry) or t.geometry.is_empty:  # named, no area
+            continue
         p = t.geometry.representative_point()
         ax.text(
             p.x,
@@ -316,12 +319,13 @@ def county_map(result: RunResult, lang: Lang, *, width_in: float = 6.6, dpi: int
 def township_map(
     result: RunResult, code: str, lang: Lang, *, width_in: float = 3.3, dpi: int = 140
 ) -> str | None:
-    """One township's map (the others greyed) as a PNG data URI; ``None`` for an unknown code."""
+    """One township's map (the others greyed) as a PNG data URI; ``None`` for an unknown code or a
+    township without an area (a register township the scenario gives no polygon for)."""
     towns = result.townships
     sel = towns[towns["township_code"].astype(str) == code]
-    if sel.empty:
+    xmin, ymin, xmax, ymax = sel.total_bounds if not sel.empty else (np.nan,) * 4
+    if not np.isfinite([xmin, ymin, xmax, ymax]).all():
         return None
-    xmin, ymin, xmax, ymax = sel.total_bounds
     pad = max(xmax - xmin, ymax - ymin) * 0.06
     with matplotlib.rc_context(_rc()):
         fig = Figure(figsize=(width_in, width_in))

@@ -24,6 +24,16 @@ from planner.standards import Profile
 
 log = logging.getLogger(__name__)
 
+#: Columns of the delivery-chain table.
+CHAIN_COLUMNS = (
+    "village_code",
+    "village_name",
+    "township_name",
+    "station_id",
+    "outlet_id",
+    "park_id",
+    "chain_min",
+)
 #: The longest trip a travel-time matrix looks for (seconds); farther pairs are unreachable.
 MATRIX_LIMIT_S = 4 * 3600.0
 PARK_TYPES = ("park", "sorting_centre")
@@ -168,15 +178,7 @@ def delivery_chain(
     code), else the nearest one. Columns: village_code, village_name, township_name, station_id,
     outlet_id, park_id, chain_min (``inf`` when no chain reaches the village).
     """
-    columns = [
-        "village_code",
-        "village_name",
-        "township_name",
-        "station_id",
-        "outlet_id",
-        "park_id",
-        "chain_min",
-    ]
+    columns = list(CHAIN_COLUMNS)
     stations = facilities[facilities["type"] == "village_station"]
     outlets = facilities[facilities["type"] == "outlet"]
     parks = facilities[facilities["type"].isin(PARK_TYPES)]

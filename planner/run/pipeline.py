@@ -20,7 +20,8 @@ from planner.audit import build_units, run_audit
 from planner.coverage.areas import service_area_layer
 from planner.coverage.rules import assess, service_rules
 from planner.optimize import SolverSettings
-from planner.plan.county import delivery_chain
+from planner.outputs.roads import road_lines_from_network
+from planner.plan.county import CHAIN_COLUMNS, delivery_chain
 from planner.plan.curve import coverage_curve
 from planner.plan.proposals import population_gains, proposals_table
 from planner.plan.solve import Plan, PlanContext, cost_by_standard, make_plan
@@ -110,15 +111,28 @@ def _extra_tables(
     instance = plan.pickup.instance
     if instance is not None and scenario.plan.curve_steps > 0 and instance[0].shape[0]:
         extra["budget_curve"] = coverage_curve(*instance, settings=settings, steps=scenario.plan.curve_steps)
-    extra["delivery_chain"] = delivery_chain(
-        villages,
-        facilities,
-        net=prepared.networks[VEHICLE_MODE],
-        max_snap_m=scenario.travel.max_snap_m,
-        settings=settings,
-    )
+    if VEHICLE_MODE not in prepared.networks:  # a straight-line-only run: no travel times to draw
+        extra["delivery_chain"] = pd.DataFrame(columns=list(CHAIN_COLUMNS))
+        extra["service_areas"] = gpd.GeoDataFrame({"status": [], "type": []}, geometry=[], crs=facilities.crs)
+    else:
+        extra["delivery_chain"] = delivery_chain(
+            villages,
+            facilities,
+            net=prepared.networks[VEHICLE_MODE],
+            max_snap_m=scenario.travel.max_snap_m,
+            settings=settings,
+        )
+        extra["service_areas"] = _service_areas(prepared, facilities)
+        if {"map", "report"} & set(scenario.outputs.formats):
+            extra["roads"] = road_lines_from_network(prepared.networks[VEHICLE_MODE])
+    if len(plan.targets):
+        extra["density_targets"] = plan.targets
+    return extra
+
+
+def _service_areas(prepared: Prepared, facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     rules = service_rules(prepared.profile)
-    snap_m = scenario.travel.max_snap_m
+    snap_m = prepared.scenario.travel.max_snap_m
     areas = [
         service_area_layer(prepared.networks, rules, facilities, max_snap_m=snap_m),
         service_area_layer(
@@ -130,10 +144,7 @@ def _extra_tables(
             area_class="rural",
         ),
     ]
-    extra["service_areas"] = gpd.GeoDataFrame(pd.concat(areas, ignore_index=True), crs=facilities.crs)
-    if len(plan.targets):
-        extra["density_targets"] = plan.targets
-    return extra
+    return gpd.GeoDataFrame(pd.concat(areas, ignore_index=True), crs=facilities.crs)
 
 
 def _plan_blocks(plan: Plan, phases: bool) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:

