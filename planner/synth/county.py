@@ -17,6 +17,8 @@ township without any outlet (R-RURAL), part of the seat more than 1 km from any 
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import logging
 from dataclasses import dataclass, field, fields
@@ -37,8 +39,8 @@ from pyproj import Transformer
 from planner.errors import InputDataError, Problem
 from planner.synth import geom as sgeom
 from planner.synth import names
-from planner.synth.facilities import make_candidates, make_facilities
-from planner.synth.roads import RoadBuilder, build_roads
+from planner.synth.facilities import Gaps, Placement, make_candidates, make_facilities
+from planner.synth.roads import RoadBuilder, RoadInfo, RoadPlan, build_roads
 
 log = logging.getLogger(__name__)
 
@@ -174,24 +176,48 @@ class SynthParams:
         )
 
 
+#: Plain ranges of parameters: name -> (lowest, highest, unit in the message, fix).
+_RANGES: dict[str, tuple[float, float, str, str]] = {
+    "extent_km": (5.0, 200.0, " km", "use e.g. 30"),
+    "n_subdistricts": (1, 9, "", "use e.g. 2"),
+    "communities_per_subdistrict": (1, 150, "", "use e.g. 6"),
+    "n_remote": (0, 5, "", "use 1..3"),
+    "seat_street_spacing_m": (40.0, 1_000.0, " m", "use e.g. 150"),
+    "town_street_spacing_m": (40.0, 1_000.0, " m", "use e.g. 150"),
+    "village_lane_spacing_m": (40.0, 1_000.0, " m", "use e.g. 150"),
+    "rural_node_spacing_m": (50.0, 5_000.0, " m", "use e.g. 700"),
+    "track_share": (0.0, 1.0, " (a share)", "use e.g. 0.25"),
+    "station_share": (0.0, 1.0, " (a share)", "use e.g. 0.75"),
+    "resolution_m": (10.0, 1_000.0, " m", "use 100"),
+    "n_park_candidates": (0, 10, "", "use 1..3"),
+}
+
+
 def _check_params(p: SynthParams) -> list[Problem]:
+    """Every problem of ``p`` (empty when the parameters make a county)."""
+    out = [
+        Problem(
+            f"{name} must be {lo:g}..{hi:g}{unit}, got {getattr(p, name)}",
+            location=f"SynthParams.{name}",
+            fix=fix,
+        )
+        for name, (lo, hi, unit, fix) in _RANGES.items()
+        if not lo <= getattr(p, name) <= hi
+    ]
+    return out + _check_counts(p) + _check_place(p)
+
+
+def _check_counts(p: SynthParams) -> list[Problem]:
+    """Townships, villages and people: enough of each for every township."""
     out: list[Problem] = []
 
     def bad(name: str, msg: str, fix: str) -> None:
         out.append(Problem(msg, location=f"SynthParams.{name}", fix=fix))
 
-    if not 5.0 <= p.extent_km <= 200.0:
-        bad("extent_km", f"extent_km must be 5..200 km, got {p.extent_km}", "use e.g. 30")
     if not 1 <= p.n_townships <= 99:
         bad("n_townships", f"n_townships must be 1..99, got {p.n_townships}", "use e.g. 8")
     if not 0 <= p.n_xiang <= p.n_townships or p.n_xiang > 99:
         bad("n_xiang", f"n_xiang must be 0..n_townships, got {p.n_xiang}", "use e.g. 2")
-    if not 1 <= p.n_subdistricts <= 9:
-        bad("n_subdistricts", f"n_subdistricts must be 1..9, got {p.n_subdistricts}", "use e.g. 2")
-    if not 1 <= p.communities_per_subdistrict <= 150:
-        bad("communities_per_subdistrict", "communities_per_subdistrict must be 1..150", "use e.g. 6")
-    if not 0 <= p.n_remote <= 5:
-        bad("n_remote", f"n_remote must be 0..5, got {p.n_remote}", "use 1..3")
     min_v = p.n_xiang + p.n_remote + 3 * (p.n_townships + p.n_subdistricts)
     if not min_v <= p.n_villages <= 150 * (p.n_townships + p.n_subdistricts):
         bad(
@@ -208,22 +234,28 @@ def _check_params(p: SynthParams) -> list[Problem]:
             f"town_population must be (low, high) with 500 <= low <= high, got {lo, hi}",
             "",
         )
-    for name in ("seat_street_spacing_m", "town_street_spacing_m", "village_lane_spacing_m"):
-        if not 40.0 <= getattr(p, name) <= 1_000.0:
-            bad(name, f"{name} must be 40..1000 m", "use e.g. 150")
-    if not 50.0 <= p.rural_node_spacing_m <= 5_000.0:
-        bad("rural_node_spacing_m", "rural_node_spacing_m must be 50..5000 m", "use e.g. 700")
-    for name in ("track_share", "station_share"):
-        if not 0.0 <= getattr(p, name) <= 1.0:
-            bad(name, f"{name} must be a share in 0..1", "use e.g. 0.75")
-    if not 10.0 <= p.resolution_m <= 1_000.0:
-        bad("resolution_m", "resolution_m must be 10..1000 m", "use 100")
+    return out
+
+
+def _check_place(p: SynthParams) -> list[Problem]:
+    """The county's code and where it lies."""
+    out: list[Problem] = []
     if not (len(p.county_code) == 6 and p.county_code.isdigit()):
-        bad("county_code", f"county_code must be 6 digits, got {p.county_code!r}", 'use e.g. "379901"')
+        out.append(
+            Problem(
+                f"county_code must be 6 digits, got {p.county_code!r}",
+                location="SynthParams.county_code",
+                fix='use e.g. "379901"',
+            )
+        )
     if not (73.0 <= p.centre_lon <= 135.0 and 18.0 <= p.centre_lat <= 54.0):
-        bad("centre_lon", "the centre must lie in China (lon 73..135, lat 18..54)", "use 116.6, 36.45")
-    if not 0 <= p.n_park_candidates <= 10:
-        bad("n_park_candidates", "n_park_candidates must be 0..10", "use 1..3")
+        out.append(
+            Problem(
+                "the centre must lie in China (lon 73..135, lat 18..54)",
+                location="SynthParams.centre_lon",
+                fix="use 116.6, 36.45",
+            )
+        )
     return out
 
 
@@ -268,11 +300,23 @@ class _Settlements:
     pop: list[int] = field(default_factory=list)
     name: list[str] = field(default_factory=list)
     role: list[str] = field(default_factory=list)  # seat | centre | special | village | remote
-    sigma: list[float] = field(default_factory=list)
+    sigma: list[float] = field(default_factory=list)  # spread of its people on the raster (m)
+    code: list[str] = field(default_factory=list)  # NBS 12-digit code (set by _assign_codes)
+    households: list[int] = field(default_factory=list)  # set once the people are final
 
     def add(
-        self, xy: np.ndarray, unit: int, kind: str, ur: int, pop: int, name: str, role: str, sigma: float
+        self,
+        xy: np.ndarray,
+        unit: int,
+        *,
+        kind: str,
+        ur: int,
+        pop: int,
+        role: str,
+        sigma: float,
+        name: str = "",
     ) -> None:
+        """Add a settlement at ``xy`` in unit ``unit`` (villages get names in :func:`_assign_codes`)."""
         self.xy.append(np.asarray(xy, dtype=float))
         self.unit.append(unit)
         self.kind.append(kind)
@@ -283,21 +327,136 @@ class _Settlements:
         self.sigma.append(float(sigma))
 
 
+@dataclass(frozen=True, eq=False)
+class _Unit:
+    """A township-level unit (街道, 镇 or 乡): its 3-digit code within the county, name and cell."""
+
+    code: str
+    name: str
+    geom: shapely.Geometry
+    stem: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class _Layout:
+    """The county's frame in metres: outline, seat, town centres and township units (seat's first)."""
+
+    boundary: shapely.Geometry
+    extent: float
+    seat: np.ndarray
+    r_seat: float
+    towns: np.ndarray
+    is_xiang: np.ndarray
+    units: list[_Unit]
+    n_sub: int
+    n_zhen: int
+
+    @functools.cached_property
+    def _tree(self) -> shapely.STRtree:
+        return shapely.STRtree([u.geom for u in self.units])
+
+    def unit_of(self, xy: np.ndarray) -> np.ndarray:
+        """Index of the unit containing each point (the nearest unit for a point on an edge or sliver)."""
+        pts = shapely.points(xy)
+        idx = np.full(len(xy), -1, dtype=int)
+        pi, gi = self._tree.query(pts, predicate="intersects")
+        idx[pi[::-1]] = gi[::-1]  # the first hit wins
+        missing = idx < 0
+        if missing.any():
+            idx[missing] = self._tree.nearest(pts[missing])
+        return idx
+
+
 def synthesize(params: SynthParams) -> SynthCounty:
-    """Build the synthetic county described by ``params`` in memory (deterministic by ``params.seed``)."""
+    """Build the synthetic county described by ``params`` in memory (deterministic by ``params.seed``).
+
+    The steps draw from one ``numpy.random.default_rng(params.seed)`` in a fixed order: layout,
+    seat communities, town centres, villages, roads, remote hamlets, names, households, gaps,
+    facilities, candidates.
+    """
     p = params
     rng = np.random.default_rng(p.seed)
     to_proj = Transformer.from_crs("EPSG:4326", SYNTH_CRS, always_xy=True)
     to_wgs = Transformer.from_crs(SYNTH_CRS, "EPSG:4326", always_xy=True)
-    centre = np.array(to_proj.transform(p.centre_lon, p.centre_lat))
+    lay = _layout(rng, p, centre=np.array(to_proj.transform(p.centre_lon, p.centre_lat)))
+    st = _Settlements()
+    _add_seat_communities(rng, st, p, lay)
+    _add_town_centres(rng, st, p, lay)
+    angle, zones = _add_villages(rng, st, p, lay)
+    builder = RoadBuilder()
+    plan = RoadPlan(
+        boundary=lay.boundary,
+        seat=lay.seat,
+        r_seat=lay.r_seat,
+        angle=angle,
+        towns=lay.towns,
+        is_xiang=lay.is_xiang,
+        settlements_xy=np.array(st.xy),
+        settlements_pop=np.array(st.pop),
+        settlements_role=list(st.role),
+        zones=zones,
+        params=p,
+    )
+    road_info = build_roads(builder, rng, plan)
+    _add_remote_hamlets(rng, st, lay, builder=builder, zones=zones)
+    _assign_codes(rng, st, p, lay)
+    st.households = [max(1, round(pp / rng.uniform(2.6, 3.0))) for pp in st.pop]
+    population, transform = sgeom.population_raster(
+        lay.boundary, np.array(st.xy), np.array(st.pop), np.array(st.sigma), p.resolution_m
+    )
+    gaps = _gaps(rng, p, lay)
+    villages, role, road_info = _register(st, lay, p, roads=road_info, to_wgs=to_wgs)
+    place = Placement(
+        villages=villages,
+        role=role,
+        village_xy=np.column_stack(to_proj.transform(villages["lon"].to_numpy(), villages["lat"].to_numpy())),
+        builder=builder,
+        roads=road_info,
+        seat=lay.seat,
+        r_seat=lay.r_seat,
+        population=population,
+        transform=transform,
+        to_wgs=to_wgs,
+    )
+    facilities = make_facilities(rng, place, gaps=gaps, station_share=p.station_share)
+    candidates = make_candidates(rng, place, facilities=facilities, params=p)
+    county = SynthCounty(
+        params=p,
+        boundary=_boundary_frame(lay, p, to_wgs),
+        townships=_townships_frame(lay, p, to_wgs),
+        villages=gpd.GeoDataFrame(
+            villages, geometry=gpd.points_from_xy(villages["lon"], villages["lat"]), crs="EPSG:4326"
+        ),
+        facilities=facilities,
+        candidates=candidates,
+        roads=builder.to_graph(to_wgs),
+        population=population,
+        transform=transform,
+        notes=_notes(gaps, villages, role, to_wgs),
+    )
+    log.info(
+        "synth: %d townships, %d villages/communities, %d road nodes, %d facilities, %d candidates, pop %d",
+        len(county.townships),
+        len(county.villages),
+        county.roads.number_of_nodes(),
+        len(facilities),
+        len(candidates),
+        int(villages["population"].sum()),
+    )
+    return county
+
+
+def _layout(rng: np.random.Generator, p: SynthParams, *, centre: np.ndarray) -> _Layout:
+    """The outline, the seat, the town centres (nearest the seat first) and the township units.
+
+    Units: the seat's sub-districts (codes 001..) as wedges of the seat's Voronoi cell, then the
+    towns' Voronoi cells: 镇 codes 100.. nearest the seat first, then the farthest as 乡 codes 200...
+    """
     extent = p.extent_km * 1_000.0
     boundary = sgeom.boundary(rng, centre, extent)
-    area = boundary.area
-
-    # --- seat and town centres
     seat = centre + rng.normal(0.0, extent * 0.04, 2)
     r_seat = float(np.sqrt(p.seat_population / 13_000.0 / np.pi) * 1_000.0)
-    town_spacing = 0.8 * np.sqrt(area / (p.n_townships + 1))
+    town_spacing = 0.8 * np.sqrt(boundary.area / (p.n_townships + 1))
     towns = sgeom.dart(
         rng,
         boundary.buffer(-0.09 * extent),
@@ -307,17 +466,15 @@ def synthesize(params: SynthParams) -> SynthCounty:
         avoid_r=np.array([max(0.75 * town_spacing, r_seat + 3_000.0)]),
     )
     d_seat = np.hypot(*(towns - seat).T)
-    order = np.argsort(d_seat, kind="stable")  # nearest towns first: 镇 codes 100.., then 乡 codes 200..
-    towns = towns[order]
+    towns = towns[np.argsort(d_seat, kind="stable")]
     is_xiang = np.zeros(p.n_townships, dtype=bool)
     is_xiang[p.n_townships - p.n_xiang :] = True
-
     cells = sgeom.voronoi_cells(np.vstack([seat, towns]), boundary)
-    seat_cell = cells[0]
-    units: list[dict[str, Any]] = []
     sub_names = names.subdistrict_names(p.n_subdistricts)
-    for k, wedge in enumerate(sgeom.wedges(seat, p.n_subdistricts, 4 * extent)):
-        units.append({"code": f"{k + 1:03d}", "name": sub_names[k], "geom": seat_cell.intersection(wedge)})
+    units = [
+        _Unit(code=f"{k + 1:03d}", name=sub_names[k], geom=cells[0].intersection(wedge))
+        for k, wedge in enumerate(sgeom.wedges(seat, p.n_subdistricts, 4 * extent))
+    ]
     stems = names.township_stems(p.n_townships, rng)
     n_zhen = 0
     for t in range(p.n_townships):
@@ -326,159 +483,186 @@ def synthesize(params: SynthParams) -> SynthCounty:
         else:
             code, suffix = f"{100 + n_zhen:03d}", "镇"
             n_zhen += 1
-        units.append({"code": code, "name": stems[t] + suffix, "stem": stems[t], "geom": cells[t + 1]})
-    n_sub = p.n_subdistricts
-    unit_geoms = [u["geom"] for u in units]
-    unit_tree = shapely.STRtree(unit_geoms)
+        units.append(_Unit(code=code, name=stems[t] + suffix, geom=cells[t + 1], stem=stems[t]))
+    return _Layout(
+        boundary=boundary,
+        extent=extent,
+        seat=seat,
+        r_seat=r_seat,
+        towns=towns,
+        is_xiang=is_xiang,
+        units=units,
+        n_sub=p.n_subdistricts,
+        n_zhen=n_zhen,
+    )
 
-    def unit_of(xy: np.ndarray) -> np.ndarray:
-        pts = shapely.points(xy)
-        idx = np.full(len(xy), -1, dtype=int)
-        pi, gi = unit_tree.query(pts, predicate="intersects")
-        idx[pi[::-1]] = gi[::-1]  # the first hit wins
-        missing = idx < 0
-        if missing.any():  # on a shared edge or a sliver: the nearest unit
-            idx[missing] = unit_tree.nearest(pts[missing])
-        return idx
 
-    st = _Settlements()
-    # --- seat communities (sunflower pattern, denser at the core)
-    n_comm = n_sub * p.communities_per_subdistrict
+def _add_seat_communities(rng: np.random.Generator, st: _Settlements, p: SynthParams, lay: _Layout) -> None:
+    """The seat's communities in a sunflower pattern, more people at the core (111 core, 112 edge)."""
+    n_comm = lay.n_sub * p.communities_per_subdistrict
     golden = np.pi * (3.0 - np.sqrt(5.0))
     i = np.arange(n_comm)
-    rad = r_seat * 0.9 * np.sqrt((i + 0.5) / n_comm)
+    rad = lay.r_seat * 0.9 * np.sqrt((i + 0.5) / n_comm)
     ang = i * golden + rng.uniform(0, 2 * np.pi)
-    cxy = seat + np.column_stack([rad * np.cos(ang), rad * np.sin(ang)]) + rng.normal(0, 60.0, (n_comm, 2))
-    weights = np.exp(-((rad / r_seat) ** 2)) * rng.lognormal(0.0, 0.2, n_comm)
+    cxy = (
+        lay.seat + np.column_stack([rad * np.cos(ang), rad * np.sin(ang)]) + rng.normal(0, 60.0, (n_comm, 2))
+    )
+    weights = np.exp(-((rad / lay.r_seat) ** 2)) * rng.lognormal(0.0, 0.2, n_comm)
     cpop = sgeom.split_int(p.seat_population, weights)
-    cunit = np.minimum(unit_of(cxy), n_sub - 1)
-    spacing_c = r_seat * np.sqrt(np.pi / n_comm)
+    cunit = np.minimum(lay.unit_of(cxy), lay.n_sub - 1)
+    spacing_c = lay.r_seat * np.sqrt(np.pi / n_comm)
     for k, (xy, u, pop, name) in enumerate(
         zip(cxy, cunit, cpop, names.community_names(n_comm, rng), strict=True)
     ):
-        ur = 111 if rad[k] < 0.7 * r_seat else 112
-        st.add(xy, int(u), "community", ur, int(pop), name, "seat", 0.5 * spacing_c)
+        ur = 111 if rad[k] < 0.7 * lay.r_seat else 112
+        st.add(
+            xy, int(u), kind="community", ur=ur, pop=int(pop), name=name, role="seat", sigma=0.5 * spacing_c
+        )
 
-    # --- town and township centres, one special-area community (123) in the largest town
+
+def _add_town_centres(rng: np.random.Generator, st: _Settlements, p: SynthParams, lay: _Layout) -> None:
+    """A centre per town (镇: a 121 community; 乡: a 210 village) and a 123 special-area community
+    beside the largest town."""
     tlo, thi = p.town_population
+    n_comm = len(st.xy)
     for t in range(p.n_townships):
-        u = n_sub + t
-        stem = units[u]["stem"]
-        if is_xiang[t]:
+        u = lay.n_sub + t
+        stem = lay.units[u].stem
+        if lay.is_xiang[t]:
             pop = int(rng.integers(1_500, 2_501))
-            st.add(towns[t], u, "village", 210, pop, f"{stem}村", "centre", 150 + 2.0 * np.sqrt(pop))
+            sigma = 150 + 2.0 * np.sqrt(pop)
+            st.add(
+                lay.towns[t], u, kind="village", ur=210, pop=pop, name=f"{stem}村", role="centre", sigma=sigma
+            )
         else:
             pop = int(rng.integers(tlo, thi + 1))
-            st.add(towns[t], u, "community", 121, pop, f"{stem}社区", "centre", 150 + 2.0 * np.sqrt(pop))
-    if n_zhen:
-        t_big = int(np.argmax([st.pop[n_comm + t] if not is_xiang[t] else -1 for t in range(p.n_townships)]))
-        ang0 = rng.uniform(0, 2 * np.pi)
-        sxy = towns[t_big] + 1_300.0 * np.array([np.cos(ang0), np.sin(ang0)])
-        if boundary.contains(shapely.Point(sxy)):
-            stem = units[n_sub + t_big]["stem"]
-            st.add(sxy, n_sub + t_big, "community", 123, int(rng.integers(800, 1_600)), f"{stem}工业园社区",
-                   "special", 200.0)  # fmt: skip
+            sigma = 150 + 2.0 * np.sqrt(pop)
+            st.add(
+                lay.towns[t],
+                u,
+                kind="community",
+                ur=121,
+                pop=pop,
+                name=f"{stem}社区",
+                role="centre",
+                sigma=sigma,
+            )
+    if not lay.n_zhen:
+        return
+    t_big = int(np.argmax([st.pop[n_comm + t] if not lay.is_xiang[t] else -1 for t in range(p.n_townships)]))
+    ang0 = rng.uniform(0, 2 * np.pi)
+    sxy = lay.towns[t_big] + 1_300.0 * np.array([np.cos(ang0), np.sin(ang0)])
+    if lay.boundary.contains(shapely.Point(sxy)):
+        stem = lay.units[lay.n_sub + t_big].stem
+        pop = int(rng.integers(800, 1_600))
+        st.add(
+            sxy,
+            lay.n_sub + t_big,
+            kind="community",
+            ur=123,
+            pop=pop,
+            name=f"{stem}工业园社区",
+            role="special",
+            sigma=200.0,
+        )
 
-    # --- main road corridors (for the remote zones) and regular villages
+
+def _add_villages(
+    rng: np.random.Generator, st: _Settlements, p: SynthParams, lay: _Layout
+) -> tuple[float, np.ndarray]:
+    """The regular administrative villages, clear of the remote zones; returns the road-grid angle
+    and the remote zones (reserved away from the main road corridors)."""
     angle = float(rng.uniform(-0.14, 0.14))
     axis_ns = np.array([-np.sin(angle), np.cos(angle)])
     axis_ew = np.array([np.cos(angle), np.sin(angle)])
+    seat = lay.seat
     corridors = shapely.multilinestrings(
-        [[seat - 2 * extent * ax, seat + 2 * extent * ax] for ax in (axis_ns, axis_ew)]
-        + [[seat, tw] for tw in towns]
+        [[seat - 2 * lay.extent * ax, seat + 2 * lay.extent * ax] for ax in (axis_ns, axis_ew)]
+        + [[seat, tw] for tw in lay.towns]
     )
-    all_centres = np.vstack([seat, towns])
-    zones = sgeom.remote_zones(rng, boundary, all_centres, corridors, p.n_remote)
+    zones = sgeom.remote_zones(rng, lay.boundary, np.vstack([seat, lay.towns]), corridors, p.n_remote)
     n_regular = p.n_villages - p.n_xiang - p.n_remote
-    v_spacing = 0.75 * np.sqrt(area / p.n_villages)
+    v_spacing = 0.75 * np.sqrt(lay.boundary.area / p.n_villages)
     avoid = np.vstack([np.array(st.xy), zones]) if len(zones) else np.array(st.xy)
     avoid_r = np.concatenate(
-        [
-            [r_seat + 500.0 if r == "seat" else 900.0 for r in st.role],
-            np.full(len(zones), 2_600.0),
-        ]
+        [[lay.r_seat + 500.0 if r == "seat" else 900.0 for r in st.role], np.full(len(zones), 2_600.0)]
     )
-    vxy = sgeom.dart(rng, boundary.buffer(-250.0), n_regular, spacing=v_spacing, avoid=avoid, avoid_r=avoid_r)
-    vunit = unit_of(vxy)
+    vxy = sgeom.dart(
+        rng, lay.boundary.buffer(-250.0), n_regular, spacing=v_spacing, avoid=avoid, avoid_r=avoid_r
+    )
+    vunit = lay.unit_of(vxy)
     vpop = np.clip(rng.lognormal(np.log(p.village_population_median), 0.45, len(vxy)), 250, 2_500).astype(int)
-    town_of_unit = {n_sub + t: towns[t] for t in range(p.n_townships)}
     for xy, u, pop in zip(vxy, vunit, vpop, strict=True):
-        if u < n_sub:
-            ur = 112 if np.hypot(*(xy - seat)) < r_seat + 1_500.0 else 220
-        elif not is_xiang[u - n_sub] and np.hypot(*(xy - town_of_unit[int(u)])) < 1_800.0:
+        if u < lay.n_sub:
+            ur = 112 if np.hypot(*(xy - seat)) < lay.r_seat + 1_500.0 else 220
+        elif not lay.is_xiang[u - lay.n_sub] and np.hypot(*(xy - lay.towns[u - lay.n_sub])) < 1_800.0:
             ur = 122
         else:
             ur = 220
-        st.add(xy, int(u), "village", ur, int(pop), "", "village", 60.0 + 4.0 * np.sqrt(pop))
+        st.add(
+            xy, int(u), kind="village", ur=ur, pop=int(pop), role="village", sigma=60.0 + 4.0 * np.sqrt(pop)
+        )
+    return angle, zones
 
-    # --- roads
-    builder = RoadBuilder()
-    road_info = build_roads(
-        builder,
-        rng,
-        params=p,
-        boundary=boundary,
-        seat=seat,
-        r_seat=r_seat,
-        angle=angle,
-        towns=towns,
-        is_xiang=is_xiang,
-        settlements_xy=np.array(st.xy),
-        settlements_pop=np.array(st.pop),
-        settlements_role=list(st.role),
-        zones=zones,
-    )
 
-    # --- remote hamlets: the points of the reserved zones farthest from every road
-    if p.n_remote:
-        lines = shapely.STRtree(builder.edge_lines())
-        for z in zones:
-            g = np.mgrid[-2_000:2_001:200, -2_000:2_001:200].reshape(2, -1).T + z
-            g = g[shapely.contains_xy(boundary.buffer(-400.0), g[:, 0], g[:, 1])]
-            if len(g) == 0:
-                g = z[None, :]
-            _, dist = lines.query_nearest(shapely.points(g), return_distance=True, all_matches=False)
-            dist = np.asarray(dist, dtype=float)
-            # a hamlet 1.2-2 km from the nearest road is the realistic case; take the closest to 1.5 km
-            score = np.where(dist >= 1_200.0, -np.abs(dist - 1_500.0), dist - 1e6)
-            best = int(np.argmax(score))
-            if dist[best] < 1_150.0:
-                raise InputDataError(
-                    problems=[
-                        Problem(
-                            f"could not keep a remote hamlet 1 km from every road (best {dist[best]:.0f} m)",
-                            location="SynthParams.n_remote",
-                            fix="lower n_remote, raise extent_km, or lower track_share",
-                        )
-                    ]
-                )
-            pop = int(rng.integers(120, 420))
-            st.add(g[best], int(unit_of(g[best][None, :])[0]), "village", 220, pop, "", "remote",
-                   50.0 + 3.0 * np.sqrt(pop))  # fmt: skip
+def _add_remote_hamlets(
+    rng: np.random.Generator, st: _Settlements, lay: _Layout, *, builder: RoadBuilder, zones: np.ndarray
+) -> None:
+    """A hamlet in each reserved zone, at the point 1.2-2 km from every road closest to 1.5 km."""
+    if not len(zones):
+        return
+    lines = shapely.STRtree(builder.edge_lines())
+    inner = lay.boundary.buffer(-400.0)
+    for z in zones:
+        g = np.mgrid[-2_000:2_001:200, -2_000:2_001:200].reshape(2, -1).T + z
+        g = g[shapely.contains_xy(inner, g[:, 0], g[:, 1])]
+        if len(g) == 0:
+            g = z[None, :]
+        _, dist = lines.query_nearest(shapely.points(g), return_distance=True, all_matches=False)
+        dist = np.asarray(dist, dtype=float)
+        # a hamlet 1.2-2 km from the nearest road is the realistic case; take the closest to 1.5 km
+        score = np.where(dist >= 1_200.0, -np.abs(dist - 1_500.0), dist - 1e6)
+        best = int(np.argmax(score))
+        if dist[best] < 1_150.0:
+            raise InputDataError(
+                problems=[
+                    Problem(
+                        f"could not keep a remote hamlet 1 km from every road (best {dist[best]:.0f} m)",
+                        location="SynthParams.n_remote",
+                        fix="lower n_remote, raise extent_km, or lower track_share",
+                    )
+                ]
+            )
+        pop = int(rng.integers(120, 420))
+        unit = int(lay.unit_of(g[best][None, :])[0])
+        st.add(g[best], unit, kind="village", ur=220, pop=pop, role="remote", sigma=50.0 + 3.0 * np.sqrt(pop))
 
-    # --- codes and names per township
+
+def _assign_codes(rng: np.random.Generator, st: _Settlements, p: SynthParams, lay: _Layout) -> None:
+    """NBS 12-digit codes by distance from each unit's centre (communities 001.., villages 200..);
+    names the unnamed villages (distinct within a township and across the last few thousand)."""
     xy_all = np.array(st.xy)
     unit_arr = np.array(st.unit)
     codes = [""] * len(st.xy)
     taken: set[str] = set()
-    for u, unit in enumerate(units):
+    for u, unit in enumerate(lay.units):
         members = np.flatnonzero(unit_arr == u)
-        ref_pt = seat if u < n_sub else towns[u - n_sub]
-        dist = np.hypot(*(xy_all[members] - ref_pt).T)
-        comm = [m for m in members[np.argsort(dist, kind="stable")] if st.kind[m] == "community"]
-        vill = [m for m in members[np.argsort(dist, kind="stable")] if st.kind[m] == "village"]
+        ref_pt = lay.seat if u < lay.n_sub else lay.towns[u - lay.n_sub]
+        by_dist = members[np.argsort(np.hypot(*(xy_all[members] - ref_pt).T), kind="stable")]
+        comm = [m for m in by_dist if st.kind[m] == "community"]
+        vill = [m for m in by_dist if st.kind[m] == "village"]
         if len(comm) > 199 or len(vill) > 200:
             raise InputDataError(
                 problems=[
                     Problem(
-                        f"township {unit['name']} would get {len(vill)} villages, over the NBS code range",
+                        f"township {unit.name} would get {len(vill)} villages, over the NBS code range",
                         location="SynthParams.n_villages",
                         fix="raise n_townships or lower n_villages",
                     )
                 ]
             )
         for k, m in enumerate(comm):
-            codes[m] = f"{p.county_code}{unit['code']}{k + 1:03d}"
+            codes[m] = f"{p.county_code}{unit.code}{k + 1:03d}"
         unnamed = [m for m in vill if not st.name[m]]
         fresh = names.village_names(len(unnamed), rng, taken=taken | {st.name[m] for m in vill})
         for m, nm in zip(unnamed, fresh, strict=True):
@@ -487,135 +671,98 @@ def synthesize(params: SynthParams) -> SynthCounty:
         if len(taken) > 5_000:
             taken = set()
         for k, m in enumerate(vill):
-            codes[m] = f"{p.county_code}{unit['code']}{200 + k:03d}"
+            codes[m] = f"{p.county_code}{unit.code}{200 + k:03d}"
+    st.code = codes
 
-    households = np.array(
-        [max(1, round(pp / rng.uniform(2.6, 3.0))) for pp in st.pop],
-        dtype=np.int64,
-    )
 
-    # --- population raster
-    population, transform = sgeom.population_raster(
-        boundary, xy_all, np.array(st.pop), np.array(st.sigma), p.resolution_m
-    )
-
-    # --- deliberate gaps: a seat edge without pickup points, the farthest township without outlets
+def _gaps(rng: np.random.Generator, p: SynthParams, lay: _Layout) -> Gaps:
+    """The deliberate gaps: a seat edge without pickup points, the farthest township without outlets."""
     gap_dir = rng.uniform(0.0, 2 * np.pi)
-    gap_point = seat + 0.85 * r_seat * np.array([np.cos(gap_dir), np.sin(gap_dir)])
-    gap_radius = round(max(1_250.0, 0.75 * r_seat), 1)
-    no_outlet_township = p.county_code + units[n_sub + p.n_townships - 1]["code"]
+    return Gaps(
+        point=lay.seat + 0.85 * lay.r_seat * np.array([np.cos(gap_dir), np.sin(gap_dir)]),
+        radius_m=round(max(1_250.0, 0.75 * lay.r_seat), 1),
+        no_outlet_township=p.county_code + lay.units[lay.n_sub + p.n_townships - 1].code,
+    )
 
-    # --- frames in WGS-84
+
+def _register(
+    st: _Settlements,
+    lay: _Layout,
+    p: SynthParams,
+    *,
+    roads: RoadInfo,
+    to_wgs: Transformer,
+) -> tuple[pd.DataFrame, np.ndarray, RoadInfo]:
+    """The register in code order (WGS-84 lon/lat), each row's role, and ``roads`` re-indexed to it."""
+    xy_all = np.array(st.xy)
     lon, lat = to_wgs.transform(xy_all[:, 0], xy_all[:, 1])
     villages = pd.DataFrame(
         {
-            "village_code": codes,
+            "village_code": st.code,
             "village_name": st.name,
-            "township_code": [p.county_code + units[u]["code"] for u in st.unit],
-            "township_name": [units[u]["name"] for u in st.unit],
+            "township_code": [p.county_code + lay.units[u].code for u in st.unit],
+            "township_name": [lay.units[u].name for u in st.unit],
             "urban_rural_code": st.ur,
             "kind": st.kind,
-            "households": households,
+            "households": np.array(st.households, dtype=np.int64),
             "population": st.pop,
             "lon": np.round(lon, 6),
             "lat": np.round(lat, 6),
         }
     )
-    villages["role"] = st.role
-    order = np.argsort(np.array(codes), kind="stable")
+    order = np.argsort(np.array(st.code), kind="stable")
     inv = np.empty(len(order), dtype=int)
     inv[order] = np.arange(len(order))
     villages = villages.iloc[order].reset_index(drop=True)
-    role = villages.pop("role")
-    road_info["village_nodes"] = {int(inv[k]): v for k, v in road_info["village_nodes"].items()}
-    road_info["town_of_settlement"] = {
-        int(inv[n_comm + t]): nodes for t, nodes in enumerate(road_info["town_nodes"])
-    }
-    villages_gdf = gpd.GeoDataFrame(
-        villages, geometry=gpd.points_from_xy(villages["lon"], villages["lat"]), crs="EPSG:4326"
+    role = np.asarray(st.role, dtype=object)[order]
+    n_comm = lay.n_sub * p.communities_per_subdistrict  # town centres follow the seat's communities
+    roads = dataclasses.replace(
+        roads,
+        village_nodes={int(inv[k]): v for k, v in roads.village_nodes.items()},
+        town_of_settlement={int(inv[n_comm + t]): nodes for t, nodes in enumerate(roads.town_nodes)},
     )
+    return villages, role, roads
 
-    def to_wgs_geom(geom: shapely.Geometry) -> shapely.Geometry:
-        def f(c: np.ndarray) -> np.ndarray:
-            x, y = to_wgs.transform(c[:, 0], c[:, 1])
-            return np.round(np.column_stack([x, y]), 6)
 
-        return shapely.make_valid(shapely.transform(geom, f))
+def _to_wgs_geom(geom: shapely.Geometry, to_wgs: Transformer) -> shapely.Geometry:
+    def f(c: np.ndarray) -> np.ndarray:
+        x, y = to_wgs.transform(c[:, 0], c[:, 1])
+        return np.round(np.column_stack([x, y]), 6)
 
-    boundary_gdf = gpd.GeoDataFrame(
+    return shapely.make_valid(shapely.transform(geom, f))
+
+
+def _boundary_frame(lay: _Layout, p: SynthParams, to_wgs: Transformer) -> gpd.GeoDataFrame:
+    """The county outline in WGS-84 with its code and name."""
+    return gpd.GeoDataFrame(
         {"county_code": [p.county_code], "county_name": [p.county_name]},
-        geometry=[to_wgs_geom(boundary)],
+        geometry=[_to_wgs_geom(lay.boundary, to_wgs)],
         crs="EPSG:4326",
     )
-    townships_gdf = gpd.GeoDataFrame(
-        {
-            "township_code": [p.county_code + u["code"] for u in units],
-            "township_name": [u["name"] for u in units],
-        },
-        geometry=[to_wgs_geom(u["geom"]) for u in units],
-        crs="EPSG:4326",
-    )
-    townships_gdf = townships_gdf.sort_values("township_code", kind="stable").reset_index(drop=True)
 
-    roads = builder.to_graph(to_wgs)
-    vproj = np.column_stack(to_proj.transform(villages["lon"].to_numpy(), villages["lat"].to_numpy()))
-    facilities = make_facilities(
-        rng,
-        villages=villages,
-        role=role.to_numpy(),
-        village_xy=vproj,
-        builder=builder,
-        road_info=road_info,
-        seat=seat,
-        gap_point=gap_point,
-        gap_radius_m=gap_radius,
-        no_outlet_township=no_outlet_township,
-        to_wgs=to_wgs,
-        station_share=p.station_share,
+
+def _townships_frame(lay: _Layout, p: SynthParams, to_wgs: Transformer) -> gpd.GeoDataFrame:
+    """The township cells in WGS-84, in code order."""
+    townships = gpd.GeoDataFrame(
+        {
+            "township_code": [p.county_code + u.code for u in lay.units],
+            "township_name": [u.name for u in lay.units],
+        },
+        geometry=[_to_wgs_geom(u.geom, to_wgs) for u in lay.units],
+        crs="EPSG:4326",
     )
-    candidates = make_candidates(
-        rng,
-        villages=villages,
-        role=role.to_numpy(),
-        village_xy=vproj,
-        facilities=facilities,
-        builder=builder,
-        road_info=road_info,
-        population=population,
-        transform=transform,
-        seat=seat,
-        r_seat=r_seat,
-        to_wgs=to_wgs,
-        params=p,
-    )
-    gx, gy = to_wgs.transform(gap_point[0], gap_point[1])
-    notes = {
+    return townships.sort_values("township_code", kind="stable").reset_index(drop=True)
+
+
+def _notes(gaps: Gaps, villages: pd.DataFrame, role: np.ndarray, to_wgs: Transformer) -> dict[str, Any]:
+    """The deliberate gaps, for the README and the tests."""
+    gx, gy = to_wgs.transform(gaps.point[0], gaps.point[1])
+    return {
         "seat_gap_point": (round(float(gx), 6), round(float(gy), 6)),
-        "seat_gap_radius_m": gap_radius,
-        "no_outlet_township": no_outlet_township,
-        "remote_villages": villages.loc[role.to_numpy() == "remote", "village_code"].tolist(),
+        "seat_gap_radius_m": gaps.radius_m,
+        "no_outlet_township": gaps.no_outlet_township,
+        "remote_villages": villages.loc[role == "remote", "village_code"].tolist(),
     }
-    log.info(
-        "synth: %d townships, %d villages/communities, %d road nodes, %d facilities, %d candidates, pop %d",
-        len(townships_gdf),
-        len(villages_gdf),
-        roads.number_of_nodes(),
-        len(facilities),
-        len(candidates),
-        int(villages["population"].sum()),
-    )
-    return SynthCounty(
-        params=p,
-        boundary=boundary_gdf,
-        townships=townships_gdf,
-        villages=villages_gdf,
-        facilities=facilities,
-        candidates=candidates,
-        roads=roads,
-        population=population,
-        transform=transform,
-        notes=notes,
-    )
 
 
 # ----------------------------------------------------------------------------- writing
