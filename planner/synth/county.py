@@ -71,7 +71,8 @@ class SynthParams:
     extent_km
         Approximate width and height of the county.
     n_townships
-        Towns and townships (镇 + 乡), not counting the seat's sub-districts.
+        Towns and townships (镇 + 乡), not counting the seat's sub-districts. Any number: beyond
+        ``townships_per_county`` the area is split into several synthetic counties (see below).
     n_xiang
         How many of ``n_townships`` are 乡 (the rest are 镇); the farthest from the seat.
     n_subdistricts
@@ -112,6 +113,19 @@ class SynthParams:
         Approximate centre of the county (WGS-84).
     county_code, county_name
         The county's 6-digit code and name.
+    total_population
+        People in the whole area. ``None`` keeps the sizes the other parameters give; a number
+        rescales every settlement by the same factor (largest remainder, so the register sums to it
+        exactly) after the layout is made, and the raster and households follow the rescaled register.
+        The layout (which villages get lane grids and tertiary links) follows the unscaled sizes.
+    townships_per_county
+        At most this many towns and townships (1..100) per county code. The NBS township part of a
+        code has room for 100 镇 (100–199) and 200 乡 (200–399) per county, so a larger area is split
+        into ``ceil(n_townships / townships_per_county)`` synthetic counties: angular sectors around
+        the seat of near-equal township counts, coded ``county_code``, ``county_code + 1``, ... (the
+        last two digits, which must stay within 01..99), each numbering its 镇 from 100 and its 乡 from
+        200 by distance from the seat. The seat's sub-districts belong to the first county; county
+        ``j + 1`` is named like ``county_name`` with the number (示范县, 示范二县, ...).
     """
 
     seed: int = 7
@@ -143,11 +157,27 @@ class SynthParams:
     centre_lat: float = 36.45
     county_code: str = "379901"
     county_name: str = "示范县"
+    total_population: int | None = None
+    townships_per_county: int = 100
 
     def __post_init__(self) -> None:
         problems = _check_params(self)
         if problems:
             raise InputDataError("invalid synthetic-county parameters", problems=problems)
+
+    @property
+    def n_counties(self) -> int:
+        """How many county codes the townships need (``ceil(n_townships / townships_per_county)``)."""
+        return -(-self.n_townships // self.townships_per_county)
+
+    @property
+    def counties(self) -> list[tuple[str, str]]:
+        """``(code, name)`` of each synthetic county: ``county_code`` and ``county_name`` first."""
+        head, last = self.county_code[:4], int(self.county_code[4:])
+        return [
+            (f"{head}{last + j:02d}", names.numbered_county(self.county_name, j + 1))
+            for j in range(self.n_counties)
+        ]
 
     @classmethod
     def benchmark(cls, *, seed: int = 1) -> SynthParams:
@@ -190,6 +220,7 @@ _RANGES: dict[str, tuple[float, float, str, str]] = {
     "station_share": (0.0, 1.0, " (a share)", "use e.g. 0.75"),
     "resolution_m": (10.0, 1_000.0, " m", "use 100"),
     "n_park_candidates": (0, 10, "", "use 1..3"),
+    "townships_per_county": (1, 100, "", "use e.g. 20 (a real county has about 10-20)"),
 }
 
 
@@ -204,7 +235,7 @@ def _check_params(p: SynthParams) -> list[Problem]:
         for name, (lo, hi, unit, fix) in _RANGES.items()
         if not lo <= getattr(p, name) <= hi
     ]
-    return out + _check_counts(p) + _check_place(p)
+    return out + _check_counts(p) + _check_place(p) + _check_code_room(p)
 
 
 def _check_counts(p: SynthParams) -> list[Problem]:
@@ -214,9 +245,9 @@ def _check_counts(p: SynthParams) -> list[Problem]:
     def bad(name: str, msg: str, fix: str) -> None:
         out.append(Problem(msg, location=f"SynthParams.{name}", fix=fix))
 
-    if not 1 <= p.n_townships <= 99:
-        bad("n_townships", f"n_townships must be 1..99, got {p.n_townships}", "use e.g. 8")
-    if not 0 <= p.n_xiang <= p.n_townships or p.n_xiang > 99:
+    if p.n_townships < 1:
+        bad("n_townships", f"n_townships must be at least 1, got {p.n_townships}", "use e.g. 8")
+    if not 0 <= p.n_xiang <= p.n_townships:
         bad("n_xiang", f"n_xiang must be 0..n_townships, got {p.n_xiang}", "use e.g. 2")
     min_v = p.n_xiang + p.n_remote + 3 * (p.n_townships + p.n_subdistricts)
     if not min_v <= p.n_villages <= 150 * (p.n_townships + p.n_subdistricts):
@@ -234,7 +265,31 @@ def _check_counts(p: SynthParams) -> list[Problem]:
             f"town_population must be (low, high) with 500 <= low <= high, got {lo, hi}",
             "",
         )
+    settlements = p.n_subdistricts * p.communities_per_subdistrict + p.n_townships + 1 + p.n_villages
+    if p.total_population is not None and not 50 * settlements <= p.total_population <= 200_000_000:
+        bad(
+            "total_population",
+            f"total_population={p.total_population:,} must give at least 50 people per settlement "
+            f"(about {settlements:,} settlements) and at most 200,000,000",
+            f"use at least {50 * settlements:,} people, or fewer villages",
+        )
     return out
+
+
+def _check_code_room(p: SynthParams) -> list[Problem]:
+    """The synthetic counties' codes stay in the prefecture of ``county_code`` (last two digits <= 99)."""
+    if not (len(p.county_code) == 6 and p.county_code.isdigit() and p.townships_per_county >= 1):
+        return []  # reported by the other checks
+    if int(p.county_code[4:]) + p.n_counties - 1 <= 99:
+        return []
+    return [
+        Problem(
+            f"{p.n_townships} townships at {p.townships_per_county} per county need {p.n_counties} "
+            f"county codes from {p.county_code}, past {p.county_code[:4]}99",
+            location="SynthParams.county_code",
+            fix=f"use a county_code ending at most {100 - p.n_counties:02d}, or raise townships_per_county",
+        )
+    ]
 
 
 def _check_place(p: SynthParams) -> list[Problem]:
@@ -329,12 +384,18 @@ class _Settlements:
 
 @dataclass(frozen=True, eq=False)
 class _Unit:
-    """A township-level unit (街道, 镇 or 乡): its 3-digit code within the county, name and cell."""
+    """A township-level unit (街道, 镇 or 乡): its county's code, its 3-digit code there, name and cell."""
 
+    county: str
     code: str
     name: str
     geom: shapely.Geometry
     stem: str = ""
+
+    @property
+    def township_code(self) -> str:
+        """The 9-digit township code."""
+        return self.county + self.code
 
 
 @dataclass(frozen=True, eq=False)
@@ -350,6 +411,7 @@ class _Layout:
     units: list[_Unit]
     n_sub: int
     n_zhen: int
+    counties: list[tuple[str, str]]
 
     @functools.cached_property
     def _tree(self) -> shapely.STRtree:
@@ -400,6 +462,8 @@ def synthesize(params: SynthParams) -> SynthCounty:
     road_info = build_roads(builder, rng, plan)
     _add_remote_hamlets(rng, st, lay, builder=builder, zones=zones)
     _assign_codes(rng, st, p, lay)
+    if p.total_population is not None:
+        _rescale_people(st, p.total_population)
     st.households = [max(1, round(pp / rng.uniform(2.6, 3.0))) for pp in st.pop]
     population, transform = sgeom.population_raster(
         lay.boundary, np.array(st.xy), np.array(st.pop), np.array(st.sigma), p.resolution_m
@@ -471,19 +535,28 @@ def _layout(rng: np.random.Generator, p: SynthParams, *, centre: np.ndarray) -> 
     is_xiang[p.n_townships - p.n_xiang :] = True
     cells = sgeom.voronoi_cells(np.vstack([seat, towns]), boundary)
     sub_names = names.subdistrict_names(p.n_subdistricts)
+    counties = p.counties
     units = [
-        _Unit(code=f"{k + 1:03d}", name=sub_names[k], geom=cells[0].intersection(wedge))
+        _Unit(
+            county=counties[0][0], code=f"{k + 1:03d}", name=sub_names[k], geom=cells[0].intersection(wedge)
+        )
         for k, wedge in enumerate(sgeom.wedges(seat, p.n_subdistricts, 4 * extent))
     ]
     stems = names.township_stems(p.n_townships, rng)
-    n_zhen = 0
+    county_of = _county_sectors(towns, seat, n_counties=len(counties))
+    n_zhen, n_xiang = np.zeros(len(counties), dtype=int), np.zeros(len(counties), dtype=int)
     for t in range(p.n_townships):
-        if is_xiang[t]:
-            code, suffix = f"{200 + t - (p.n_townships - p.n_xiang):03d}", "乡"
+        c = county_of[t]
+        if is_xiang[t]:  # 乡 200.., 镇 100.. within each county, nearest the seat first
+            code, suffix = f"{200 + n_xiang[c]:03d}", "乡"
+            n_xiang[c] += 1
         else:
-            code, suffix = f"{100 + n_zhen:03d}", "镇"
-            n_zhen += 1
-        units.append(_Unit(code=code, name=stems[t] + suffix, geom=cells[t + 1], stem=stems[t]))
+            code, suffix = f"{100 + n_zhen[c]:03d}", "镇"
+            n_zhen[c] += 1
+        unit = _Unit(
+            county=counties[c][0], code=code, name=stems[t] + suffix, geom=cells[t + 1], stem=stems[t]
+        )
+        units.append(unit)
     return _Layout(
         boundary=boundary,
         extent=extent,
@@ -493,8 +566,20 @@ def _layout(rng: np.random.Generator, p: SynthParams, *, centre: np.ndarray) -> 
         is_xiang=is_xiang,
         units=units,
         n_sub=p.n_subdistricts,
-        n_zhen=n_zhen,
+        n_zhen=int(n_zhen.sum()),
+        counties=counties,
     )
+
+
+def _county_sectors(towns: np.ndarray, seat: np.ndarray, *, n_counties: int) -> np.ndarray:
+    """The county (0..n_counties-1) of each town: consecutive angular sectors around the seat
+    holding near-equal numbers of towns (``numpy.array_split`` of the towns ordered by bearing)."""
+    out = np.zeros(len(towns), dtype=int)
+    if n_counties > 1:
+        bearing = np.arctan2(towns[:, 1] - seat[1], towns[:, 0] - seat[0])
+        for c, members in enumerate(np.array_split(np.argsort(bearing, kind="stable"), n_counties)):
+            out[members] = c
+    return out
 
 
 def _add_seat_communities(rng: np.random.Generator, st: _Settlements, p: SynthParams, lay: _Layout) -> None:
@@ -662,7 +747,7 @@ def _assign_codes(rng: np.random.Generator, st: _Settlements, p: SynthParams, la
                 ]
             )
         for k, m in enumerate(comm):
-            codes[m] = f"{p.county_code}{unit.code}{k + 1:03d}"
+            codes[m] = f"{unit.township_code}{k + 1:03d}"
         unnamed = [m for m in vill if not st.name[m]]
         fresh = names.village_names(len(unnamed), rng, taken=taken | {st.name[m] for m in vill})
         for m, nm in zip(unnamed, fresh, strict=True):
@@ -671,8 +756,25 @@ def _assign_codes(rng: np.random.Generator, st: _Settlements, p: SynthParams, la
         if len(taken) > 5_000:
             taken = set()
         for k, m in enumerate(vill):
-            codes[m] = f"{p.county_code}{unit.code}{200 + k:03d}"
+            codes[m] = f"{unit.township_code}{200 + k:03d}"
     st.code = codes
+
+
+def _rescale_people(st: _Settlements, total: int) -> None:
+    """Scale every settlement's people by one factor so that they sum to ``total`` exactly
+    (largest remainder); every settlement keeps at least one person."""
+    scaled = sgeom.split_int(total, np.asarray(st.pop, dtype=float))
+    if scaled.min() < 1:
+        raise InputDataError(
+            problems=[
+                Problem(
+                    f"total_population={total:,} leaves a settlement of {min(st.pop)} people with nobody",
+                    location="SynthParams.total_population",
+                    fix="raise total_population, or lower seat_population so the seat takes a smaller share",
+                )
+            ]
+        )
+    st.pop = [int(v) for v in scaled]
 
 
 def _gaps(rng: np.random.Generator, p: SynthParams, lay: _Layout) -> Gaps:
@@ -681,7 +783,7 @@ def _gaps(rng: np.random.Generator, p: SynthParams, lay: _Layout) -> Gaps:
     return Gaps(
         point=lay.seat + 0.85 * lay.r_seat * np.array([np.cos(gap_dir), np.sin(gap_dir)]),
         radius_m=round(max(1_250.0, 0.75 * lay.r_seat), 1),
-        no_outlet_township=p.county_code + lay.units[lay.n_sub + p.n_townships - 1].code,
+        no_outlet_township=lay.units[lay.n_sub + p.n_townships - 1].township_code,
     )
 
 
@@ -700,7 +802,7 @@ def _register(
         {
             "village_code": st.code,
             "village_name": st.name,
-            "township_code": [p.county_code + lay.units[u].code for u in st.unit],
+            "township_code": [lay.units[u].township_code for u in st.unit],
             "township_name": [lay.units[u].name for u in st.unit],
             "urban_rural_code": st.ur,
             "kind": st.kind,
@@ -733,10 +835,20 @@ def _to_wgs_geom(geom: shapely.Geometry, to_wgs: Transformer) -> shapely.Geometr
 
 
 def _boundary_frame(lay: _Layout, p: SynthParams, to_wgs: Transformer) -> gpd.GeoDataFrame:
-    """The county outline in WGS-84 with its code and name."""
+    """The county outline in WGS-84 with its code and name; one outline per county when there are several
+    (the union of its township cells)."""
+    if len(lay.counties) == 1:
+        return gpd.GeoDataFrame(
+            {"county_code": [p.county_code], "county_name": [p.county_name]},
+            geometry=[_to_wgs_geom(lay.boundary, to_wgs)],
+            crs="EPSG:4326",
+        )
+    outlines = [
+        shapely.union_all([u.geom for u in lay.units if u.county == code]) for code, _ in lay.counties
+    ]
     return gpd.GeoDataFrame(
-        {"county_code": [p.county_code], "county_name": [p.county_name]},
-        geometry=[_to_wgs_geom(lay.boundary, to_wgs)],
+        {"county_code": [c for c, _ in lay.counties], "county_name": [n for _, n in lay.counties]},
+        geometry=[_to_wgs_geom(g, to_wgs) for g in outlines],
         crs="EPSG:4326",
     )
 
@@ -745,7 +857,7 @@ def _townships_frame(lay: _Layout, p: SynthParams, to_wgs: Transformer) -> gpd.G
     """The township cells in WGS-84, in code order."""
     townships = gpd.GeoDataFrame(
         {
-            "township_code": [p.county_code + u.code for u in lay.units],
+            "township_code": [u.township_code for u in lay.units],
             "township_name": [u.name for u in lay.units],
         },
         geometry=[_to_wgs_geom(u.geom, to_wgs) for u in lay.units],
@@ -778,14 +890,14 @@ _README = """# 示范县合成数据 / Synthetic demo county
 
 **本目录中的数据全部是合成的（虚构的），不代表任何真实地区。** 示范县（代码 {code}）是一个虚构的山东省县，
 位于华北平原。边界、乡镇、村庄名称与代码、人口、道路和快递网点都由 `planner synth`
-（`planner/synth.py`，随机种子 {seed}）生成，仅用于演示和测试。
+（`planner/synth/`，随机种子 {seed}）生成，仅用于演示和测试。
 
 **All data in this folder is synthetic (fictional) and describes no real place.** 示范县 (code {code}) is a
 fictional county of Shandong on the North China Plain. Its boundary, townships, village names and codes,
-population, roads and express-delivery facilities were generated by `planner synth` (`planner/synth.py`,
+population, roads and express-delivery facilities were generated by `planner synth` (`planner/synth/`,
 seed {seed}) for demonstrations and tests. Regenerate with the same parameters to get byte-identical files.
 
-Files:
+{counties}Files:
 
 - `boundaries/county.geojson`: county outline (WGS-84) with `county_code`, `county_name`.
 - `boundaries/townships.geojson`: {n_units} townships (街道/镇/乡; Voronoi cells of their centres)
@@ -873,10 +985,24 @@ def write_county(county: SynthCounty, out_dir: Path) -> dict[str, Path]:
             no_outlet=county.notes["no_outlet_township"],
             remote=", ".join(county.notes["remote_villages"]) or "(none)",
             params=", ".join(f"{f.name}={getattr(p, f.name)!r}" for f in fields(p)),
+            counties=_counties_note(county.boundary),
         ),
         "utf-8",
     )
     return paths
+
+
+def _counties_note(boundary: gpd.GeoDataFrame) -> str:
+    """The README's paragraph on an area of several synthetic counties ("" for one county)."""
+    if len(boundary) == 1:
+        return ""
+    listed = "、".join(
+        f"{c} {n}" for c, n in zip(boundary["county_code"], boundary["county_name"], strict=True)
+    )
+    return (
+        f"本区域由 {len(boundary)} 个合成县组成 / The area spans {len(boundary)} synthetic counties "
+        f"(one feature each in `boundaries/county.geojson`): {listed}.\n\n"
+    )
 
 
 def synthesize_county(params: SynthParams, out_dir: Path) -> SynthSummary:
@@ -913,8 +1039,12 @@ def write_scenario(out_dir: Path, params: SynthParams, *, profile: str = "nation
         "study_area": {
             "boundary": "boundaries/county.geojson",
             "townships": "boundaries/townships.geojson",
-            "county_code": params.county_code,
-            "county_name": params.county_name,
+            # several synthetic counties: the boundary file's features name them
+            **(
+                {"county_code": params.county_code, "county_name": params.county_name}
+                if params.n_counties == 1
+                else {}
+            ),
         },
         "inputs": {
             "population": {"path": "population/population_100m.tif", "resolution_m": 200},
