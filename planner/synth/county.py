@@ -28,7 +28,6 @@ from typing import Any
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import osmnx as ox
 import pandas as pd
 import rasterio
 import shapely
@@ -964,6 +963,8 @@ def write_county(county: SynthCounty, out_dir: Path) -> dict[str, Path]:
     ) as dst:
         dst.write(county.population, 1)
         dst.update_tags(DESCRIPTION="synthetic population (planner synth), persons per cell")
+    import osmnx as ox  # here, not at import: osmnx pulls in scikit-learn and matplotlib (~1-2 s)
+
     ox.save_graphml(county.roads, paths["roads"])
     county.villages.drop(columns="geometry")[list(VILLAGE_CSV_COLUMNS)].to_csv(
         paths["villages"], index=False, lineterminator="\n"
