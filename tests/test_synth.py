@@ -243,9 +243,19 @@ def test_graphml_loads_with_osm_conventions(roads: nx.MultiDiGraph) -> None:
         assert isinstance(d["street_count"], int)
     classes = {d["highway"] for _, _, d in roads.edges(data=True)}
     assert classes == {
-        "trunk", "primary", "secondary", "tertiary", "unclassified", "residential", "service",
-        "living_street", "footway", "steps", "path", "track",
-    }  # fmt: skip
+        "trunk",
+        "primary",
+        "secondary",
+        "tertiary",
+        "unclassified",
+        "residential",
+        "service",
+        "living_street",
+        "footway",
+        "steps",
+        "path",
+        "track",
+    }
     geod = Geod(ellps="WGS84")
     oneway = 0
     for u, v, d in roads.edges(data=True):
@@ -308,8 +318,16 @@ def _in_polygons(df: pd.DataFrame, polys: gpd.GeoDataFrame, key: str) -> pd.Seri
 
 def test_facility_file_schema(facilities: pd.DataFrame) -> None:
     assert list(facilities.columns) == [
-        "facility_id", "type", "name", "brands", "capacity", "floor_area_m2", "village_code", "lon", "lat",
-    ]  # fmt: skip
+        "facility_id",
+        "type",
+        "name",
+        "brands",
+        "capacity",
+        "floor_area_m2",
+        "village_code",
+        "lon",
+        "lat",
+    ]
     assert facilities["facility_id"].is_unique
     assert set(facilities["type"]) == {
         "outlet",
@@ -460,3 +478,191 @@ def test_small_county_whose_seat_fits_inside_the_gap_is_generated() -> None:
     seat_outlets = county.facilities[county.facilities["type"].isin(["outlet", "locker"])]
     assert len(seat_outlets) > 0
     assert (county.villages["kind"] == "village").sum() == 24
+
+
+# --------------------------------------------------------------------------------- total population
+SMALL = {
+    "seed": 5,
+    "extent_km": 16.0,
+    "n_townships": 4,
+    "n_xiang": 1,
+    "n_subdistricts": 1,
+    "communities_per_subdistrict": 4,
+    "n_villages": 30,
+    "n_remote": 1,
+    "seat_population": 20_000,
+}
+
+
+@pytest.fixture(scope="module")
+def small_plain() -> SynthCounty:
+    return synthesize(SynthParams(**SMALL))
+
+
+@pytest.mark.parametrize("total", [123_457, 2_520_000])
+def test_total_population_rescales_register_raster_and_households(
+    small_plain: SynthCounty, total: int
+) -> None:
+    scaled = synthesize(SynthParams(**SMALL, total_population=total))
+    a = small_plain.villages.set_index("village_code")
+    b = scaled.villages.set_index("village_code")
+    # the same settlements, codes, names and places: only the people change
+    assert list(a.index) == list(b.index)
+    same = ["village_name", "township_code", "kind", "urban_rural_code", "lon", "lat"]
+    assert a[same].equals(b[same])
+    # the total exactly, each settlement within one person of its share (largest remainder)
+    assert int(b["population"].sum()) == total
+    share = a["population"] * total / a["population"].sum()
+    assert float((b["population"] - share).abs().max()) < 1.0
+    assert (b["population"] >= 1).all()
+    # the raster carries the same people (cells inside the county; nodata is -1)
+    raster = scaled.population.astype(np.float64)
+    assert float(raster[raster > 0].sum()) == pytest.approx(total, rel=1e-7, abs=1.0)
+    # households follow the rescaled people: 2.6-3.0 persons each (rounding aside)
+    big = b[b["population"] >= 100]
+    assert (big["population"] / big["households"]).between(2.55, 3.05).all()
+
+
+def test_total_population_too_small_is_refused_before_any_work() -> None:
+    # 4 communities + 4 towns + 1 special + 30 villages = 39 settlements: at least 50 each = 1,950
+    with pytest.raises(InputDataError, match=r"total_population=1,000 .*about 39 settlements.*1,950"):
+        SynthParams(**SMALL, total_population=1_000)
+    assert SynthParams(**SMALL, total_population=1_950).total_population == 1_950
+
+
+# --------------------------------------------------------------------------------- several counties
+@pytest.fixture(scope="module")
+def three_counties(tmp_path_factory: pytest.TempPathFactory) -> tuple[SynthParams, dict[str, Path]]:
+    params = SynthParams(
+        seed=11,
+        extent_km=24,
+        n_townships=7,
+        n_xiang=2,
+        n_villages=60,
+        townships_per_county=3,
+        seat_population=30_000,
+    )
+    return params, write_county(synthesize(params), tmp_path_factory.mktemp("three"))
+
+
+def test_townships_beyond_one_county_get_several_county_codes(
+    three_counties: tuple[SynthParams, dict[str, Path]],
+) -> None:
+    params, paths = three_counties
+    # 7 townships at most 3 per county: ceil(7 / 3) = 3 counties of 3, 2 and 2 townships
+    assert params.n_counties == 3
+    county = gpd.read_file(paths["county"])
+    assert county["county_code"].tolist() == ["379901", "379902", "379903"]
+    assert county["county_name"].tolist() == ["示范县", "示范二县", "示范三县"]
+    townships = gpd.read_file(paths["townships"])
+    codes = townships["township_code"]
+    assert len(codes) == 2 + 7 and codes.is_unique and codes.str.fullmatch(r"\d{9}").all()
+    prefix, tail = codes.str[:6], codes.str[6:].astype(int)
+    assert set(prefix[tail < 100]) == {"379901"}  # the seat's sub-districts
+    per_county = prefix[tail >= 100].value_counts().sort_index().tolist()
+    assert per_county == [3, 2, 2]
+    # within each county: 镇 numbered 100, 101, ... and 乡 200, 201, ... without gaps
+    for code in county["county_code"]:
+        mine = sorted(tail[prefix == code])
+        zhen = [t for t in mine if 100 <= t < 200]
+        xiang = [t for t in mine if t >= 200]
+        assert zhen == list(range(100, 100 + len(zhen))) and xiang == list(range(200, 200 + len(xiang)))
+    # every township lies in the county its code names; the counties partition the area
+    c_m, t_m = county.to_crs("EPSG:4548"), townships.to_crs("EPSG:4548")
+    for code, geom in zip(t_m["township_code"], t_m.geometry, strict=True):
+        owner = c_m.loc[c_m["county_code"] == code[:6], "geometry"].iloc[0]
+        assert owner.contains(geom.representative_point())
+    assert c_m.area.sum() == pytest.approx(t_m.area.sum(), rel=1e-3)
+
+
+def test_village_codes_of_several_counties_follow_nbs_rules(
+    three_counties: tuple[SynthParams, dict[str, Path]],
+) -> None:
+    _, paths = three_counties
+    villages = pd.read_csv(paths["villages"], dtype={"village_code": str, "township_code": str})
+    townships = gpd.read_file(paths["townships"])
+    codes = villages["village_code"]
+    assert codes.str.fullmatch(r"\d{12}").all() and codes.is_unique
+    assert (codes.str[:9] == villages["township_code"]).all()
+    assert set(villages["township_code"]) <= set(townships["township_code"])
+    assert set(codes.str[:6]) == {"379901", "379902", "379903"}
+    tail = codes.str[9:].astype(int)
+    assert ((tail <= 199) == (villages["kind"] == "community")).all()
+    assert ((tail >= 200) == (villages["kind"] == "village")).all()
+
+
+def test_several_counties_give_a_scenario_with_one_unit_per_county(
+    three_counties: tuple[SynthParams, dict[str, Path]],
+) -> None:
+    from planner.inputs import read_boundary
+    from planner.scenario import load_scenario
+    from planner.synth import write_scenario
+
+    params, paths = three_counties
+    scenario = load_scenario(write_scenario(paths["readme"].parent, params))
+    assert scenario.study_area.county_code is None  # the boundary file's features name the counties
+    boundary = read_boundary(scenario.study_area.boundary)
+    assert sorted(boundary["county_code"]) == ["379901", "379902", "379903"]
+    assert "3 synthetic counties" in paths["readme"].read_text("utf-8")
+
+
+def test_a_prefecture_of_150_townships_has_valid_unique_codes() -> None:
+    params = SynthParams(
+        seed=2,
+        extent_km=80,
+        n_townships=150,
+        n_xiang=40,
+        n_villages=500,
+        n_remote=0,
+        seat_population=60_000,
+        rural_node_spacing_m=1_500,
+        track_share=0.0,
+        total_population=2_520_000,
+    )
+    county = synthesize(params)
+    # 150 townships at the default 100 per county: 2 counties of 75 (+ the seat's 2 sub-districts)
+    assert county.boundary["county_code"].tolist() == ["379901", "379902"]
+    tcodes = county.townships["township_code"]
+    assert len(tcodes) == 152 and tcodes.is_unique and tcodes.str.fullmatch(r"\d{9}").all()
+    assert tcodes.str[:6].value_counts().to_dict() == {"379901": 77, "379902": 75}
+    vcodes = county.villages["village_code"]
+    assert vcodes.is_unique and vcodes.str.fullmatch(r"\d{12}").all()
+    assert (vcodes.str[:9] == county.villages["township_code"]).all()
+    assert int(county.villages["population"].sum()) == 2_520_000
+
+
+def test_county_codes_must_stay_in_the_prefecture() -> None:
+    # 250 townships at 100 per county need 3 codes: 379997..379999 fit, 379998.. would pass 379999
+    ok = SynthParams(n_townships=250, n_villages=800, county_code="379997")
+    assert [c for c, _ in ok.counties] == ["379997", "379998", "379999"]
+    assert [n for _, n in ok.counties] == ["示范县", "示范二县", "示范三县"]
+    with pytest.raises(InputDataError, match=r"need 3 county codes from 379998.*ending at most 97"):
+        SynthParams(n_townships=250, n_villages=800, county_code="379998")
+    with pytest.raises(InputDataError, match="townships_per_county"):
+        SynthParams(townships_per_county=101)
+
+
+def test_township_stems_beyond_the_two_character_pool() -> None:
+    from planner.synth.names import township_stems
+
+    stems = township_stems(3_000, np.random.default_rng(0))
+    assert len(set(stems)) == 3_000
+    assert all(len(s) in (2, 3) for s in stems) and any(len(s) == 3 for s in stems)
+
+
+def test_cli_synth_population_and_townships_per_county(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    out = tmp_path / "area"
+    args = ["synth", str(out), "--seed", "3", "--villages", "40", "--townships", "5"]
+    args += ["--townships-per-county", "2", "--population", "90000", "--extent-km", "20"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    villages = pd.read_csv(out / "villages" / "villages.csv", dtype={"village_code": str})
+    assert int(villages["population"].sum()) == 90_000
+    # ceil(5 / 2) = 3 counties
+    assert sorted(set(villages["village_code"].str[:6])) == ["379901", "379902", "379903"]
+    bad = CliRunner().invoke(app, ["synth", str(tmp_path / "bad"), "--population", "10"])
+    assert bad.exit_code == 2 and "total_population" in bad.output

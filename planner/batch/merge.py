@@ -232,7 +232,6 @@ def merge_gpkg(plan: BatchPlan, rows: Sequence[Mapping[str, Any]], path: Path) -
     Also a ``units`` layer: one (multi)polygon per unit from its boundary, with the summary figures.
     Layers are merged one at a time, so memory holds one layer of all units, not every layer.
     """
-    import geopandas as gpd
     import pyogrio
 
     sources = [(r, Path(r["output_dir"]) / "results.gpkg") for r in rows if r["status"] != "failed"]
@@ -247,21 +246,9 @@ def merge_gpkg(plan: BatchPlan, rows: Sequence[Mapping[str, Any]], path: Path) -
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     tmp.unlink(missing_ok=True)
     for layer in layer_names:
-        frames = []
-        for row, p in sources:
-            if layer not in {str(n) for n, _ in pyogrio.list_layers(p)}:
-                continue
-            gdf = pyogrio.read_dataframe(p, layer=layer)
-            gdf.insert(0, "unit", row["unit"])
-            gdf.insert(1, "unit_name", row["unit_name"])
-            frames.append(gdf)
-        frames = [f for f in frames if len(f)]
-        if not frames:
+        merged = _merged_layer(sources, layer)
+        if merged is None:
             continue
-        merged = gpd.GeoDataFrame(
-            pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs
-        )
-        merged = _uniform_columns(merged)
         pyogrio.write_dataframe(
             merged,
             tmp,
@@ -276,6 +263,26 @@ def merge_gpkg(plan: BatchPlan, rows: Sequence[Mapping[str, Any]], path: Path) -
         return None
     tmp.replace(path)
     return path
+
+
+def _merged_layer(sources: Sequence[tuple[Mapping[str, Any], Path]], layer: str) -> Any:
+    """``layer`` of every unit's GeoPackage that has it, rows tagged with the unit (None when all empty)."""
+    import geopandas as gpd
+    import pyogrio
+
+    frames = []
+    for row, p in sources:
+        if layer not in {str(n) for n, _ in pyogrio.list_layers(p)}:
+            continue
+        gdf = pyogrio.read_dataframe(p, layer=layer)
+        gdf.insert(0, "unit", row["unit"])
+        gdf.insert(1, "unit_name", row["unit_name"])
+        frames.append(gdf)
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return None
+    merged = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
+    return _uniform_columns(merged)
 
 
 def _uniform_columns(gdf: Any) -> Any:

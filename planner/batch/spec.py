@@ -423,13 +423,12 @@ def _absolute_paths(data: dict[str, Any], base: Path) -> None:
 
 def unit_scenario(
     template: dict[str, Any],
-    template_path: Path,
-    batch: BatchFile,
-    batch_dir: Path,
     unit: Unit,
     *,
+    template_path: Path,
+    batch: BatchFile,
+    batch_path: Path,
     out_dir: Path,
-    source: Path | None = None,
 ) -> dict[str, Any]:
     """The scenario of one unit: the template with absolute paths and the unit's paths and overrides.
 
@@ -437,12 +436,12 @@ def unit_scenario(
     ----------
     template
         The template scenario as read from YAML (not modified).
-    template_path
-        The template file; its relative paths (and a bare ``standards`` name) are resolved against it.
-    batch, batch_dir
-        The batch file and its folder (``paths`` patterns are relative to it).
     unit
         The unit.
+    template_path
+        The template file; its relative paths (and a bare ``standards`` name) are resolved against it.
+    batch, batch_path
+        The batch file as parsed and its path (``paths`` patterns are relative to its folder).
     out_dir
         The unit's output folder (written as ``outputs.folder``).
     """
@@ -456,8 +455,8 @@ def unit_scenario(
     if isinstance(data.get("cache_dir"), str):
         data["cache_dir"] = str((base / data["cache_dir"]).resolve())
     for dotted, pattern in batch.paths.items():
-        filled = _fill(pattern, unit, source=source, location=f"paths.{dotted}")
-        _set(data, dotted, str((batch_dir / filled).resolve()))
+        filled = _fill(pattern, unit, source=batch_path, location=f"paths.{dotted}")
+        _set(data, dotted, str((batch_path.parent / filled).resolve()))
     area = data.get("study_area")
     if not isinstance(area, dict):
         area = {}
@@ -478,7 +477,7 @@ def unit_scenario(
         data["title_en"] = f"{unit.id} · {data['title_en']}"
     for dotted, value in batch.overrides.items():
         filled = (
-            _fill(value, unit, source=source, location=f"overrides.{dotted}")
+            _fill(value, unit, source=batch_path, location=f"overrides.{dotted}")
             if isinstance(value, str)
             else value
         )
@@ -662,7 +661,9 @@ def _template_jobs(batch: BatchFile, path: Path, target: Path, force: bool) -> t
     jobs = []
     for unit in units:
         unit_out = target / "units" / unit.id
-        data = unit_scenario(template, template_path, batch, path.parent, unit, out_dir=unit_out, source=path)
+        data = unit_scenario(
+            template, unit, template_path=template_path, batch=batch, batch_path=path, out_dir=unit_out
+        )
         header = (
             f"# Scenario of unit {unit.id} ({unit.name}) made by `planner batch` from\n"
             f"# template {template_path} and batch file {path}. Edit those, not this file.\n"

@@ -23,6 +23,7 @@ def batch(
             help="A batch YAML file (template + units, or a list of scenarios), or scenario files."
         ),
     ],
+    *,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Batch output folder (default: the batch file's outputs.folder)."),

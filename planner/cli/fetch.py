@@ -13,6 +13,7 @@ import typer
 
 def fetch(
     out: Annotated[Path, typer.Argument(help="Folder to write the data and scenario.yaml into.")],
+    *,
     boundary: Annotated[
         Path | None,
         typer.Option("--boundary", "-b", help="Study-area polygon file (GeoJSON, GPKG, SHP; any CRS)."),

@@ -16,6 +16,7 @@ __all__ = ["audit", "run", "validate"]
 
 def run(
     scenario: Annotated[Path, typer.Argument(help="The scenario YAML file (see scenarios/demo.yaml).")],
+    *,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Output folder (default: the scenario's outputs.folder)."),
@@ -66,6 +67,7 @@ def run(
 
 def audit(
     scenario: Annotated[Path, typer.Argument(help="The scenario YAML file.")],
+    *,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write audit.csv and village_gaps.csv here.")
     ] = None,

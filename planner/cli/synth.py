@@ -16,9 +16,28 @@ __all__ = ["synth"]
 
 def synth(
     out: Annotated[Path, typer.Argument(help="Folder to write the synthetic county into.")],
+    *,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same county.")] = 7,
     villages: Annotated[int | None, typer.Option(help="Number of administrative villages.")] = None,
-    townships: Annotated[int | None, typer.Option(help="Number of townships (乡镇).")] = None,
+    townships: Annotated[
+        int | None,
+        typer.Option(help="Number of towns and townships (镇/乡), any number (see --townships-per-county)."),
+    ] = None,
+    townships_per_county: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=100,
+            help="At most this many townships per county code (default 100, the room of the NBS 镇 codes); "
+            "more townships make several synthetic counties with consecutive codes.",
+        ),
+    ] = None,
+    population: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Total people of the area: every settlement, the raster and households scaled to it."
+        ),
+    ] = None,
     extent_km: Annotated[float | None, typer.Option(help="Approximate width of the county in km.")] = None,
     benchmark: Annotated[
         bool,
@@ -32,13 +51,14 @@ def synth(
     from planner.synth import SynthParams, synthesize_county, write_scenario
 
     params = SynthParams.benchmark(seed=seed) if benchmark else SynthParams(seed=seed)
-    updates: dict[str, Any] = {}
-    if villages is not None:
-        updates["n_villages"] = villages
-    if townships is not None:
-        updates["n_townships"] = townships
-    if extent_km is not None:
-        updates["extent_km"] = extent_km
+    given = {
+        "n_villages": villages,
+        "n_townships": townships,
+        "townships_per_county": townships_per_county,
+        "total_population": population,
+        "extent_km": extent_km,
+    }
+    updates: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     try:
         params = dataclasses.replace(params, **updates)
         written = synthesize_county(params, out)

@@ -40,8 +40,22 @@ from shapely.geometry.base import BaseGeometry
 
 from planner.errors import InputDataError, Problem
 from planner.fetch._http import FetchCache, FetchError, default_fetch_cache, make_session
-from planner.fetch.osm import DEFAULT_OVERPASS_URL, POI_COLUMNS, fetch_pois, fetch_roads
-from planner.fetch.worldpop import LICENCE, WORLDPOP_API, WorldPopProduct, fetch_worldpop
+from planner.fetch.osm import (
+    DEFAULT_OVERPASS_URL,
+    POI_COLUMNS,
+    PoisResult,
+    RoadsResult,
+    fetch_pois,
+    fetch_roads,
+)
+from planner.fetch.worldpop import (
+    LICENCE,
+    WORLDPOP_API,
+    PopulationResult,
+    WorldPopProduct,
+    WorldPopQuery,
+    fetch_worldpop,
+)
 
 __all__ = [
     "DEFAULT_OVERPASS_URL",
@@ -49,6 +63,8 @@ __all__ = [
     "FetchCache",
     "FetchError",
     "FetchSummary",
+    "FetchedFiles",
+    "WorldPopQuery",
     "default_fetch_cache",
     "fetch_area",
     "write_fetched_scenario",
@@ -222,38 +238,57 @@ def _register(places_csv: Path, boundary: gpd.GeoDataFrame, county_code: str) ->
     )
 
 
+@dataclass(frozen=True)
+class FetchedFiles:
+    """What :func:`fetch_area` wrote, as :func:`write_fetched_scenario` needs it.
+
+    Attributes
+    ----------
+    name
+        The scenario's name.
+    county_code, county_name
+        The area's code (6 digits, or anything else to leave it out) and name.
+    population
+        The population raster's path relative to the folder.
+    has_villages, has_facilities, has_candidates
+        Whether ``villages/villages.csv``, ``facilities/existing.csv``, ``facilities/candidates.csv`` exist.
+    """
+
+    name: str
+    county_code: str
+    county_name: str
+    population: str
+    has_villages: bool
+    has_facilities: bool
+    has_candidates: bool = False
+
+
 def write_fetched_scenario(
     out_dir: Path,
+    files: FetchedFiles,
     *,
-    name: str,
-    county_code: str,
-    county_name: str,
-    population: str,
-    has_villages: bool,
-    has_facilities: bool,
-    has_candidates: bool = False,
     standards: str = "national-default",
     resolution_m: float = 200.0,
 ) -> Path:
     """Write ``scenario.yaml`` for the files :func:`fetch_area` wrote (paths relative to ``out_dir``)."""
     study_area: dict[str, Any] = {"boundary": "boundaries/county.geojson"}
-    if re.fullmatch(r"\d{6}", county_code):
-        study_area["county_code"] = county_code
-    if county_name:
-        study_area["county_name"] = county_name
+    if re.fullmatch(r"\d{6}", files.county_code):
+        study_area["county_code"] = files.county_code
+    if files.county_name:
+        study_area["county_name"] = files.county_name
     inputs: dict[str, Any] = {
-        "population": {"path": population, "resolution_m": resolution_m},
+        "population": {"path": files.population, "resolution_m": resolution_m},
         "roads": {"path": "roads/roads.graphml"},
     }
-    if has_villages:
+    if files.has_villages:
         inputs["villages"] = {"path": "villages/villages.csv"}
-    if has_facilities:
+    if files.has_facilities:
         inputs["facilities"] = {"path": "facilities/existing.csv"}
-    if has_candidates:
+    if files.has_candidates:
         inputs["candidates"] = {"path": "facilities/candidates.csv"}
-    label = county_name or name
+    label = files.county_name or files.name
     scenario = {
-        "name": name,
+        "name": files.name,
         "title": f"{label}快递末端服务设施规划（OpenStreetMap 与 WorldPop 公开数据）",
         "title_en": f"{label}: express-delivery facility plan (OpenStreetMap and WorldPop data)",
         "study_area": study_area,
@@ -273,6 +308,121 @@ def write_fetched_scenario(
     path = out_dir / "scenario.yaml"
     path.write_text(header + yaml.safe_dump(scenario, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
+
+
+@dataclass(frozen=True)
+class _Area:
+    """The study area as read: the frame, its union, its size, code and name, and the query area."""
+
+    frame: gpd.GeoDataFrame
+    geom: BaseGeometry
+    km2: float
+    code: str
+    name: str
+    query: BaseGeometry
+
+    @property
+    def scenario_name(self) -> str:
+        """``fetch-<code>``, else ``fetch-<ascii name>``, else ``fetch-area``."""
+        if re.fullmatch(r"\d{6}", self.code):
+            return f"fetch-{self.code}"
+        return f"fetch-{_slug(self.name) if self.name.isascii() else 'area'}"
+
+
+def _study_area(frame: gpd.GeoDataFrame, *, buffer_m: float) -> _Area:
+    """The read boundary as an :class:`_Area` (an empty area is an error)."""
+    geom = frame.geometry.union_all()
+    km2 = float(frame.to_crs(frame.estimate_utm_crs()).geometry.area.sum()) / 1e6
+    if geom.is_empty or km2 <= 0.0:
+        raise InputDataError(
+            problems=[
+                Problem("the study area is empty (zero area)", fix="give a polygon boundary with an area")
+            ]
+        )
+    return _Area(
+        frame=frame,
+        geom=geom,
+        km2=km2,
+        code=str(frame["county_code"].iat[0] or ""),
+        name=str(frame["county_name"].iat[0] or ""),
+        query=_buffered(frame, buffer_m),
+    )
+
+
+@dataclass
+class _Written:
+    """The layers written into the output folder, the files, and what was not found."""
+
+    out: Path
+    files: list[Path] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    facilities: pd.DataFrame = field(default_factory=pd.DataFrame)
+    register: pd.DataFrame = field(default_factory=pd.DataFrame)
+    candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    population: str = ""
+
+    def keep(self, path: Path) -> Path:
+        """Record ``path`` as written."""
+        self.files.append(path)
+        return path
+
+    def table(self, frame: pd.DataFrame, rel: str, *, missing: str) -> None:
+        """Write ``frame`` to ``rel`` when it has rows (removing an older file), else note ``missing``."""
+        path = self.out / rel
+        path.unlink(missing_ok=True)
+        if len(frame):
+            frame.to_csv(self.keep(path), index=False)
+        else:
+            self.missing.append(missing)
+
+
+def _per_type(frame: pd.DataFrame) -> dict[str, int]:
+    """Rows of ``frame`` per ``type``."""
+    return {str(k): int(v) for k, v in frame["type"].value_counts().items()} if len(frame) else {}
+
+
+def _write_layers(
+    out: Path, area: _Area, *, pop: PopulationResult, roads: RoadsResult, pois: PoisResult
+) -> _Written:
+    """Write the boundary, roads, raster, POIs, facilities, places, register and candidates."""
+    from planner.fetch.candidates import make_candidates
+    from planner.inputs import read_roads
+
+    (out / "scenario.yaml").unlink(missing_ok=True)  # no stale scenario if writing fails half-way
+    for sub in ("boundaries", "roads", "population", "facilities", "villages", "osm"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    w = _Written(out)
+    area.frame.to_file(w.keep(out / "boundaries" / "county.geojson"), driver="GeoJSON")
+    shutil.copyfile(roads.path, w.keep(out / "roads" / "roads.graphml"))
+    w.population = f"population/worldpop_{pop.source.iso3.lower()}_{pop.source.year}.tif"
+    shutil.copyfile(pop.path, w.keep(out / w.population))
+    pois.table.reindex(columns=list(POI_COLUMNS)).to_csv(w.keep(out / "osm" / "pois.csv"), index=False)
+    w.facilities = _facilities_frame(pois.table, area.frame)
+    w.table(
+        w.facilities,
+        "facilities/existing.csv",
+        missing="no post offices, courier shops or parcel lockers in OSM: add your facility list",
+    )
+    places = _places_frame(pois.table)
+    places_csv = w.keep(out / "villages" / "osm_places.csv")
+    places.to_csv(places_csv, index=False)
+    w.register = _register(places_csv, area.frame, area.code) if len(places) else pd.DataFrame()
+    w.table(
+        w.register,
+        "villages/villages.csv",
+        missing="no OSM places (village/hamlet/town) in the area: add the NBS village register",
+    )
+    w.candidates = make_candidates(
+        read_roads(out / "roads" / "roads.graphml"), area.frame, out / w.population, w.register
+    )
+    w.table(
+        w.candidates,
+        "facilities/candidates.csv",
+        missing="no candidate sites could be made (no populated road nodes, no villages)",
+    )
+    if pop.total_in_area <= 0:
+        w.missing.append(f"the WorldPop raster has no people inside the area ({pop.source.url})")
+    return w
 
 
 def fetch_area(
@@ -298,6 +448,8 @@ def fetch_area(
     progress: Callable[[str], None] | None = None,
 ) -> FetchSummary:
     """Download roads, POIs and population for a study area and write a ready scenario.
+
+    The keyword options are those of ``planner fetch`` (one per command-line option).
 
     Parameters
     ----------
@@ -339,140 +491,87 @@ def fetch_area(
     FetchError
         No network, HTTP errors, no roads in OSM.
     """
-    from planner.fetch.candidates import make_candidates
-    from planner.inputs import read_boundary, read_roads
+    from planner.inputs import read_boundary
 
     step = progress or (lambda _label: None)
     out = Path(out_dir)
     session = session or make_session()
     cache = FetchCache(cache_dir if cache_dir is not None else default_fetch_cache(), refresh=refresh)
-
     step("boundary")
-    area = read_boundary(boundary, admin_name=admin_name, county_code=county_code, county_name=county_name)
-    geom = area.geometry.union_all()
-    area_km2 = float(area.to_crs(area.estimate_utm_crs()).geometry.area.sum()) / 1e6
-    if geom.is_empty or area_km2 <= 0.0:
-        raise InputDataError(
-            problems=[
-                Problem("the study area is empty (zero area)", fix="give a polygon boundary with an area")
-            ]
-        )
-    code = str(area["county_code"].iat[0] or "")
-    cname = str(area["county_name"].iat[0] or "")
-    query_area = _buffered(area, buffer_m)
-
+    frame = read_boundary(boundary, admin_name=admin_name, county_code=county_code, county_name=county_name)
+    area = _study_area(frame, buffer_m=buffer_m)
     step("population")
-    pop = fetch_worldpop(
-        query_area,
-        geom,
-        cache,
-        iso3=iso3,
-        year=year,
-        product=worldpop,
-        download=worldpop_download,
-        session=session,
-        api_url=worldpop_api,
-        timeout_s=timeout_s,
+    query = WorldPopQuery(
+        iso3=iso3, year=year, product=worldpop, download=worldpop_download, api_url=worldpop_api
     )
-
+    pop = fetch_worldpop(area.query, area.geom, cache, query=query, session=session, timeout_s=timeout_s)
     step("roads")
-    roads = fetch_roads(query_area, cache, overpass_url=overpass_url, timeout_s=timeout_s, session=session)
+    roads = fetch_roads(area.query, cache, overpass_url=overpass_url, timeout_s=timeout_s, session=session)
     step("pois")
-    pois = fetch_pois(query_area, cache, overpass_url=overpass_url, timeout_s=timeout_s, session=session)
+    pois = fetch_pois(area.query, cache, overpass_url=overpass_url, timeout_s=timeout_s, session=session)
     step("writing")
-    (out / "scenario.yaml").unlink(missing_ok=True)  # no stale scenario if writing fails half-way
-    for sub in ("boundaries", "roads", "population", "facilities", "villages", "osm"):
-        (out / sub).mkdir(parents=True, exist_ok=True)
-    files: list[Path] = []
-
-    def keep(path: Path) -> Path:
-        files.append(path)
-        return path
-
-    area.to_file(keep(out / "boundaries" / "county.geojson"), driver="GeoJSON")
-    shutil.copyfile(roads.path, keep(out / "roads" / "roads.graphml"))
-    pop_rel = f"population/worldpop_{pop.source.iso3.lower()}_{pop.source.year}.tif"
-    shutil.copyfile(pop.path, keep(out / pop_rel))
-    pois.table.reindex(columns=list(POI_COLUMNS)).to_csv(keep(out / "osm" / "pois.csv"), index=False)
-
-    missing: list[str] = []
-    facilities = _facilities_frame(pois.table, area)
-    fac_path = out / "facilities" / "existing.csv"
-    fac_path.unlink(missing_ok=True)
-    if len(facilities):
-        facilities.to_csv(keep(fac_path), index=False)
-    else:
-        missing.append("no post offices, courier shops or parcel lockers in OSM: add your facility list")
-    places = _places_frame(pois.table)
-    places.to_csv(keep(out / "villages" / "osm_places.csv"), index=False)
-    reg_path = out / "villages" / "villages.csv"
-    reg_path.unlink(missing_ok=True)
-    register = _register(out / "villages" / "osm_places.csv", area, code) if len(places) else pd.DataFrame()
-    if len(register):
-        register.to_csv(keep(reg_path), index=False)
-    else:
-        missing.append("no OSM places (village/hamlet/town) in the area: add the NBS village register")
-    candidates = make_candidates(read_roads(out / "roads" / "roads.graphml"), area, out / pop_rel, register)
-    cand_path = out / "facilities" / "candidates.csv"
-    cand_path.unlink(missing_ok=True)
-    if len(candidates):
-        candidates.to_csv(keep(cand_path), index=False)
-    else:
-        missing.append("no candidate sites could be made (no populated road nodes, no villages)")
-    if pop.total_in_area <= 0:
-        missing.append(f"the WorldPop raster has no people inside the area ({pop.source.url})")
-
-    name = (
-        f"fetch-{code}"
-        if re.fullmatch(r"\d{6}", code)
-        else f"fetch-{_slug(cname) if cname.isascii() else 'area'}"
+    w = _write_layers(out, area, pop=pop, roads=roads, pois=pois)
+    files = FetchedFiles(
+        name=area.scenario_name,
+        county_code=area.code,
+        county_name=area.name,
+        population=w.population,
+        has_villages=len(w.register) > 0,
+        has_facilities=len(w.facilities) > 0,
+        has_candidates=len(w.candidates) > 0,
     )
-    scenario_path = write_fetched_scenario(
-        out,
-        name=name,
-        county_code=code,
-        county_name=cname,
-        population=pop_rel,
-        has_villages=len(register) > 0,
-        has_facilities=len(facilities) > 0,
-        has_candidates=len(candidates) > 0,
-        standards=standards,
-        resolution_m=resolution_m,
-    )
-    files.append(scenario_path)
+    scenario_path = w.keep(write_fetched_scenario(out, files, standards=standards, resolution_m=resolution_m))
     summary = FetchSummary(
         out_dir=out,
         scenario_path=scenario_path,
-        county_code=code,
-        county_name=cname,
-        area_km2=area_km2,
+        county_code=area.code,
+        county_name=area.name,
+        area_km2=area.km2,
         roads_nodes=roads.nodes,
         roads_edges=roads.edges,
         roads_km=roads.length_km,
-        facilities={str(k): int(v) for k, v in facilities["type"].value_counts().items()},
-        candidates={str(k): int(v) for k, v in candidates["type"].value_counts().items()},
-        villages=int((register["kind"] == "village").sum()) if len(register) else 0,
-        communities=int((register["kind"] == "community").sum()) if len(register) else 0,
+        facilities=_per_type(w.facilities),
+        candidates=_per_type(w.candidates),
+        villages=int((w.register["kind"] == "village").sum()) if len(w.register) else 0,
+        communities=int((w.register["kind"] == "community").sum()) if len(w.register) else 0,
         population_total=pop.total_in_area,
         population_source=pop.source.url,
         from_cache={"roads": roads.from_cache, "pois": pois.from_cache, "population": pop.from_cache},
-        missing=missing,
-        files=files,
+        missing=w.missing,
+        files=w.files,
     )
-    provenance = {
+    provenance = _provenance(summary, pop, buffer_m=buffer_m, overpass_url=overpass_url)
+    (out / "fetch.json").write_text(json.dumps(provenance, ensure_ascii=False, indent=1), encoding="utf-8")
+    w.keep(out / "fetch.json")
+    logger.info(
+        "fetch: %d road nodes, %d facilities, %d places, %.0f people → %s",
+        roads.nodes,
+        len(w.facilities),
+        len(w.register),
+        pop.total_in_area,
+        scenario_path,
+    )
+    return summary
+
+
+def _provenance(
+    summary: FetchSummary, pop: PopulationResult, *, buffer_m: float, overpass_url: str
+) -> dict[str, Any]:
+    """``fetch.json``: when, the area, the sources and licences, the counts, cache use, what is missing."""
+    return {
         "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "area": {
-            "county_code": code,
-            "county_name": cname,
-            "area_km2": round(area_km2, 3),
+            "county_code": summary.county_code,
+            "county_name": summary.county_name,
+            "area_km2": round(summary.area_km2, 3),
             "buffer_m": buffer_m,
         },
         "osm": {"overpass_url": overpass_url, "licence": "© OpenStreetMap contributors, ODbL 1.0"},
         "worldpop": {**pop.source.__dict__, "licence": LICENCE, "crop_shape": list(pop.shape)},
         "counts": {
-            "roads_nodes": roads.nodes,
-            "roads_edges": roads.edges,
-            "roads_km": roads.length_km,
+            "roads_nodes": summary.roads_nodes,
+            "roads_edges": summary.roads_edges,
+            "roads_km": summary.roads_km,
             "facilities": summary.facilities,
             "candidates": summary.candidates,
             "villages": summary.villages,
@@ -481,16 +580,5 @@ def fetch_area(
             "population_in_crop": round(pop.total_in_window, 3),
         },
         "from_cache": summary.from_cache,
-        "not_found": missing,
+        "not_found": summary.missing,
     }
-    (out / "fetch.json").write_text(json.dumps(provenance, ensure_ascii=False, indent=1), encoding="utf-8")
-    files.append(out / "fetch.json")
-    logger.info(
-        "fetch: %d road nodes, %d facilities, %d places, %.0f people → %s",
-        roads.nodes,
-        len(facilities),
-        len(register),
-        pop.total_in_area,
-        scenario_path,
-    )
-    return summary

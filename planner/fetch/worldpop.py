@@ -206,17 +206,36 @@ def _crop(
     return float(values[inside].sum()), float(values.sum()), (int(data.shape[0]), int(data.shape[1]))
 
 
+@dataclass(frozen=True)
+class WorldPopQuery:
+    """Which WorldPop raster to fetch and how.
+
+    Attributes
+    ----------
+    iso3, year
+        The country (ISO 3166 alpha-3) and the population year.
+    product
+        ``auto`` (constrained when the catalogue has it for the year), ``constrained`` or ``unconstrained``.
+    download
+        Fetch the whole country file once instead of reading the area's window over HTTP.
+    api_url
+        The catalogue's base URL.
+    """
+
+    iso3: str = "CHN"
+    year: int = 2020
+    product: WorldPopProduct = "auto"
+    download: bool = False
+    api_url: str = WORLDPOP_API
+
+
 def fetch_worldpop(
     area: BaseGeometry,
     boundary: BaseGeometry,
     cache: FetchCache,
     *,
-    iso3: str = "CHN",
-    year: int = 2020,
-    product: WorldPopProduct = "auto",
-    download: bool = False,
+    query: WorldPopQuery,
     session: requests.Session,
-    api_url: str = WORLDPOP_API,
     timeout_s: float = 180.0,
 ) -> PopulationResult:
     """Get the WorldPop raster of a country and year, cropped to ``area`` (WGS-84), via the cache.
@@ -229,14 +248,10 @@ def fetch_worldpop(
         The study area itself, for the reported total.
     cache
         Where downloads are kept.
-    iso3, year, product
-        Which raster (``auto``: constrained if the catalogue has it for the year).
-    download
-        Fetch the whole country file once instead of reading the window over HTTP.
+    query
+        Which raster, whole-file download or not, the catalogue URL.
     session
         The HTTP session (catalogue and whole-file downloads).
-    api_url
-        The catalogue's base URL.
     timeout_s
         Per-request timeout.
 
@@ -247,16 +262,7 @@ def fetch_worldpop(
     InputDataError
         No raster for that country/year, or the raster does not cover the area.
     """
-    catalogue_query = {"api": api_url.rstrip("/"), "iso3": iso3.upper(), "year": year, "product": product}
-    hit = cache.lookup("worldpop-catalogue", catalogue_query)
-    if hit is not None:
-        source = WorldPopFile(**hit[1]["file"])
-    else:
-        source = find_worldpop_file(
-            iso3, year, product=product, session=session, api_url=api_url, timeout_s=timeout_s
-        )
-        with cache.writing("worldpop-catalogue", catalogue_query) as staging:
-            cache.seal(staging, catalogue_query, {"file": source.__dict__})
+    source = _catalogue_entry(query, cache, session=session, timeout_s=timeout_s)
     clip_query = {"url": source.url, "bounds": [round(b, 6) for b in area.bounds]}
     hit = cache.lookup("worldpop", clip_query)
     if hit is not None:
@@ -270,7 +276,7 @@ def fetch_worldpop(
             tuple(meta["shape"]),
             True,
         )
-    if download:
+    if query.download:
         whole = cache.root / "worldpop-files" / Path(source.url.split("?")[0]).name
         if cache.refresh or not whole.is_file():
             download_file(session, source.url, whole, timeout_s=timeout_s)
@@ -278,31 +284,11 @@ def fetch_worldpop(
     else:
         reader = source.url
     with cache.writing("worldpop", clip_query) as staging:
-        env = {
-            "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
-            "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.tiff",
-            "GDAL_HTTP_TIMEOUT": str(int(timeout_s)),
-            "GDAL_HTTP_MAX_RETRY": "3",
-            "GDAL_HTTP_RETRY_DELAY": "2",
-            "GDAL_HTTP_USERAGENT": session.headers.get("User-Agent", "planner"),
-        }
         try:
-            with rasterio.Env(**env):
+            with rasterio.Env(**_gdal_http_env(session, timeout_s)):
                 total_in, total_window, shape = _crop(reader, area, boundary, staging / "population.tif")
         except RasterioIOError as exc:
-            raise FetchError(
-                problems=[
-                    Problem(
-                        f"cannot read the WorldPop raster {reader}: {exc}",
-                        fix=(
-                            f"{NO_NETWORK_FIX}; if you are online but range requests are blocked, "
-                            "rerun with --worldpop-download (fetches the whole country file once)"
-                        )
-                        if not download
-                        else "delete the cached file and run fetch again",
-                    )
-                ]
-            ) from exc
+            raise _unreadable(reader, exc, downloaded=query.download) from exc
         meta = {
             "total_in_area": total_in,
             "total_in_window": total_window,
@@ -315,3 +301,52 @@ def fetch_worldpop(
         "population: %s, %d×%d cells, %.0f people in the area", source.url, shape[1], shape[0], total_in
     )
     return PopulationResult(folder / "population.tif", source, total_in, total_window, shape, False)
+
+
+def _catalogue_entry(
+    query: WorldPopQuery, cache: FetchCache, *, session: requests.Session, timeout_s: float
+) -> WorldPopFile:
+    """The catalogue entry of ``query``, from the cache or the catalogue (then cached)."""
+    catalogue_query = {
+        "api": query.api_url.rstrip("/"),
+        "iso3": query.iso3.upper(),
+        "year": query.year,
+        "product": query.product,
+    }
+    hit = cache.lookup("worldpop-catalogue", catalogue_query)
+    if hit is not None:
+        return WorldPopFile(**hit[1]["file"])
+    source = find_worldpop_file(
+        query.iso3,
+        query.year,
+        product=query.product,
+        session=session,
+        api_url=query.api_url,
+        timeout_s=timeout_s,
+    )
+    with cache.writing("worldpop-catalogue", catalogue_query) as staging:
+        cache.seal(staging, catalogue_query, {"file": source.__dict__})
+    return source
+
+
+def _gdal_http_env(session: requests.Session, timeout_s: float) -> dict[str, str]:
+    """GDAL settings for reading a remote GeoTIFF by range requests (``/vsicurl/``)."""
+    return {
+        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+        "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.tiff",
+        "GDAL_HTTP_TIMEOUT": str(int(timeout_s)),
+        "GDAL_HTTP_MAX_RETRY": "3",
+        "GDAL_HTTP_RETRY_DELAY": "2",
+        "GDAL_HTTP_USERAGENT": str(session.headers.get("User-Agent", "planner")),
+    }
+
+
+def _unreadable(reader: str, exc: RasterioIOError, *, downloaded: bool) -> FetchError:
+    """The error for a raster GDAL cannot read, with the fix that fits how it was read."""
+    fix = (
+        "delete the cached file and run fetch again"
+        if downloaded
+        else f"{NO_NETWORK_FIX}; if you are online but range requests are blocked, "
+        "rerun with --worldpop-download (fetches the whole country file once)"
+    )
+    return FetchError(problems=[Problem(f"cannot read the WorldPop raster {reader}: {exc}", fix=fix)])

@@ -56,18 +56,8 @@ def dart(
             darts = darts[d > avoid_r[k]]
         added = 0
         for x, y in darts:
-            ci, cj = int(x // cell), int(y // cell)
-            ok = True
-            for di in (-2, -1, 0, 1, 2):
-                for dj in (-2, -1, 0, 1, 2):
-                    hit = buckets.get((ci + di, cj + dj))
-                    if hit is not None and (hit[0] - x) ** 2 + (hit[1] - y) ** 2 < spacing**2:
-                        ok = False
-                        break
-                if not ok:
-                    break
-            if ok:
-                buckets[(ci, cj)] = (x, y)
+            if _clear(buckets, x, y, cell=cell, spacing=spacing):
+                buckets[(int(x // cell), int(y // cell))] = (x, y)
                 out.append((x, y))
                 added += 1
                 if len(out) == n:
@@ -75,6 +65,19 @@ def dart(
         if added < 0.1 * (n - len(out) + added):
             spacing *= 0.9
     return np.asarray(out, dtype=float).reshape(-1, 2)
+
+
+def _clear(
+    buckets: dict[tuple[int, int], tuple[float, float]], x: float, y: float, *, cell: float, spacing: float
+) -> bool:
+    """Whether no point of the hash grid (cells of side ``cell``) lies within ``spacing`` of ``(x, y)``."""
+    ci, cj = int(x // cell), int(y // cell)
+    for di in (-2, -1, 0, 1, 2):
+        for dj in (-2, -1, 0, 1, 2):
+            hit = buckets.get((ci + di, cj + dj))
+            if hit is not None and (hit[0] - x) ** 2 + (hit[1] - y) ** 2 < spacing**2:
+                return False
+    return True
 
 
 def voronoi_cells(points: np.ndarray, region: shapely.Polygon) -> list[shapely.Geometry]:

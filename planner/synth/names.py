@@ -112,17 +112,34 @@ def village_names(n: int, rng: np.random.Generator, *, taken: Iterable[str] = ()
 
 
 def township_stems(n: int, rng: np.random.Generator) -> list[str]:
-    """``n`` distinct two-character township stems (马集, 刘桥); 镇/乡 is appended by the caller."""
+    """``n`` distinct township stems (马集, 刘桥); 镇/乡 is appended by the caller.
+
+    Two characters while the pool of surname + suffix stems lasts (about 1,700), then a position
+    prefix is added (东马集), which gives room for more than 20,000.
+    """
     pool = list(_TOWN_STEMS)
     order = rng.permutation(len(pool))
     out = [pool[i] for i in order[: min(n, len(pool))]]
     used = set(out)
+    tries = 0
     while len(out) < n:
         stem = SURNAMES[rng.integers(len(SURNAMES))] + _SURNAME_SUFFIX[rng.integers(len(_SURNAME_SUFFIX))]
+        tries += 1
+        if tries > 40 * (n + 10):
+            stem = _POSITIONS[rng.integers(len(_POSITIONS))] + stem
         if stem not in used:
             used.add(stem)
             out.append(stem)
     return out
+
+
+def numbered_county(name: str, k: int) -> str:
+    """The name of the ``k``-th synthetic county after ``name``: ``name`` itself for 1, then the number
+    before a final 县 (示范县 → 示范二县) or after the name (示范 → 示范二)."""
+    if k == 1:
+        return name
+    number = chinese_number(k)
+    return f"{name[:-1]}{number}县" if name.endswith("县") and len(name) > 1 else f"{name}{number}"
 
 
 def subdistrict_names(n: int) -> list[str]:

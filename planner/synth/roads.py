@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -194,6 +194,11 @@ class RoadBuilder:
                         cuts.setdefault(e, []).append((float(lines[e].project(shapely.Point(xy))), nid, xy))
         if not cuts:
             return 0
+        self._cut_ways(cuts)
+        return added
+
+    def _cut_ways(self, cuts: dict[int, list[tuple[float, int, np.ndarray]]]) -> None:
+        """Split the way segments (numbered as :meth:`_edges` numbers them) at their cuts."""
         e = 0
         for w in self._ways:
             nodes, shapes = [w.nodes[0]], []
@@ -206,7 +211,6 @@ class RoadBuilder:
                 nodes.append(w.nodes[i + 1])
                 e += 1
             w.nodes, w.shapes = nodes, shapes
-        return added
 
     # ------------------------------------------------------------------ graph
     def to_graph(self, to_wgs84: Transformer) -> nx.MultiDiGraph:
@@ -242,13 +246,7 @@ class RoadBuilder:
         edges: list[tuple[int, int, int, dict[str, object]]] = []
         for e, (wi, u, v) in enumerate(segs):
             w = self._ways[wi]
-            attrs: dict[str, object] = {"osmid": wi + 1, "highway": w.highway, "oneway": w.oneway}
-            if w.name:
-                attrs["name"] = w.name
-            if w.ref:
-                attrs["ref"] = w.ref
-            if w.maxspeed:
-                attrs["maxspeed"] = w.maxspeed
+            attrs = _way_tags(w, osmid=wi + 1)
             geom = geoms.get(e)
             directions = [(u, v, False, geom)]
             if not w.oneway:
@@ -270,6 +268,18 @@ class RoadBuilder:
             np.add.at(counts, arr[:, 1], 1)
         nx.set_node_attributes(g, {n: int(counts[n]) for n in used}, name="street_count")
         return g
+
+
+def _way_tags(w: _Way, *, osmid: int) -> dict[str, object]:
+    """The OSM tags of a way's edges (``name``, ``ref`` and ``maxspeed`` only when set)."""
+    attrs: dict[str, object] = {"osmid": osmid, "highway": w.highway, "oneway": w.oneway}
+    if w.name:
+        attrs["name"] = w.name
+    if w.ref:
+        attrs["ref"] = w.ref
+    if w.maxspeed:
+        attrs["maxspeed"] = w.maxspeed
+    return attrs
 
 
 def _split_shape(
@@ -408,22 +418,68 @@ def _lattice_ways(
             )
 
 
-def build_roads(
-    builder: RoadBuilder,
-    rng: np.random.Generator,
-    *,
-    params: Any,
-    boundary: shapely.Polygon,
-    seat: np.ndarray,
-    r_seat: float,
-    angle: float,
-    towns: np.ndarray,
-    is_xiang: np.ndarray,
-    settlements_xy: np.ndarray,
-    settlements_pop: np.ndarray,
-    settlements_role: list[str],
-    zones: np.ndarray,
-) -> dict[str, Any]:
+@dataclass(frozen=True, eq=False)
+class RoadPlan:
+    """Where the roads go (projected metres): the county, its seat and towns, the settlements, the gaps.
+
+    Attributes
+    ----------
+    boundary
+        The county outline.
+    seat, r_seat
+        The seat's centre and radius.
+    angle
+        Rotation of the seat grid and the arterials (radians).
+    towns, is_xiang
+        Town and township centres (n x 2) and which of them are 乡.
+    settlements_xy, settlements_pop, settlements_role
+        Every settlement: position, people and role (``seat``, ``centre``, ``special``, ``village``).
+    zones
+        Reserved zones of the remote hamlets (nothing is built near them).
+    params
+        The :class:`~planner.synth.county.SynthParams`: street spacings, grid sizes, node spacing of
+        rural roads, share of farm tracks.
+    """
+
+    boundary: shapely.Geometry
+    seat: np.ndarray
+    r_seat: float
+    angle: float
+    towns: np.ndarray
+    is_xiang: np.ndarray
+    settlements_xy: np.ndarray
+    settlements_pop: np.ndarray
+    settlements_role: list[str]
+    zones: np.ndarray
+    params: Any
+
+
+@dataclass(frozen=True, eq=False)
+class RoadInfo:
+    """Node groups of the road network that the facilities and candidates are placed on.
+
+    Attributes
+    ----------
+    seat_nodes
+        Nodes of the seat's street grid.
+    town_nodes
+        Nodes of each town's grid, in the order of ``RoadPlan.towns``.
+    village_nodes
+        Lane-grid nodes per settlement index.
+    arterial_out
+        Nodes of the trunk and primary roads from the seat to the county edge.
+    town_of_settlement
+        Town-grid nodes per settlement index of a town centre (filled in by the caller).
+    """
+
+    seat_nodes: list[int]
+    town_nodes: list[list[int]]
+    village_nodes: dict[int, list[int]]
+    arterial_out: list[int]
+    town_of_settlement: dict[int, list[int]] = field(default_factory=dict)
+
+
+def build_roads(builder: RoadBuilder, rng: np.random.Generator, plan: RoadPlan) -> RoadInfo:
     """Lay out the county's roads in ``builder`` (metres); returns node groups the facilities need.
 
     Seat: a rotated street grid with primary axes (人民路 = G105, 建设路 = S321), secondary arterials
@@ -431,20 +487,38 @@ def build_roads(
     and park paths in the core. Trunk G105 and primary S321 run from the seat to the county edge;
     a secondary road joins the seat to each town's small grid; tertiary roads join neighbouring
     towns; every village gets a lane grid and an unclassified or tertiary link to the nearest
-    network node; farm tracks join some neighbouring villages. Nothing is built near ``zones``.
+    network node; farm tracks join some neighbouring villages. Nothing is built near ``plan.zones``.
+    The random draws happen in this order, so the same seed gives the same network.
     """
-    p = params
-    spacing_rural = p.rural_node_spacing_m
-    axis_ns = np.array([-np.sin(angle), np.cos(angle)])
-    axis_ew = np.array([np.cos(angle), np.sin(angle)])
+    seat_lat = _seat_grid(builder, plan)
+    _seat_blocks(builder, rng, seat_lat, plan)
+    seat_nodes = sorted(set(seat_lat.values()))
+    arterial_out = _arterials(builder, rng, seat_lat, plan)
+    town_nodes = _town_grids(builder, rng, plan)
+    _town_links(builder, rng, seat_nodes, town_nodes, plan)
+    vil = _lane_settlements(plan)
+    village_nodes = _VillageLanes(builder, rng, plan).build(vil)
+    plain = [k for k in vil if plan.settlements_role[k] == "village"]
+    _farm_tracks(builder, rng, plain, village_nodes, plan)
+    builder.add_junctions()
+    return RoadInfo(
+        seat_nodes=seat_nodes, town_nodes=town_nodes, village_nodes=village_nodes, arterial_out=arterial_out
+    )
 
-    # ---------------------------------------------------------------- seat grid
-    g = p.seat_street_spacing_m
-    big_r = r_seat * 1.15
+
+def _seat_radius(plan: RoadPlan) -> float:
+    """Radius of the seat's street grid (a little beyond the seat's own radius)."""
+    return float(plan.r_seat * 1.15)
+
+
+def _seat_grid(builder: RoadBuilder, plan: RoadPlan) -> dict[tuple[int, int], int]:
+    """The seat's rotated street grid and its named streets; returns the lattice ``(i, j) -> node``."""
+    g = plan.params.seat_street_spacing_m
+    big_r = _seat_radius(plan)
     half = int(np.ceil(big_r / g))
     ii, jj = np.meshgrid(np.arange(-half, half + 1), np.arange(-half, half + 1), indexing="ij")
     keep = (ii * g) ** 2 + (jj * g) ** 2 <= big_r**2
-    seat_lat = grid(builder, seat, spacing_m=g, half=half, angle=angle, keep=keep)
+    seat_lat = grid(builder, plan.seat, spacing_m=g, half=half, angle=plan.angle, keep=keep)
     core = 0.6 * big_r
     row_lines = sorted({j for _, j in seat_lat}, key=lambda j: (abs(j), j))
     col_lines = sorted({i for i, _ in seat_lat}, key=lambda i: (abs(i), i))
@@ -464,7 +538,19 @@ def build_roads(
         return "residential", False, {}
 
     _lattice_ways(builder, seat_lat, names_rows=row_names, names_cols=col_names, highway=seat_class)
-    c, s = np.cos(angle), np.sin(angle)
+    return seat_lat
+
+
+def _seat_blocks(
+    builder: RoadBuilder,
+    rng: np.random.Generator,
+    seat_lat: dict[tuple[int, int], int],
+    plan: RoadPlan,
+) -> None:
+    """Footways, steps and park paths across blocks of the core; service spurs into compounds outside it."""
+    spacing_m = plan.params.seat_street_spacing_m
+    core = 0.6 * _seat_radius(plan)
+    c, s = np.cos(plan.angle), np.sin(plan.angle)
     n_walk = 0
     for (i, j), a in seat_lat.items():
         corners = [seat_lat.get((i + 1, j)), seat_lat.get((i, j + 1)), seat_lat.get((i + 1, j + 1))]
@@ -476,7 +562,7 @@ def build_roads(
         assert diag[0] is not None and diag[1] is not None
         pa, pb = builder.xy([diag[0], diag[1]])
         mid = (pa + pb) / 2.0
-        dist = float(np.hypot(*(mid - seat)))
+        dist = float(np.hypot(*(mid - plan.seat)))
         if dist < core and roll < 0.3:  # footway across the block (小区 / 广场), sometimes with steps
             # the first such block is a park (path), the second has steps, the rest are random
             kind = "path" if roll < 0.06 or n_walk == 0 else "footway"
@@ -490,14 +576,22 @@ def build_roads(
             else:
                 builder.way([diag[0], m, diag[1]], highway=kind)
         elif dist >= core and roll < 0.25:  # service road into a compound from corner (i, j)
-            dx, dy = 0.45 * g, 0.35 * g
+            dx, dy = 0.45 * spacing_m, 0.35 * spacing_m
             pc = builder.xy([a])[0]
             tip = builder.node(pc[0] + c * dx - s * dy, pc[1] + s * dx + c * dy)
             builder.way([a, tip], highway="service")
-    seat_nodes = sorted(set(seat_lat.values()))
-    seat_xy = builder.xy(seat_nodes)
 
-    # ------------------------------------------------- trunk and primary to the county edge
+
+def _arterials(
+    builder: RoadBuilder,
+    rng: np.random.Generator,
+    seat_lat: dict[tuple[int, int], int],
+    plan: RoadPlan,
+) -> list[int]:
+    """Trunk G105 (north-south) and primary S321 (east-west) from the seat grid to the county edge."""
+    spacing_m = plan.params.rural_node_spacing_m
+    axis_ns = np.array([-np.sin(plan.angle), np.cos(plan.angle)])
+    axis_ew = np.array([np.cos(plan.angle), np.sin(plan.angle)])
     arterial_out: list[int] = []
     for line_i, ax, hw, ref, speed in (
         (True, axis_ns, "trunk", "G105", "80"),
@@ -507,32 +601,50 @@ def build_roads(
         key = (lambda kv: kv[0][1]) if line_i else (lambda kv: kv[0][0])
         for sign, (_, node) in ((1.0, max(ends, key=key)), (-1.0, min(ends, key=key))):
             start = builder.xy([node])[0]
-            end = _ray_end(boundary, start, sign * ax, inset_m=60.0)
-            if np.hypot(*(end - start)) < 2 * spacing_rural:
+            end = _ray_end(plan.boundary, start, sign * ax, inset_m=60.0)
+            if np.hypot(*(end - start)) < 2 * spacing_m:
                 continue
             pts = curve(start, end, bend=float(rng.normal(0.0, 0.03)))
             arterial_out += builder.polyline(
-                pts, highway=hw, name=ref, ref=ref, maxspeed=speed, node_spacing_m=spacing_rural
+                pts, highway=hw, name=ref, ref=ref, maxspeed=speed, node_spacing_m=spacing_m
             )
+    return arterial_out
 
-    # ------------------------------------------------------------- town grids and links
+
+def _town_grids(builder: RoadBuilder, rng: np.random.Generator, plan: RoadPlan) -> list[list[int]]:
+    """A small rotated street grid at every town centre (乡 centres one size smaller); their nodes."""
+    params = plan.params
     town_nodes: list[list[int]] = []
-    for t, txy in enumerate(towns):
-        th = max(1, p.town_grid_half - (1 if is_xiang[t] else 0))
+
+    def town_class(line: int, along_i: bool, run: list[int]) -> tuple[str, Any, dict[str, str]]:
+        return ("tertiary" if line == 0 else "residential"), False, {}
+
+    for t, txy in enumerate(plan.towns):
+        th = max(1, params.town_grid_half - (1 if plan.is_xiang[t] else 0))
         ti, tj = np.meshgrid(np.arange(-th, th + 1), np.arange(-th, th + 1), indexing="ij")
         tkeep = ti**2 + tj**2 <= (th + 0.5) ** 2
         tang = float(rng.uniform(-0.3, 0.3))
-        lat = grid(builder, txy, spacing_m=p.town_street_spacing_m, half=th, angle=tang, keep=tkeep)
+        lat = grid(builder, txy, spacing_m=params.town_street_spacing_m, half=th, angle=tang, keep=tkeep)
         street = list(names.TOWN_STREETS)
         rn = {j: street[(2 * abs(j) + (j < 0)) % len(street)] for j in range(-th, th + 1)}
         cn = {i: street[(2 * abs(i) + (i < 0) + 1) % len(street)] for i in range(-th, th + 1)}
-
-        def town_class(line: int, along_i: bool, run: list[int]) -> tuple[str, Any, dict[str, str]]:
-            return ("tertiary" if line == 0 else "residential"), False, {}
-
         _lattice_ways(builder, lat, names_rows=rn, names_cols=cn, highway=town_class)
         town_nodes.append(sorted(set(lat.values())))
-    seat_tree = cKDTree(seat_xy)
+    return town_nodes
+
+
+def _town_links(
+    builder: RoadBuilder,
+    rng: np.random.Generator,
+    seat_nodes: list[int],
+    town_nodes: list[list[int]],
+    plan: RoadPlan,
+) -> None:
+    """A secondary road from the seat to every town; tertiary roads between neighbouring towns."""
+    spacing = plan.params.rural_node_spacing_m
+    seat, towns = plan.seat, plan.towns
+    big_r = _seat_radius(plan)
+    seat_tree = cKDTree(builder.xy(seat_nodes))
     n_s = 0
     for t, txy in enumerate(towns):
         d = (txy - seat) / np.hypot(*(txy - seat))
@@ -545,13 +657,22 @@ def build_roads(
         else:
             n_s += 1
             ref = f"X0{10 + 3 * n_s:02d}"
-        builder.polyline(
-            curve(pa, pb, bend=float(rng.normal(0.0, 0.05))),
-            highway="secondary",
-            name=ref,
-            ref=ref,
-            node_spacing_m=spacing_rural,
-        )
+        pts = curve(pa, pb, bend=float(rng.normal(0.0, 0.05)))
+        builder.polyline(pts, highway="secondary", name=ref, ref=ref, node_spacing_m=spacing)
+    for k, (t, u) in enumerate(_neighbour_towns(towns)):
+        xt, xu = builder.xy(town_nodes[t]), builder.xy(town_nodes[u])
+        dm = np.hypot(xt[:, None, 0] - xu[None, :, 0], xt[:, None, 1] - xu[None, :, 1])
+        at, au = np.unravel_index(int(np.argmin(dm)), dm.shape)
+        pa, pb = xt[at], xu[au]
+        if _near_zone(pa, pb, plan.zones, clearance_m=1_800.0):
+            continue
+        ref = f"X1{k + 1:02d}"
+        pts = curve(pa, pb, bend=float(rng.normal(0.0, 0.06)))
+        builder.polyline(pts, highway="tertiary", name=ref, ref=ref, node_spacing_m=spacing)
+
+
+def _neighbour_towns(towns: np.ndarray) -> list[tuple[int, int]]:
+    """Pairs of neighbouring towns (each town's two nearest, if under 1.5 times its nearest), sorted."""
     pairs: set[tuple[int, int]] = set()
     if len(towns) > 1:
         ttree = cKDTree(towns)
@@ -562,104 +683,122 @@ def build_roads(
                     *(towns[np.atleast_1d(nbr)[1]] - towns[t])
                 ):
                     pairs.add((min(t, int(u)), max(t, int(u))))
-    for k, (t, u) in enumerate(sorted(pairs)):
-        xt, xu = builder.xy(town_nodes[t]), builder.xy(town_nodes[u])
-        dm = np.hypot(xt[:, None, 0] - xu[None, :, 0], xt[:, None, 1] - xu[None, :, 1])
-        at, au = np.unravel_index(int(np.argmin(dm)), dm.shape)
-        pa, pb = xt[at], xu[au]
-        if _near_zone(pa, pb, zones, clearance_m=1_800.0):
-            continue
-        ref = f"X1{k + 1:02d}"
-        builder.polyline(
-            curve(pa, pb, bend=float(rng.normal(0.0, 0.06))),
-            highway="tertiary",
-            name=ref,
-            ref=ref,
-            node_spacing_m=spacing_rural,
+    return sorted(pairs)
+
+
+def _lane_settlements(plan: RoadPlan) -> list[int]:
+    """Settlements that get a lane grid (villages and the special area), nearest a centre first."""
+    centres = np.vstack([plan.seat, plan.towns])
+    vil = [k for k, r in enumerate(plan.settlements_role) if r in ("village", "special")]
+    d_centre = cKDTree(centres).query(plan.settlements_xy[vil])[0] if vil else np.empty(0)
+    return [vil[k] for k in np.argsort(d_centre, kind="stable")]
+
+
+@dataclass
+class _VillageLanes:
+    """Lane grids in the villages and their links to the network (numbering tertiary links Y001, ...)."""
+
+    builder: RoadBuilder
+    rng: np.random.Generator
+    plan: RoadPlan
+    y_count: int = 0
+
+    def build(self, vil: list[int]) -> dict[int, list[int]]:
+        """A lane grid and a link for every settlement in ``vil``; returns lane nodes per settlement.
+
+        Villages are linked in batches of 25, each batch to the network as it stood before the batch
+        (so villages near a centre link to it and farther ones to their nearer neighbours).
+        """
+        village_nodes: dict[int, list[int]] = {}
+        batch = 25
+        for b0 in range(0, len(vil), batch):
+            net_tree = cKDTree(self.builder.xy())  # node ids are 1 + the tree's indices
+            for k in vil[b0 : b0 + batch]:
+                own = self.grid(k)
+                village_nodes[k] = own
+                self.link(k, own, net_tree)
+        return village_nodes
+
+    def grid(self, k: int) -> list[int]:
+        """The lane grid of settlement ``k`` (a cross of lanes for small villages); its node ids."""
+        params = self.plan.params
+        vxy = self.plan.settlements_xy[k]
+        pop = int(self.plan.settlements_pop[k])
+        vh = 1 + (params.village_lanes if pop > 700 else params.village_lanes // 2)
+        vi, vj = np.meshgrid(np.arange(-vh, vh + 1), np.arange(-vh, vh + 1), indexing="ij")
+        vkeep = (vi**2 + vj**2 <= (vh + 0.3) ** 2) & ((pop > 500) | (vi == 0) | (vj == 0))
+        vang = float(self.rng.uniform(-0.25, 0.25))
+        lat = grid(
+            self.builder, vxy, spacing_m=params.village_lane_spacing_m, half=vh, angle=vang, keep=vkeep
         )
 
-    # ---------------------------------------------------------------- villages
-    centres = np.vstack([seat, towns])
-    lane_roles = ("village", "special")
-    vil = [k for k, r in enumerate(settlements_role) if r in lane_roles]
-    d_centre = cKDTree(centres).query(settlements_xy[vil])[0] if vil else np.empty(0)
-    vil = [vil[k] for k in np.argsort(d_centre, kind="stable")]
-    village_nodes: dict[int, list[int]] = {}
-    y_count = 0
-    batch = 25
-    for b0 in range(0, len(vil), batch):
-        net_ids = np.arange(1, builder.n_nodes + 1)
-        net_tree = cKDTree(builder.xy())
-        for k in vil[b0 : b0 + batch]:
-            vxy = settlements_xy[k]
-            pop = int(settlements_pop[k])
-            vh = 1 + (p.village_lanes if pop > 700 else p.village_lanes // 2)
-            vi, vj = np.meshgrid(np.arange(-vh, vh + 1), np.arange(-vh, vh + 1), indexing="ij")
-            vkeep = (vi**2 + vj**2 <= (vh + 0.3) ** 2) & ((pop > 500) | (vi == 0) | (vj == 0))
-            vang = float(rng.uniform(-0.25, 0.25))
-            lat = grid(builder, vxy, spacing_m=p.village_lane_spacing_m, half=vh, angle=vang, keep=vkeep)
+        def lane_class(line: int, along_i: bool, run: list[int]) -> tuple[str, Any, dict[str, str]]:
+            return "residential", False, {}
 
-            def lane_class(line: int, along_i: bool, run: list[int]) -> tuple[str, Any, dict[str, str]]:
-                return "residential", False, {}
+        _lattice_ways(self.builder, lat, names_rows=None, names_cols=None, highway=lane_class)
+        return sorted(set(lat.values()))
 
-            _lattice_ways(builder, lat, names_rows=None, names_cols=None, highway=lane_class)
-            own = sorted(set(lat.values()))
-            village_nodes[k] = own
-            own_xy = builder.xy(own)
-            dists, idx = net_tree.query(vxy, k=min(8, len(net_ids)))
-            for d_n, j in zip(np.atleast_1d(dists), np.atleast_1d(idx), strict=True):
-                target = int(net_ids[j])
-                txy = builder.xy([target])[0]
-                src = own[int(np.argmin(np.hypot(*(own_xy - txy).T)))]
-                sxy = builder.xy([src])[0]
-                if d_n < 1.0 or _near_zone(sxy, txy, zones, clearance_m=1_700.0):
-                    continue
-                tertiary = pop >= 1_500 or rng.random() < 0.15
-                vref: str | None = None
-                if tertiary:
-                    y_count += 1
-                    vref = f"Y{y_count:03d}"
-                builder.polyline(
-                    curve(sxy, txy, bend=float(rng.normal(0.0, 0.04))),
-                    highway="tertiary" if tertiary else "unclassified",
-                    name=vref,
-                    ref=vref,
-                    node_spacing_m=spacing_rural,
-                )
-                break
+    def link(self, k: int, own: list[int], net_tree: cKDTree) -> None:
+        """Link settlement ``k`` (lane nodes ``own``) to the first of its 8 nearest nodes in ``net_tree``.
 
-    # farm tracks between neighbouring villages
-    plain = [k for k in vil if settlements_role[k] == "village"]
-    if len(plain) > 3 and p.track_share > 0:
-        vxy_all = settlements_xy[plain]
-        vtree = cKDTree(vxy_all)
-        _, nbrs = vtree.query(vxy_all, k=4)
-        typical = float(np.median(np.hypot(*(vxy_all[nbrs[:, 1]] - vxy_all).T)))
-        done: set[tuple[int, int]] = set()
-        for a_i in range(len(plain)):
-            for b_i in nbrs[a_i, 1:]:
-                pair = (min(a_i, int(b_i)), max(a_i, int(b_i)))
-                if pair in done:
-                    continue
-                done.add(pair)
-                if rng.random() >= p.track_share:
-                    continue
-                pa, pb = vxy_all[pair[0]], vxy_all[pair[1]]
-                if np.hypot(*(pb - pa)) > 1.8 * typical or _near_zone(pa, pb, zones, clearance_m=1_700.0):
-                    continue
-                na, nb = village_nodes[plain[pair[0]]], village_nodes[plain[pair[1]]]
-                xa, xb = builder.xy(na), builder.xy(nb)
-                ia = int(np.argmin(np.hypot(*(xa - pb).T)))
-                ib = int(np.argmin(np.hypot(*(xb - pa).T)))
-                builder.polyline(
-                    curve(xa[ia], xb[ib], bend=float(rng.normal(0.0, 0.08))),
-                    highway="track",
-                    node_spacing_m=spacing_rural,
-                )
-    builder.add_junctions()
-    return {
-        "seat_nodes": seat_nodes,
-        "town_nodes": town_nodes,
-        "village_nodes": village_nodes,
-        "arterial_out": arterial_out,
-    }
+        Nodes closer than 1 m (already joined) and links passing near a remote zone are skipped.
+        Large villages (and some others) get a tertiary road, the rest an unclassified one.
+        """
+        builder, rng = self.builder, self.rng
+        vxy = self.plan.settlements_xy[k]
+        pop = int(self.plan.settlements_pop[k])
+        own_xy = builder.xy(own)
+        dists, idx = net_tree.query(vxy, k=min(8, net_tree.n))
+        for d_n, j in zip(np.atleast_1d(dists), np.atleast_1d(idx), strict=True):
+            txy = builder.xy([int(j) + 1])[0]
+            src = own[int(np.argmin(np.hypot(*(own_xy - txy).T)))]
+            sxy = builder.xy([src])[0]
+            if d_n < 1.0 or _near_zone(sxy, txy, self.plan.zones, clearance_m=1_700.0):
+                continue
+            tertiary = pop >= 1_500 or rng.random() < 0.15
+            vref: str | None = None
+            if tertiary:
+                self.y_count += 1
+                vref = f"Y{self.y_count:03d}"
+            builder.polyline(
+                curve(sxy, txy, bend=float(rng.normal(0.0, 0.04))),
+                highway="tertiary" if tertiary else "unclassified",
+                name=vref,
+                ref=vref,
+                node_spacing_m=self.plan.params.rural_node_spacing_m,
+            )
+            return
+
+
+def _farm_tracks(
+    builder: RoadBuilder,
+    rng: np.random.Generator,
+    plain: list[int],
+    village_nodes: dict[int, list[int]],
+    plan: RoadPlan,
+) -> None:
+    """Farm tracks between some neighbouring villages (a share ``params.track_share`` of the pairs)."""
+    params = plan.params
+    if len(plain) <= 3 or params.track_share <= 0:
+        return
+    vxy_all = plan.settlements_xy[plain]
+    vtree = cKDTree(vxy_all)
+    _, nbrs = vtree.query(vxy_all, k=4)
+    typical = float(np.median(np.hypot(*(vxy_all[nbrs[:, 1]] - vxy_all).T)))
+    done: set[tuple[int, int]] = set()
+    for a_i in range(len(plain)):
+        for b_i in nbrs[a_i, 1:]:
+            pair = (min(a_i, int(b_i)), max(a_i, int(b_i)))
+            if pair in done:
+                continue
+            done.add(pair)
+            if rng.random() >= params.track_share:
+                continue
+            pa, pb = vxy_all[pair[0]], vxy_all[pair[1]]
+            if np.hypot(*(pb - pa)) > 1.8 * typical or _near_zone(pa, pb, plan.zones, clearance_m=1_700.0):
+                continue
+            xa, xb = builder.xy(village_nodes[plain[pair[0]]]), builder.xy(village_nodes[plain[pair[1]]])
+            ia = int(np.argmin(np.hypot(*(xa - pb).T)))
+            ib = int(np.argmin(np.hypot(*(xb - pa).T)))
+            pts = curve(xa[ia], xb[ib], bend=float(rng.normal(0.0, 0.08)))
+            builder.polyline(pts, highway="track", node_spacing_m=params.rural_node_spacing_m)
