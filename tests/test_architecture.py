@@ -53,7 +53,6 @@ LONG_FUNCTIONS_BEING_SPLIT: frozenset[str] = frozenset(
         "network/graph.py::build_mode_network",
         "inputs/population.py::read_population_demand",
         "inputs/villages.py::read_villages",
-        "audit/__init__.py::run_audit",
         "optimize/parks.py::solve_parks",
         "optimize/mclp.py::solve_max_coverage",
         "optimize/density.py::solve_density",

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -67,6 +68,80 @@ def _even_points(polygon: BaseGeometry, resolution_m: float) -> np.ndarray:
         rp = polygon.representative_point()
         pts = np.array([[rp.x, rp.y]])
     return pts
+
+
+def _no_area_error(census: CensusTotals) -> InputDataError:
+    return InputDataError(
+        problems=[
+            Problem(
+                "calibrating the population to census totals needs the townships' areas, and no "
+                "township has one (no township polygons, no village coordinates)",
+                file=census.path,
+                location="inputs.population.calibrate_to",
+                fix="give study_area.townships (township polygons), or village coordinates "
+                "(inputs.villages.points) so that township areas can be drawn, or remove calibrate_to",
+            )
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class _Township:
+    """One township's calibration: its census figure and the raster's people in it."""
+
+    code: str
+    name: str
+    census: float | None
+    raster: float
+
+    @property
+    def label(self) -> str:
+        return f"township {self.name or self.code} ({self.code})"
+
+    def _row(self, after: float, factor: float | None, method: str) -> dict[str, Any]:
+        return {
+            "township_code": self.code,
+            "township_name": self.name,
+            "census": self.census,
+            "before": self.raster,
+            "after": after,
+            "factor": factor,
+            "method": method,
+        }
+
+    def scale(self, pop: np.ndarray, town: np.ndarray, *, has_area: bool) -> tuple[dict[str, Any], str]:
+        """Scale the raster's people in place to the census (or say why not)."""
+        if self.census is None:
+            return self._row(
+                self.raster, None, "not in census"
+            ), f"{self.label} has no census row: raster people kept"
+        if not has_area:
+            return self._row(0.0, None, "no area"), (
+                f"{self.label} has no area: its {self.census:,.0f} census people cannot be placed "
+                "and are not counted"
+            )
+        factor = self.census / self.raster
+        pop[town == self.code] *= factor
+        return self._row(self.census, factor, "scaled"), ""
+
+    def spread(
+        self, polygon: BaseGeometry, resolution_m: float, *, crs: Any
+    ) -> tuple[dict[str, Any], str, gpd.GeoDataFrame | None]:
+        """Census people where the raster has none: spread evenly over the township's area."""
+        target = float(self.census or 0.0)
+        pts = _even_points(polygon, resolution_m) if target > 0 else np.zeros((0, 2))
+        if not len(pts):
+            return self._row(target, None, "scaled"), "", None
+        frame = gpd.GeoDataFrame(
+            {"population": np.full(len(pts), target / len(pts)), "township_code": self.code},
+            geometry=gpd.points_from_xy(pts[:, 0], pts[:, 1]),
+            crs=crs,
+        )
+        warning = (
+            f"{self.label}: the census counts {target:,.0f} people but the raster has none there; "
+            f"they were spread evenly over its area ({len(pts)} cells of {resolution_m:g} m)"
+        )
+        return self._row(target, None, "spread evenly"), warning, frame
 
 
 def calibrate_to_census(
@@ -112,18 +187,7 @@ def calibrate_to_census(
     has_area = townships.geometry.notna() & ~townships.geometry.is_empty
     polygons = townships[has_area]
     if len(polygons) == 0:
-        raise InputDataError(
-            problems=[
-                Problem(
-                    "calibrating the population to census totals needs the townships' areas, and no "
-                    "township has one (no township polygons, no village coordinates)",
-                    file=census.path,
-                    location="inputs.population.calibrate_to",
-                    fix="give study_area.townships (township polygons), or village coordinates "
-                    "(inputs.villages.points) so that township areas can be drawn, or remove calibrate_to",
-                )
-            ]
-        )
+        raise _no_area_error(census)
     demand = demand.copy()
     town = _township_of(demand, polygons)
     pop = demand["population"].to_numpy(dtype=float).copy()
@@ -137,49 +201,19 @@ def calibrate_to_census(
     warnings: list[str] = []
     added: list[gpd.GeoDataFrame] = []
     for code in dict.fromkeys([*census_pop, *sorted(area_codes)]):
-        raster = float(before.get(code, 0.0))
-        target = census_pop.get(code)
-        row = {
-            "township_code": code,
-            "township_name": names.get(code, ""),
-            "census": target,
-            "before": raster,
-        }
-        if target is None:
-            row |= {"after": raster, "factor": None, "method": "not in census"}
-            warnings.append(
-                f"township {names.get(code, code)} ({code}) has no census row: raster people kept"
-            )
-        elif code not in area_codes:
-            row |= {"after": 0.0, "factor": None, "method": "no area"}
-            warnings.append(
-                f"township {names.get(code, code)} ({code}) has no area: its {target:,.0f} census people "
-                "cannot be placed and are not counted"
-            )
-        elif raster > 0:
-            factor = target / raster
-            pop[town == code] *= factor
-            row |= {"after": target, "factor": factor, "method": "scaled"}
+        step = _Township(code, names.get(code, ""), census_pop.get(code), float(before.get(code, 0.0)))
+        if step.census is None or code not in area_codes or step.raster > 0:
+            row, warning = step.scale(pop, town, has_area=code in area_codes)
         else:
             polygon = polygons.loc[polygons["township_code"].astype(str) == code].geometry.union_all()
-            if area is not None:
-                polygon = polygon.intersection(area)
-            pts = _even_points(polygon, resolution_m) if target > 0 else np.zeros((0, 2))
-            if len(pts):
-                added.append(
-                    gpd.GeoDataFrame(
-                        {"population": np.full(len(pts), target / len(pts)), "township_code": code},
-                        geometry=gpd.points_from_xy(pts[:, 0], pts[:, 1]),
-                        crs=demand.crs,
-                    )
-                )
-                warnings.append(
-                    f"township {names.get(code, code)} ({code}): the census counts {target:,.0f} people "
-                    f"but the raster has none there; they were spread evenly over its area "
-                    f"({len(pts)} cells of {resolution_m:g} m)"
-                )
-            row |= {"after": target, "factor": None, "method": "spread evenly" if target > 0 else "scaled"}
+            row, warning, frame = step.spread(
+                polygon if area is None else polygon.intersection(area), resolution_m, crs=demand.crs
+            )
+            if frame is not None:
+                added.append(frame)
         rows.append(row)
+        if warning:
+            warnings.append(warning)
     demand["population"] = pop
     out = demand
     if added:

@@ -116,6 +116,43 @@ def read_census(path: Path | str, *, townships: pd.DataFrame, county_name: str =
     cols = resolve_columns(table, _ALIASES, required=(), problems=problems)
     code_col, name_col = cols["township_code"], cols["township_name"]
     pop_col = _population_column(table, cols["population"])
+    problems += _column_problems(table, code_col, name_col, pop_col)
+    raise_if(problems, what="census", path=table.path)
+    assert pop_col is not None
+    names = dict(
+        zip(townships["township_code"].astype(str), townships["township_name"].astype(str), strict=True)
+    )
+    matcher = _Matcher(table, names, county_name, code_col, name_col)
+    pops = parse_numbers(table, pop_col, problems, minimum=0.0, what="a number of people")
+    rows: list[dict[str, object]] = []
+    totals: list[tuple[str, str, float]] = []
+    seen: dict[str, int] = {}
+    for i in range(len(table.frame)):
+        found = matcher.match(i)
+        if isinstance(found, Problem):
+            problems.append(found)
+        elif isinstance(found, str):  # a county total row
+            if not np.isnan(pops[i]):
+                totals.append((table.locations[i], matcher.label(i), float(pops[i])))
+        else:
+            problem = _keep_row(table, i, found, pops, pop_col, seen, rows, names)
+            if problem is not None:
+                problems.append(problem)
+    raise_if(problems, what="census", path=table.path)
+    out = pd.DataFrame(rows, columns=["township_code", "township_name", "population", "row", "matched_by"])
+    notes = _total_notes(totals, out)
+    for note in notes:
+        logger.warning("census %s: %s", table.path.name, note)
+    logger.info(
+        "census: %d townships, %s people (%s)", len(out), f"{out['population'].sum():,.0f}", table.path.name
+    )
+    return CensusTotals(table.path, out, tuple(totals), tuple(notes))
+
+
+def _column_problems(
+    table: Table, code_col: str | None, name_col: str | None, pop_col: str | None
+) -> list[Problem]:
+    problems = []
     if code_col is None and name_col is None:
         problems.append(
             Problem(
@@ -135,82 +172,95 @@ def read_census(path: Path | str, *, townships: pd.DataFrame, county_name: str =
                 fix="name the column of resident people 'population'",
             )
         )
-    raise_if(problems, what="census", path=table.path)
-    names = dict(
-        zip(townships["township_code"].astype(str), townships["township_name"].astype(str), strict=True)
-    )
-    known = ", ".join(f"{n} ({c})" for c, n in names.items()) or "none"
-    pops = parse_numbers(table, pop_col, problems, minimum=0.0, what="a number of people")
-    rows: list[dict[str, object]] = []
-    totals: list[tuple[str, str, float]] = []
-    seen: dict[str, int] = {}
-    frame = table.frame
-    codes = [str(v) for v in frame[code_col]] if code_col else [""] * len(frame)
-    labels = [str(v) for v in frame[name_col]] if name_col else [""] * len(frame)
-    for i in range(len(frame)):
-        code, name = codes[i], labels[i]
-        label = name or code
+    return problems
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    """Matches a census row to one of the study's townships by code, else by name (or a total row)."""
+
+    table: Table
+    names: dict[str, str]
+    county_name: str
+    code_col: str | None
+    name_col: str | None
+
+    def code(self, i: int) -> str:
+        return str(self.table.frame[self.code_col].iat[i]) if self.code_col else ""
+
+    def label(self, i: int) -> str:
+        return str(self.table.frame[self.name_col].iat[i]) if self.name_col else ""
+
+    @property
+    def known(self) -> str:
+        return ", ".join(f"{n} ({c})" for c, n in self.names.items()) or "none"
+
+    def match(self, i: int) -> tuple[str, str] | str | Problem:
+        """``(township code, "code"|"name")``, ``"total"`` for a county total row, or the problem."""
+        code, name = self.code(i), self.label(i)
         if code:
-            if not re.fullmatch(r"\d{9}", code) or code not in names:
-                problems.append(
-                    table.problem(
-                        i,
-                        f"township code {code!r} is not one of the study's townships",
-                        column=code_col,
-                        fix=f"use one of: {known}",
-                    )
-                )
-                continue
-            matched: list[str] = [code]
-            how = "code"
-        else:
-            matched, how = _match_name(name, names) if name else ([], "")
-            if not matched and (
-                clean_name(name).lower() in _TOTAL_NAMES
-                or (county_name and clean_name(name) == clean_name(county_name))
-            ):
-                if not np.isnan(pops[i]):
-                    totals.append((table.locations[i], name, float(pops[i])))
-                continue
-            if len(matched) != 1:
-                what = (
-                    f"township name {name!r} matches several townships ({', '.join(matched)})"
-                    if matched
-                    else f"township {label!r} is not in the register or the township polygons"
-                    if label
-                    else "the row has neither a township code nor a name"
-                )
-                problems.append(
-                    table.problem(i, what, column=name_col, fix=f"use a code or a name of: {known}")
-                )
-                continue
-        if np.isnan(pops[i]):
-            if frame[pop_col].iat[i] == "":
-                problems.append(table.problem(i, "the population is blank", column=pop_col))
-            continue
-        if matched[0] in seen:
-            problems.append(
-                table.problem(
-                    i,
-                    f"township {names[matched[0]]} ({matched[0]}) appears twice "
-                    f"({table.locations[seen[matched[0]]]})",
-                    column=name_col or code_col,
-                    fix="give each township once",
-                )
+            if re.fullmatch(r"\d{9}", code) and code in self.names:
+                return code, "code"
+            return self.table.problem(
+                i,
+                f"township code {code!r} is not one of the study's townships",
+                column=self.code_col,
+                fix=f"use one of: {self.known}",
             )
-            continue
-        seen[matched[0]] = i
-        rows.append(
-            {
-                "township_code": matched[0],
-                "township_name": names[matched[0]],
-                "population": float(pops[i]),
-                "row": table.locations[i],
-                "matched_by": how,
-            }
+        matched, how = _match_name(name, self.names) if name else ([], "")
+        if not matched and (
+            clean_name(name).lower() in _TOTAL_NAMES
+            or (self.county_name and clean_name(name) == clean_name(self.county_name))
+        ):
+            return "total"
+        if len(matched) == 1:
+            return matched[0], how
+        if matched:
+            what = f"township name {name!r} matches several townships ({', '.join(matched)})"
+        elif name:
+            what = f"township {name!r} is not in the register or the township polygons"
+        else:
+            what = "the row has neither a township code nor a name"
+        return self.table.problem(i, what, column=self.name_col, fix=f"use a code or a name of: {self.known}")
+
+
+def _keep_row(
+    table: Table,
+    i: int,
+    found: tuple[str, str],
+    pops: np.ndarray,
+    pop_col: str,
+    seen: dict[str, int],
+    rows: list[dict[str, object]],
+    names: dict[str, str],
+) -> Problem | None:
+    """Add a matched row (or say why not: a blank population, a township given twice)."""
+    code, how = found
+    if np.isnan(pops[i]):
+        blank = table.frame[pop_col].iat[i] == ""
+        return table.problem(i, "the population is blank", column=pop_col) if blank else None
+    if code in seen:
+        return table.problem(
+            i,
+            f"township {names[code]} ({code}) appears twice ({table.locations[seen[code]]})",
+            column=pop_col,
+            fix="give each township once",
         )
-    raise_if(problems, what="census", path=table.path)
-    out = pd.DataFrame(rows, columns=["township_code", "township_name", "population", "row", "matched_by"])
+    seen[code] = i
+    rows.append(
+        {
+            "township_code": code,
+            "township_name": names[code],
+            "population": float(pops[i]),
+            "row": table.locations[i],
+            "matched_by": how,
+        }
+    )
+    return None
+
+
+def _total_notes(totals: list[tuple[str, str, float]], out: pd.DataFrame) -> list[str]:
+    """A note for each county total row that disagrees with the townships' sum."""
     notes = []
     for where, label, value in totals:
         if abs(value - out["population"].sum()) > max(1.0, 0.01 * value):
@@ -218,9 +268,4 @@ def read_census(path: Path | str, *, townships: pd.DataFrame, county_name: str =
                 f"the total row {label!r} ({where}) says {value:,.0f} but the townships sum to "
                 f"{out['population'].sum():,.0f}; the township rows were used"
             )
-    for note in notes:
-        logger.warning("census %s: %s", table.path.name, note)
-    logger.info(
-        "census: %d townships, %s people (%s)", len(out), f"{out['population'].sum():,.0f}", table.path.name
-    )
-    return CensusTotals(table.path, out, tuple(totals), tuple(notes))
+    return notes
