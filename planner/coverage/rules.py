@@ -193,12 +193,14 @@ def village_station_status(
     *,
     rule: ServiceRule,
     snaps: SnapCache,
+    reading: str = "network",
 ) -> pd.DataFrame:
     """Per village: its own station, a shared one within reach, and the nearest station km/min.
 
     ``own_station``: a station stands in the village (same ``village_code``). ``has_station``: own, or
-    — when the profile sets V-SHARE (``rule.set_by_profile``) — a station within the sharing reach
-    (distance ≤ d OR time ≤ t along the network). ``mappable``: the village has coordinates.
+    — when the profile sets V-SHARE (``rule.set_by_profile``) — a station within the sharing reach:
+    distance ≤ d OR time ≤ t along the network, or, with ``reading="buffer"``, straight-line distance
+    ≤ d (the reading the station plan uses too). ``mappable``: the village has coordinates.
     """
     xy = points_xy(villages)
     mappable = ~np.isnan(xy).any(axis=1)
@@ -206,8 +208,8 @@ def village_station_status(
     nearest_km = np.full(n, np.inf)
     nearest_min = np.full(n, np.inf)
     station_xy = points_xy(stations)
-    if len(stations) and mappable.any() and rule.mode not in snaps.networks:
-        # straight-line-only run: straight-line km, no travel time
+    if len(stations) and mappable.any() and (reading == "buffer" or rule.mode not in snaps.networks):
+        # the straight-line reading: straight-line km, no travel time
         nearest_km = np.where(mappable, _straight_nearest_km(xy, station_xy), np.inf)
         nearest_min = np.full(n, np.nan)
     elif len(stations) and mappable.any():
@@ -250,6 +252,6 @@ def assess(
     flags = evaluate_demand(demand, points_xy(pickup), rules=rules, snaps=snaps, reading=reading)
     demand = demand.drop(columns=list(flags.columns), errors="ignore").join(flags)
     stations = facilities[facilities["type"] == "village_station"]
-    status = village_station_status(villages, stations, rule=rules["rural"], snaps=snaps)
+    status = village_station_status(villages, stations, rule=rules["rural"], snaps=snaps, reading=reading)
     villages = villages.drop(columns=list(status.columns), errors="ignore").join(status)
     return demand, villages

@@ -49,10 +49,12 @@ STRONG_LINK_MAX = 200_000
 class JointInstance:
     """The arrays of a pickup plan (see the module docstring).
 
-    ``coverage`` rows × sites; ``weight`` people per row; ``fixed`` existing sites; ``cost`` per site
-    (existing 0); ``site_type`` per site; ``members`` units × sites and ``need`` the facilities each
-    unit still needs beyond what it has; ``capacity`` per site (``inf`` = unlimited) and ``load`` per
-    row (in the capacity's unit) when capacities apply, else ``None``.
+    ``coverage`` rows × sites; ``weight`` people per row; ``fixed`` existing sites; ``cost`` per unit
+    of a site (existing 0); ``site_type`` per site; ``members`` units × sites and ``need`` the
+    facilities each unit still needs beyond what it has; ``capacity`` per unit of a site (``inf`` =
+    unlimited) and ``load`` per row (in the capacity's unit) when capacities apply, else ``None``;
+    ``units``: how many units a site can host (``x_j`` is then an integer up to it; default 1);
+    ``forced``: the units each site must get (bool or counts).
     """
 
     coverage: sp.csr_matrix
@@ -65,11 +67,17 @@ class JointInstance:
     capacity: np.ndarray | None = None
     load: np.ndarray | None = None
     forced: np.ndarray | None = None
+    units: np.ndarray | None = None
 
     @property
     def n_sites(self) -> int:
         """Number of sites (existing and candidates)."""
         return int(self.coverage.shape[1])
+
+    @property
+    def max_units(self) -> np.ndarray:
+        """How many units each site can host (locker groups at one compound; existing sites 1)."""
+        return np.ones(self.n_sites) if self.units is None else np.asarray(self.units, dtype=float)
 
 
 @dataclass(frozen=True)
@@ -98,14 +106,14 @@ def _bounds(inst: JointInstance) -> tuple[np.ndarray, np.ndarray]:
     lower = inst.fixed.astype(float)
     if inst.forced is not None:
         lower = np.maximum(lower, inst.forced.astype(float))
-    return lower, np.ones(inst.n_sites)
+    return lower, np.maximum(inst.max_units, lower)
 
 
 def _count_rows(inst: JointInstance) -> tuple[sp.csr_matrix, np.ndarray]:
     """Count constraints ``M_cand x >= need`` over candidate sites (needs capped at what the unit has)."""
     cand = sp.diags((~inst.fixed).astype(float))
     members = sp.csr_matrix(inst.members @ cand)
-    available = np.asarray(members.sum(axis=1)).ravel()
+    available = np.asarray(members @ inst.max_units).ravel()
     need = np.minimum(inst.need, available)
     keep = need > 0
     return members[keep], need[keep].astype(float)
@@ -265,13 +273,15 @@ def solve_joint(
         model, _, _ = _max_coverage_model(inst, budgets)
         pairs = None
     sol = solve_mip(model, settings=settings)
-    x = np.asarray(sol.x[: inst.n_sites]) > 0.5 if sol.x.size else inst.fixed.copy()
-    x |= inst.fixed
+    units = np.rint(sol.x[: inst.n_sites]) if sol.x.size else inst.fixed.astype(float)
+    units = np.maximum(units, inst.fixed.astype(float))
+    x = units > 0
     covered = _covered(inst, x, sol.x, pairs)
-    new = x & ~inst.fixed
-    spent = float(inst.cost[new].sum())
+    new = np.where(inst.fixed, 0.0, units)
+    spent = float(inst.cost @ new)
     by_type = {
-        str(t): float(inst.cost[new & (inst.site_type == t)].sum()) for t in np.unique(inst.site_type[new])
+        str(t): float(inst.cost[inst.site_type == t] @ new[inst.site_type == t])
+        for t in np.unique(inst.site_type[new > 0])
     }
     return SolveResult(
         selected=x,
@@ -287,7 +297,7 @@ def solve_joint(
             "nnz": int(inst.coverage.nnz),
         },
         size_after=model.size,
-        arrays={"covered": covered},
+        arrays={"covered": covered, "units": units.astype(np.int64)},
         extra={"cost_by_type": by_type, "cost": spent},
     )
 

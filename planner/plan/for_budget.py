@@ -67,7 +67,7 @@ def place_for_budget(
     request = PickupRequest(
         classes=("urban", "township"), requirements=(), objective="max_coverage", forced=forced
     )
-    rows, pick = pickup_instance(
+    rows, pick, copies = pickup_instance(
         demand,
         existing,
         pickup_candidates,
@@ -93,16 +93,18 @@ def place_for_budget(
         members=sp.csr_matrix((0, n_p + n_s), dtype=bool),
         need=np.zeros(0, dtype=np.int64),
         forced=np.r_[
-            pick.forced if pick.forced is not None else np.zeros(n_p, dtype=bool),
-            False,
-            np.isin(station_ids, list(forced)),
+            pick.forced if pick.forced is not None else np.zeros(n_p),
+            0.0,
+            np.isin(station_ids, list(forced)).astype(float),
         ],
+        units=np.r_[pick.max_units, np.ones(n_s)],
     )
     result = solve_joint(inst, objective="max_coverage", budgets=budgets, settings=settings)
     selected = np.asarray(result.selected, dtype=bool)
     covered = np.asarray(result.arrays["covered"], dtype=bool)
     n_exist = int(pick.fixed.sum())
-    chosen_p = pickup_candidates.loc[selected[n_exist:n_p]].copy()
+    site_units = np.asarray(result.arrays["units"])
+    chosen_p = pickup_candidates.loc[copies.chosen(site_units[n_exist:n_p])].copy()
     chosen_p["standards"] = "max_coverage"
     chosen_s = station_candidates.loc[selected[n_p + 1 :]].copy()
     chosen_s["standards"] = "max_coverage"

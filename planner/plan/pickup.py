@@ -97,6 +97,39 @@ def _capacity(sites: gpd.GeoDataFrame, n_exist: int, caps: Capacities) -> np.nda
     return np.where(np.isfinite(out) & (out > 0), out, np.inf)
 
 
+@dataclass(frozen=True)
+class Copies:
+    """Candidate sites and the copies ``expand_multi_unit_sites`` made of them (``C1``, ``C1#2`` …).
+
+    The model takes one column per site with an integer number of units (up to its copies); the
+    plan's rows are the first ``k`` copies of a site given ``k`` units.
+    """
+
+    first: np.ndarray  # position (in the expanded frame) of each site's first copy
+    count: np.ndarray  # copies of each site
+    site_of: np.ndarray  # for each expanded row, its site
+    rank: np.ndarray  # for each expanded row, its copy number (1, 2, …)
+
+    @classmethod
+    def of(cls, candidates: gpd.GeoDataFrame) -> Copies:
+        ids = candidates["candidate_id"].astype(str).str.split("#").str[0].to_numpy()
+        _, first, site_of, count = np.unique(ids, return_index=True, return_inverse=True, return_counts=True)
+        order = np.argsort(first, kind="stable")  # sites in the order they first appear
+        remap = np.empty_like(order)
+        remap[order] = np.arange(order.size)
+        site_of = remap[site_of]
+        rank = np.zeros(len(ids), dtype=np.int64)
+        seen = np.zeros(order.size, dtype=np.int64)
+        for i, s in enumerate(site_of):
+            seen[s] += 1
+            rank[i] = seen[s]
+        return cls(first[order], count[order], site_of, rank)
+
+    def chosen(self, units: np.ndarray) -> np.ndarray:
+        """Mask of the expanded rows the plan builds: the first ``units[site]`` copies of each site."""
+        return self.rank <= np.asarray(units)[self.site_of]
+
+
 def pickup_instance(
     demand: gpd.GeoDataFrame,
     existing: gpd.GeoDataFrame,
@@ -107,10 +140,15 @@ def pickup_instance(
     rules: Mapping[AreaClass, ServiceRule],
     snaps: SnapCache,
     reading: str,
-) -> tuple[np.ndarray, JointInstance]:
-    """The demand rows (positions in ``demand``) and the joint model's arrays for a request."""
+) -> tuple[np.ndarray, JointInstance, Copies]:
+    """The demand rows (positions in ``demand``), the joint model's arrays and the candidates' copies.
+
+    Each candidate site is one column of the model, however many copies (units) it may host.
+    """
+    copies = Copies.of(candidates)
+    distinct = candidates.iloc[copies.first]
     sites = gpd.GeoDataFrame(
-        pd.concat([existing, candidates], ignore_index=True), geometry="geometry", crs=demand.crs
+        pd.concat([existing, distinct], ignore_index=True), geometry="geometry", crs=demand.crs
     )
     classes = request.classes if request.objective == "min_cost" else tuple(RADIUS)
     rows, cov = demand_site_coverage(
@@ -120,27 +158,29 @@ def pickup_instance(
     fixed = np.zeros(len(sites), dtype=bool)
     fixed[:n_exist] = True
     need = np.array([r.short_by for r in request.requirements], dtype=np.int64)
-    ids = sites["candidate_id"].astype(str).to_numpy() if "candidate_id" in sites else np.full(len(sites), "")
+    forced_rows = candidates["candidate_id"].astype(str).isin(request.forced).to_numpy()
+    forced = np.bincount(copies.site_of[forced_rows], minlength=len(distinct))
     caps = request.capacities
     weight = demand["population"].to_numpy(dtype=float)[rows]
     inst = JointInstance(
         coverage=sp.csr_matrix(cov, dtype=bool),
         weight=weight,
         fixed=fixed,
-        cost=np.r_[np.zeros(n_exist), candidates["cost"].to_numpy(dtype=float)],
+        cost=np.r_[np.zeros(n_exist), distinct["cost"].to_numpy(dtype=float)],
         site_type=sites["type"].astype(str).to_numpy(),
         members=_members(request.requirements, sites, units),
         need=need,
         capacity=_capacity(sites, n_exist, caps) if caps is not None else None,
         load=weight * caps.parcels_per_person_day if caps is not None else None,
-        forced=np.isin(ids, list(request.forced)) & ~fixed,
+        forced=np.r_[np.zeros(n_exist), forced],
+        units=np.r_[np.ones(n_exist), copies.count],
     )
-    return rows, inst
+    return rows, inst, copies
 
 
 def _shortfalls(inst: JointInstance, requirements: Sequence[Requirement]) -> tuple[Shortfall, ...]:
     """Units whose candidate sites are too few for what they need."""
-    available = np.asarray(inst.members[:, ~inst.fixed].sum(axis=1)).ravel()
+    available = np.asarray(inst.members[:, ~inst.fixed] @ inst.max_units[~inst.fixed]).ravel()
     return tuple(
         Shortfall(r.standard_id, r.level, r.code, r.name, int(r.short_by - a), "no_candidate")
         for r, a in zip(requirements, available, strict=True)
@@ -186,7 +226,7 @@ def place_pickup_points(
     given all of them and reported short (``Shortfall``). The chosen rows get a ``standards`` column:
     the standards each site is there for.
     """
-    rows, inst = pickup_instance(
+    rows, inst, copies = pickup_instance(
         demand, existing, candidates, request=request, units=units, rules=rules, snaps=snaps, reading=reading
     )
     coverable = np.asarray(inst.coverage.sum(axis=1)).ravel() > 0
@@ -207,12 +247,12 @@ def place_pickup_points(
         )
     result = solve_joint(inst, objective=request.objective, budgets=request.budgets, settings=settings)
     n_exist = len(existing)
-    chosen_mask = np.asarray(result.selected, dtype=bool)[n_exist:]
-    chosen = candidates.loc[chosen_mask].copy()
+    site_units = np.asarray(result.arrays["units"])[n_exist:]
+    chosen = candidates.loc[copies.chosen(site_units)].copy()
     classes = demand["area_class"].astype(str).to_numpy()[rows]
-    chosen["standards"] = _purposes(
-        inst, classes, request.requirements, np.asarray(result.selected) & ~inst.fixed
-    )
+    purposes = _purposes(inst, classes, request.requirements, np.asarray(result.selected) & ~inst.fixed)
+    by_site = dict(zip(np.flatnonzero(site_units > 0), purposes, strict=True))
+    chosen["standards"] = [by_site[s] for s in copies.site_of[copies.chosen(site_units)]]
     log.info(
         "pickup plan: %d demand rows (%d unreachable), %d candidates → %d chosen, status %s",
         len(rows),
