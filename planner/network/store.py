@@ -19,7 +19,8 @@ import scipy.sparse as sp
 import shapely
 from pyproj import CRS
 
-from planner.network.graph import ModeNetwork, build_mode_network
+from planner.inputs.roadtable import RoadTable
+from planner.network.graph import ModeNetwork, build_mode_networks
 from planner.network.modes import ModeSpec
 from planner.store import DiskStore, file_digest, params_digest
 
@@ -139,7 +140,7 @@ def mode_networks(
     *,
     crs: Any,
     modes: Sequence[ModeSpec],
-    read_roads: Callable[[], nx.MultiDiGraph],
+    read_roads: Callable[[], RoadTable | nx.MultiDiGraph],
 ) -> tuple[dict[str, ModeNetwork], bool]:
     """The networks of several modes, from the cache or built (roads read at most once).
 
@@ -154,7 +155,8 @@ def mode_networks(
     modes
         The travel modes.
     read_roads
-        Reads the road graph; called only when some mode is not cached.
+        Reads the road table (:func:`planner.inputs.roads.read_road_table`) or an osmnx graph; called
+        only when some mode is not cached, once for all the modes.
 
     Returns
     -------
@@ -173,8 +175,8 @@ def mode_networks(
             nets[mode.name] = net
     if missing:
         roads = read_roads()
+        built = build_mode_networks(roads, crs=crs, modes=[mode for mode, _ in missing])
         for mode, key in missing:
-            net = build_mode_network(roads, crs=crs, mode=mode)
-            save_network(store, key, net)
-            nets[mode.name] = net
+            save_network(store, key, built[mode.name])
+            nets[mode.name] = built[mode.name]
     return {m.name: nets[m.name] for m in modes}, not missing

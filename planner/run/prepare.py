@@ -24,12 +24,12 @@ from planner.inputs import (
     read_candidates,
     read_facilities,
     read_population_demand,
-    read_roads,
     read_townships,
     read_villages,
     villages_from_osm_places,
     work_crs,
 )
+from planner.inputs.roads import read_road_table
 from planner.network import ModeNetwork
 from planner.network.modes import DEFAULT_MODES, ModeSpec, mode_from_overrides
 from planner.network.store import mode_networks
@@ -202,7 +202,7 @@ def prepare(scenario: Scenario, timer: StageTimer | None = None, *, use_cache: b
             [roads_path],
             crs=study.crs,
             modes=_mode_specs(scenario, profile),
-            read_roads=lambda: read_roads(roads_path, boundary=boundary_wgs),
+            read_roads=lambda: read_road_table(roads_path, boundary=boundary_wgs),
         )
         if from_cache:
             log.info("cache: road networks (%s) reused from %s", ", ".join(networks), store.root)
