@@ -29,6 +29,9 @@ level          ``layer`` (integer; OSM), ``bridge`` / ``桥梁``, ``tunnel`` / `
                see the crossing rule.
 =============  ===========================================================================================
 
+Text: as the file declares it; a shapefile that does not (no ``.cpg``, no code page) is read as UTF-8,
+else as GB18030/GBK (as Chinese shapefiles come).
+
 Geometry: LineStrings and MultiLineStrings (each part a line); Z coordinates are read (for the
 crossing rule) and dropped; rows with an empty or missing geometry are skipped with a warning
 naming them; any other geometry type is refused. The layer's CRS is honoured (CGCS2000 and the
@@ -52,7 +55,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -380,10 +383,10 @@ def _parts(gdf: gpd.GeoDataFrame, path: Path, problems: list[Problem]) -> _Parts
 _TYPE_NAMES = {0: "Point", 3: "Polygon", 4: "MultiPoint", 6: "MultiPolygon", 7: "GeometryCollection"}
 
 
-def _to_wgs84(
+def _source_crs(
     xy: np.ndarray, crs: Any, coordinate_system: CoordinateSystem, path: Path, problems: list[Problem]
-) -> np.ndarray:
-    """Vertices in WGS-84 lon/lat from the layer's CRS, and from GCJ-02/BD-09 when declared."""
+) -> CRS:
+    """The layer's CRS (WGS-84 for a layer without one whose coordinates are degrees)."""
     if crs is None:
         inside = xy.size == 0 or (np.abs(xy[:, 0]).max() <= 180 and np.abs(xy[:, 1]).max() <= 90)
         if not inside:
@@ -394,27 +397,29 @@ def _to_wgs84(
                     fix="save the layer with its CRS (e.g. a GeoPackage, or a shapefile with its .prj)",
                 )
             )
-            return xy
-        logger.warning("roads %s: no CRS; coordinates read as WGS-84 lon/lat", path.name)
-        src = CRS.from_epsg(4326)
-    else:
-        src = CRS.from_user_input(crs)
+        else:
+            logger.warning("roads %s: no CRS; coordinates read as WGS-84 lon/lat", path.name)
+        return CRS.from_epsg(4326)
+    src = CRS.from_user_input(crs)
     if coordinate_system != "wgs84" and not src.is_geographic:
         problems.append(
             Problem(
                 f"coordinate_system {coordinate_system} applies to lon/lat layers, but this layer is "
-                "projected "
-                f"({src.name})",
+                f"projected ({src.name})",
                 file=path,
                 location="inputs.roads.coordinate_system",
                 fix="leave coordinate_system at wgs84 for projected layers",
             )
         )
-        return xy
-    if not src.equals(CRS.from_epsg(4326)):
+    return src
+
+
+def _to_wgs84(xy: np.ndarray, src: CRS, coordinate_system: CoordinateSystem) -> np.ndarray:
+    """Vertices in WGS-84 lon/lat from the layer's CRS, and from GCJ-02/BD-09 when declared."""
+    if xy.size and not src.equals(CRS.from_epsg(4326)):
         lon, lat = Transformer.from_crs(src, 4326, always_xy=True).transform(xy[:, 0], xy[:, 1])
         xy = np.column_stack([lon, lat])
-    if coordinate_system != "wgs84":
+    if xy.size and coordinate_system != "wgs84":
         xy = np.column_stack(to_wgs84(xy[:, 0], xy[:, 1], coordinate_system))
     return xy
 
@@ -517,6 +522,20 @@ def _layer_name(path: Path, layer: str | None) -> str | None:
     return lines[0] if len(layers) > 1 and lines else None
 
 
+def _read_text_layer(path: Path, name: str | None, mask: Any) -> gpd.GeoDataFrame:
+    """Read the layer; a shapefile whose text encoding is unknown (no ``.cpg``, no code page in the
+    DBF: GDAL falls back to ISO-8859-1) is read as UTF-8, else as GB18030 (GBK), as Chinese data comes.
+    """
+    guess = path.suffix.lower() == ".shp" and not path.with_suffix(".cpg").exists()
+    if guess and pyogrio.read_info(path, layer=name).get("encoding") in (None, "ISO-8859-1"):
+        try:
+            return pyogrio.read_dataframe(path, layer=name, mask=mask, fid_as_index=True, encoding="utf-8")
+        except UnicodeDecodeError:
+            logger.warning("roads %s: no .cpg and the text is not UTF-8; read as GB18030 (GBK)", path.name)
+            return pyogrio.read_dataframe(path, layer=name, mask=mask, fid_as_index=True, encoding="gb18030")
+    return pyogrio.read_dataframe(path, layer=name, mask=mask, fid_as_index=True)
+
+
 def _read_layer(
     path: Path, layer: str | None, polygon: Any, coordinate_system: CoordinateSystem
 ) -> gpd.GeoDataFrame:
@@ -531,8 +550,8 @@ def _read_layer(
                 grow = 0.02 if coordinate_system != "wgs84" else 0.0
                 area = gpd.GeoSeries([polygon.buffer(grow) if grow else polygon], crs=4326)
                 mask = area.to_crs(info["crs"]).iloc[0]
-        return pyogrio.read_dataframe(path, layer=name, mask=mask, fid_as_index=True)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        return _read_text_layer(path, name, mask)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, UnicodeDecodeError) as exc:
         raise InputDataError(
             problems=[
                 Problem(
@@ -589,29 +608,27 @@ def read_centrelines(
     problems: list[Problem] = []
     given = {"class": class_column, "oneway": oneway_column, "speed": speed_column}
     cols = _columns(gdf, path, given, problems)
-    klass = np.full(len(gdf), None, dtype=object)
-    if cols.klass is not None:
-        klass = _classes(gdf, cols.klass, path, aliases=classes, known=known_classes, problems=problems)
-    attrs = _Attrs(
-        klass=klass,
-        oneway=_oneway(gdf, cols, path, problems),
-        speed=_speeds(gdf, cols.speed, path, problems),
-        name=np.array(_text_names(gdf, cols.name), dtype=object),
-    )
+    attrs = _attributes(gdf, cols, path, classes=classes, known=known_classes, problems=problems)
     level, level_known = _levels(gdf, cols, path, problems)
     parts = _parts(gdf, path, problems)
-    xy = _to_wgs84(parts.xy, gdf.crs, coordinate_system, path, problems)
+    src = _source_crs(parts.xy, gdf.crs, coordinate_system, path, problems)
     if problems:
         raise InputDataError(f"the road layer {path} cannot be used:", problems)
     n_parts = int(parts.row.size)
     noded = node_lines(
-        xy,
+        parts.xy,
         parts.z,
         parts.part,
         n_parts,
         level=level[parts.row],
         level_known=level_known,
         node_crossings=node_crossings,
+        geographic=src.is_geographic,
+    )
+    noded = replace(
+        noded,
+        xy=_to_wgs84(noded.xy, src, coordinate_system),
+        node_xy=_to_wgs84(noded.node_xy, src, coordinate_system),
     )
     table, dropped = _pieces(noded, parts.row, attrs)
     logger.info(
@@ -623,6 +640,26 @@ def read_centrelines(
         dropped["repeated"],
     )  # fmt: skip
     return table
+
+
+def _attributes(
+    gdf: gpd.GeoDataFrame,
+    cols: _Columns,
+    path: Path,
+    *,
+    classes: Mapping[str, str] | None,
+    known: Iterable[str],
+    problems: list[Problem],
+) -> _Attrs:
+    klass = np.full(len(gdf), None, dtype=object)
+    if cols.klass is not None:
+        klass = _classes(gdf, cols.klass, path, aliases=classes, known=known, problems=problems)
+    return _Attrs(
+        klass=klass,
+        oneway=_oneway(gdf, cols, path, problems),
+        speed=_speeds(gdf, cols.speed, path, problems),
+        name=np.array(_text_names(gdf, cols.name), dtype=object),
+    )
 
 
 def _text_names(gdf: gpd.GeoDataFrame, col: str | None) -> list[str]:

@@ -2,14 +2,16 @@
 
 The rule (documented for users in :mod:`planner.inputs.centrelines`):
 
-* **Vertices are the same node** when their WGS-84 coordinates agree to :data:`GRID_DEG` degrees
-  (1e-7°, about 1 cm). Consecutive repeats of a vertex in a line are dropped; a line left with
-  fewer than two distinct vertices is a zero-length piece and is dropped (counted).
+* Noding happens in the layer's own CRS (before any reprojection, which would move a vertex that
+  lies on a line off it). **Vertices are the same node** when they fall in the same cell of a grid
+  of :data:`GRID_M` (1 cm) in projected layers or :data:`GRID_DEG` (1e-7°, about 1 cm) in lon/lat
+  layers. Consecutive repeats of a vertex in a line are dropped; a line left with fewer than two
+  distinct vertices is a zero-length line and is dropped (counted).
 * **A shared vertex always connects**: every line ends at a node, and a vertex that two lines (or
   one line twice) pass through is a junction. The data says so.
-* **A line ending on another line** where that line has no vertex (a T-junction drawn without
-  splitting the through road) connects, unless the level information says the two are at
-  different levels.
+* **A line ending on another line** (within one grid cell of it) where that line has no vertex (a
+  T-junction drawn without splitting the through road) connects, unless the level information says
+  the two are at different levels; the through road gets the end vertex as a new vertex.
 * **Lines that cross without a shared vertex** are an over/underpass unless the data says
   otherwise: with ``node_crossings=None`` (the default) they connect only when the layer has level
   information (a ``layer``, ``bridge`` or ``tunnel`` column, or Z coordinates that vary) and it puts
@@ -28,10 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-__all__ = ["GRID_DEG", "Z_TOLERANCE_M", "Noded", "node_lines"]
+__all__ = ["GRID_DEG", "GRID_M", "Z_TOLERANCE_M", "Noded", "node_lines"]
 
-#: Vertices closer than this (degrees, WGS-84) are one node.
+#: Grid of vertex matching in lon/lat layers (degrees) and in projected layers (metres).
 GRID_DEG = 1e-7
+GRID_M = 0.01
 #: Largest difference of Z (metres) at which two crossing lines are at the same level.
 Z_TOLERANCE_M = 2.0
 
@@ -43,7 +46,7 @@ class Noded:
     Attributes
     ----------
     xy
-        ``(k, 2)`` vertices of the pieces, WGS-84; piece ``p`` is ``xy[start[p]:stop[p] + 1]``.
+        ``(k, 2)`` vertices of the pieces (the layer's CRS); piece ``p`` is ``xy[start[p]:stop[p] + 1]``.
     vertex_part
         The line of each vertex.
     start, stop
@@ -74,10 +77,25 @@ class Noded:
     crossings_apart: int
 
 
-def _keys(xy: np.ndarray) -> np.ndarray:
-    """Integer grid keys of coordinates (one ``int64`` per point)."""
-    q = np.round(xy / GRID_DEG).astype(np.int64)
-    return (q[:, 0] + 1_900_000_000) * 2_000_000_000 + (q[:, 1] + 950_000_000)
+@dataclass(frozen=True)
+class _Grid:
+    """The matching grid: cell size and origin; a point's key is its cell as one ``int64``."""
+
+    cell: float
+    x0: float
+    y0: float
+
+    @classmethod
+    def of(cls, xy: np.ndarray, cell: float) -> _Grid:
+        lo = xy.min(axis=0) - cell if xy.size else np.zeros(2)
+        hi = xy.max(axis=0) + cell if xy.size else np.zeros(2)
+        cell = max(cell, float((hi - lo).max()) / 2**30)  # keys stay within 31 bits a side
+        return cls(cell, float(lo[0]), float(lo[1]))
+
+    def keys(self, xy: np.ndarray) -> np.ndarray:
+        qx = np.round((xy[:, 0] - self.x0) / self.cell).astype(np.int64)
+        qy = np.round((xy[:, 1] - self.y0) / self.cell).astype(np.int64)
+        return qx * np.int64(2**31) + qy
 
 
 def _drop_repeats(key: np.ndarray, part: np.ndarray) -> np.ndarray:
@@ -99,10 +117,12 @@ class _Lines:
     ptr: np.ndarray  # vertices of line i: ptr[i]:ptr[i + 1] (empty for dropped lines)
     geom: np.ndarray  # LineString per line (None for dropped lines)
     dropped: int
+    grid: _Grid
 
     @classmethod
-    def of(cls, xy: np.ndarray, z: np.ndarray, part: np.ndarray, n_parts: int) -> _Lines:
-        keep = _drop_repeats(_keys(xy), part)
+    def of(cls, xy: np.ndarray, z: np.ndarray, part: np.ndarray, n_parts: int, cell: float) -> _Lines:
+        grid = _Grid.of(xy, cell)
+        keep = _drop_repeats(grid.keys(xy), part)
         xy, z, part = xy[keep], z[keep], part[keep]
         counts = np.bincount(part, minlength=n_parts)
         short = counts[part] < 2
@@ -118,7 +138,7 @@ class _Lines:
         present = np.flatnonzero(np.diff(ptr) > 0)
         if present.size:
             geom[present] = shapely.linestrings(xy, indices=np.searchsorted(present, part))
-        return cls(xy, z, part, _keys(xy), along, ptr, geom, dropped)
+        return cls(xy, z, part, grid.keys(xy), along, ptr, geom, dropped, grid)
 
     def z_at(self, which: np.ndarray, d: np.ndarray) -> np.ndarray:
         """Z of line ``which`` at distance ``d`` along it (linear between vertices; ``nan`` without Z)."""
@@ -146,7 +166,8 @@ class _Meetings:
 
 
 def _meetings(lines: _Lines) -> _Meetings:
-    """Every point where two different lines meet, except where it is a vertex of both."""
+    """Every point where two different lines meet, except where it is a vertex of both: where they
+    intersect, and where a line ends within one grid cell of another."""
     present = np.flatnonzero(lines.geom != None)  # noqa: E711 (element-wise)
     tree = shapely.STRtree(lines.geom[present])
     a, b = tree.query(lines.geom[present], predicate="intersects")
@@ -156,11 +177,26 @@ def _meetings(lines: _Lines) -> _Meetings:
     kind = shapely.get_type_id(parts)
     pts = parts[kind == 0]
     stretch = parts[kind == 1]  # two lines sharing a stretch: they meet at its ends
-    ends = np.concatenate([shapely.get_point(stretch, 0), shapely.get_point(stretch, -1)])
-    xy = shapely.get_coordinates(np.concatenate([pts, ends]))
+    stretch_ends = np.concatenate([shapely.get_point(stretch, 0), shapely.get_point(stretch, -1)])
+    xy = shapely.get_coordinates(np.concatenate([pts, stretch_ends]))
     pair = np.concatenate([pair[kind == 0], pair[kind == 1], pair[kind == 1]])
-    shared = np.concatenate([np.zeros(pts.size, dtype=bool), np.ones(ends.size, dtype=bool)])
-    mi, mj, key = i[pair], j[pair], _keys(xy)
+    shared = np.concatenate([np.zeros(pts.size, dtype=bool), np.ones(stretch_ends.size, dtype=bool)])
+    # line ends on (or within a grid cell of) another line
+    end_vertex = np.concatenate([lines.ptr[:-1][present], lines.ptr[1:][present] - 1])
+    pe, le = tree.query(shapely.points(lines.xy[end_vertex]), predicate="dwithin", distance=lines.grid.cell)
+    owner, other = lines.part[end_vertex[pe]], present[le]
+    near = owner != other
+    mi = np.concatenate([i[pair], owner[near]])
+    mj = np.concatenate([j[pair], other[near]])
+    xy = np.concatenate([xy, lines.xy[end_vertex[pe[near]]]])
+    shared = np.concatenate([shared, np.ones(int(near.sum()), dtype=bool)])
+    key = lines.grid.keys(xy)
+    # one meeting per pair of lines and point
+    _, first = np.unique(
+        np.column_stack([np.minimum(mi, mj), np.maximum(mi, mj), key]), axis=0, return_index=True
+    )
+    first = np.sort(first)
+    mi, mj, xy, key, shared = mi[first], mj[first], xy[first], key[first], shared[first]
     on_i, on_j = _is_vertex(lines, mi, key), _is_vertex(lines, mj, key)
     new = ~(on_i & on_j)
     end_of = _is_end(lines, mi, key) | _is_end(lines, mj, key)
@@ -219,7 +255,7 @@ def _insert(lines: _Lines, m: _Meetings, connect: np.ndarray) -> tuple[np.ndarra
     flag = np.concatenate([np.zeros(lines.part.size, np.int8), np.ones(which.size, np.int8)])
     order = np.lexsort((flag, along, part))
     all_xy = np.concatenate([lines.xy, pts_xy])[order]
-    part, key = part[order], np.concatenate([lines.key, _keys(pts_xy)])[order]
+    part, key = part[order], np.concatenate([lines.key, lines.grid.keys(pts_xy)])[order]
     keep = _drop_repeats(key, part)
     return all_xy[keep], part[keep], key[keep]
 
@@ -233,13 +269,14 @@ def node_lines(
     level: np.ndarray,
     level_known: bool,
     node_crossings: bool | None = None,
+    geographic: bool = True,
 ) -> Noded:
     """Split lines into pieces between nodes by the rule of the module notes.
 
     Parameters
     ----------
     xy, z
-        Vertices (WGS-84 lon/lat; Z in metres or ``nan``), line after line.
+        Vertices in the layer's CRS (Z in metres or ``nan``), line after line.
     part
         The line of each vertex (``0..n_parts-1``, non-decreasing).
     n_parts
@@ -249,8 +286,10 @@ def node_lines(
     node_crossings
         ``None``: crossings connect where the level information says the same level; ``True``:
         unless it says different levels; ``False``: never (nor T-junctions).
+    geographic
+        The layer is lon/lat (grid :data:`GRID_DEG`), else projected in metres (:data:`GRID_M`).
     """
-    lines = _Lines.of(xy, z, part, n_parts)
+    lines = _Lines.of(xy, z, part, n_parts, GRID_DEG if geographic else GRID_M)
     if lines.part.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Noded(
