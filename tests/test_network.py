@@ -442,3 +442,16 @@ def test_graphml_table_equals_osmnx_load(tmp_path: Path) -> None:
     where = {int(n): i for i, n in enumerate(table.node_id)}
     back = np.array([where[int(n)] for n in utm.node_id])
     assert np.allclose(utm.x, table.x[back], atol=1e-9) and np.allclose(utm.y, table.y[back], atol=1e-9)
+
+
+def test_network_key_covers_reader_options_and_shapefile_parts(tmp_path: Path) -> None:
+    from planner.network.store import network_key
+
+    for suffix in (".shp", ".shx", ".dbf", ".prj"):
+        (tmp_path / f"r{suffix}").write_bytes(b"x" + suffix.encode())
+    car = DEFAULT_MODES["car"]
+    key = network_key([tmp_path / "r.shp"], crs=WORK, mode=car)
+    assert key == network_key([tmp_path / "r.shp"], crs=WORK, mode=car, options={})
+    assert key != network_key([tmp_path / "r.shp"], crs=WORK, mode=car, options={"classes": {"x": "县道"}})
+    (tmp_path / "r.dbf").write_bytes(b"the attributes changed")
+    assert key != network_key([tmp_path / "r.shp"], crs=WORK, mode=car)

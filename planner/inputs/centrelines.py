@@ -439,6 +439,7 @@ class _Attrs:
     oneway: np.ndarray
     speed: np.ndarray
     name: np.ndarray
+    fid: np.ndarray  # the layer's FID of each row (the "way" of the pieces cut from it)
 
 
 def _ranges(lo: np.ndarray, hi: np.ndarray, reverse: np.ndarray) -> np.ndarray:
@@ -496,6 +497,7 @@ def _table(
         geom_ptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
         geom_xy=noded.xy[take],
         name=attrs.name[row],
+        osmid=attrs.fid[row],
     )
 
 
@@ -659,6 +661,7 @@ def _attributes(
         oneway=_oneway(gdf, cols, path, problems),
         speed=_speeds(gdf, cols.speed, path, problems),
         name=np.array(_text_names(gdf, cols.name), dtype=object),
+        fid=np.asarray(gdf.index.to_numpy(), dtype=object),
     )
 
 

@@ -35,7 +35,7 @@ from planner.inputs.roadtable import (
 
 __all__ = ["read_graphml_table"]
 
-_EDGE_FIELDS = ("length", "highway", "oneway", "maxspeed", "route", "ferry", "name", "geometry")
+_EDGE_FIELDS = ("length", "highway", "oneway", "maxspeed", "route", "ferry", "name", "geometry", "osmid")
 _FIX = "save it with osmnx.save_graphml (nodes need x/y, edges need length)"
 
 
@@ -283,4 +283,5 @@ def _edge_table(
         geom_ptr=geom_ptr,
         geom_xy=geom_xy,
         name=np.where(data["name"] == None, "", data["name"]),  # noqa: E711 (element-wise)
+        osmid=data["osmid"],  # GraphML text, parsed only for the osmnx graph
     )

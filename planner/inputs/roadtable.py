@@ -142,6 +142,9 @@ class RoadTable:
         means a straight line between its nodes.
     name
         Street name per edge (``""`` when unnamed).
+    osmid
+        The way each edge comes from, as the source has it (an OSM id or list of ids, GraphML text, a
+        layer's FID; ``None`` when unknown): kept for the osmnx graph of :meth:`to_networkx`.
     crs
         The CRS of ``x``/``y`` and ``geom_xy`` (readers always return WGS-84; a table made from a
         projected osmnx graph keeps the graph's CRS).
@@ -160,11 +163,14 @@ class RoadTable:
     geom_ptr: np.ndarray
     geom_xy: np.ndarray
     name: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    osmid: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
     crs: Any = "epsg:4326"
 
     def __post_init__(self) -> None:
         if self.name.shape[0] != self.u.shape[0]:
             object.__setattr__(self, "name", np.full(self.u.shape[0], "", dtype=object))
+        if self.osmid.shape[0] != self.u.shape[0]:
+            object.__setattr__(self, "osmid", np.full(self.u.shape[0], None, dtype=object))
 
     @property
     def n_nodes(self) -> int:
@@ -232,6 +238,7 @@ class RoadTable:
             geom_ptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
             geom_xy=self.geom_xy[take],
             name=self.name[e_keep],
+            osmid=self.osmid[e_keep],
         )
 
     def to_networkx(self) -> Any:
@@ -255,10 +262,24 @@ class RoadTable:
                 data["maxspeed"] = f"{self.maxspeed[e]:g}"
             if self.name[e]:
                 data["name"] = self.name[e]
+            if self.osmid[e] is not None:
+                data["osmid"] = _osmid(self.osmid[e])
             if geoms[e] is not None:
                 data["geometry"] = geoms[e]
             G.add_edge(ids[int(self.u[e])], ids[int(self.v[e])], **data)
         return G
+
+
+def _osmid(value: Any) -> Any:
+    """An osmid as osmnx keeps it: an integer, or a list of integers for merged ways."""
+    if isinstance(value, str):
+        ids = as_list(value)
+        try:
+            parsed = [int(i) for i in ids]
+        except ValueError:
+            return value
+        return parsed[0] if len(parsed) == 1 and not value.strip().startswith("[") else parsed
+    return value
 
 
 def _kind_codes(keys: Iterable[tuple[str, ...]]) -> tuple[np.ndarray, tuple[tuple[str, ...], ...]]:
@@ -330,8 +351,15 @@ def table_from_graph(G: Any) -> RoadTable:
         geom_ptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
         geom_xy=np.concatenate(geom_xy) if geom_xy else np.empty((0, 2)),
         name=np.array([_name(d.get("name")) for _, _, d in edges], dtype=object),
+        osmid=_objects([d.get("osmid") for _, _, d in edges]),
         crs=G.graph.get("crs", "epsg:4326"),
     )
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def _name(value: Any) -> str:
