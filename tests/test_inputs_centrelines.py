@@ -331,6 +331,10 @@ def test_layer_options_refused_for_osm_files(tmp_path: Path) -> None:
     ox.save_graphml(g, tmp_path / "r.graphml")
     with pytest.raises(InputDataError, match="class_column apply to road centreline layers"):
         read_road_table(tmp_path / "r.graphml", class_column="x")
+    with pytest.raises(InputDataError, match="coordinate_system apply to road centreline layers"):
+        read_road_table(tmp_path / "r.graphml", coordinate_system="gcj02")
+    # what a scenario passes for every format by default is not a request
+    assert read_road_table(tmp_path / "r.graphml", classes={}, known_classes=["专线"]).n_edges == 1
 
 
 @pytest.mark.parametrize(

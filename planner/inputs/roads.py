@@ -304,8 +304,8 @@ def read_road_table(
 def _refuse_layer_options(p: Path, options: Mapping[str, Any]) -> None:
     if p.name.lower().endswith(LINE_SUFFIXES):
         return
-    defaults = {"known_classes": (), "coordinate_system": "wgs84"}
-    given = [k for k, v in options.items() if v != defaults.get(k) and v is not None]
+    # known_classes is information (the classes the scenario has speeds for), never a request
+    given = [k for k, v in options.items() if k != "known_classes" and v not in (None, {}, "wgs84")]
     if given:
         raise InputDataError(
             problems=[
