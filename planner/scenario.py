@@ -142,9 +142,44 @@ class VillagesInput(LayerInput):
 
 
 class RoadsInput(_Strict):
-    """The road network: osmnx GraphML, OSM XML or OSM PBF."""
+    """The road network: osmnx GraphML, OSM XML or OSM PBF, or a centreline line layer (GPKG, SHP, GeoJSON,
+    FlatGeobuf) with a road-class column (国道/省道/县道/乡道/村道, 城市快速路/主干路/次干路/支路, OSM tags).
+
+    The layer options apply to line layers only (a GraphML/OSM file with one is refused).
+    """
 
     path: Path
+    layer: str | None = Field(default=None, description="the layer of a multi-layer file (GPKG)")
+    class_column: str | None = Field(
+        default=None, description="the road-class column (found by name if unset)"
+    )
+    classes: dict[str, str] = Field(
+        default_factory=dict, description="layer class values → a known class (e.g. 快车道: 县道)"
+    )
+    oneway_column: str | None = None
+    speed_column: str | None = None
+    coordinate_system: CoordinateSystem | None = Field(
+        default=None, description="wgs84/gcj02/bd09 (default: the study area's)"
+    )
+    node_crossings: bool | None = Field(
+        default=None,
+        description="crossings without a shared vertex: None = connect only where the level data agree, "
+        "True = connect every crossing not known to differ in level, False = shared vertices only",
+    )
+
+    def reader_options(self) -> dict[str, Any]:
+        """The options of a line layer that were set (a GraphML/OSM file takes none)."""
+        options: dict[str, Any] = {
+            "layer": self.layer,
+            "class_column": self.class_column,
+            "classes": dict(self.classes) or None,
+            "oneway_column": self.oneway_column,
+            "speed_column": self.speed_column,
+            "node_crossings": self.node_crossings,
+        }
+        if self.coordinate_system not in (None, "wgs84"):
+            options["coordinate_system"] = self.coordinate_system
+        return {k: v for k, v in options.items() if v is not None}
 
 
 #: The inputs a provenance entry can describe.
@@ -387,7 +422,7 @@ class Scenario(_Strict):
         if system is None or not isinstance(inputs, dict):
             return data
         inputs = dict(inputs)
-        for key in ("villages", "facilities", "candidates"):
+        for key in ("villages", "facilities", "candidates", "roads"):
             layer = inputs.get(key)
             if isinstance(layer, dict) and "coordinate_system" not in layer:
                 inputs[key] = {**layer, "coordinate_system": system}

@@ -38,7 +38,6 @@ from planner.inputs import (
     read_facilities,
     read_poi_facilities,
     read_population_demand,
-    read_roads,
     read_townships,
     read_village_points,
     read_villages,
@@ -46,6 +45,7 @@ from planner.inputs import (
     villages_from_osm_places,
     work_crs,
 )
+from planner.inputs.roads import read_road_table
 from planner.network import ModeNetwork
 from planner.network.modes import DEFAULT_MODES, ModeSpec, mode_from_overrides
 from planner.network.store import mode_networks
@@ -430,14 +430,17 @@ def _networks(
     if scenario.inputs.roads is None:
         log.info("network: no road file; straight-line reading only (no networks built)")
         return {}, False
-    roads_path = scenario.inputs.roads.path
+    roads = scenario.inputs.roads
     boundary_wgs = study.boundary.to_crs(4326)
+    options = roads.reader_options()
+    known = sorted({k for m in scenario.travel.modes.values() for k in m.speeds_kmh})
     networks, from_cache = mode_networks(
         store,
-        [roads_path],
+        [roads.path],
         crs=study.crs,
         modes=_mode_specs(scenario, profile),
-        read_roads=lambda: read_roads(roads_path, boundary=boundary_wgs),
+        read_roads=lambda: read_road_table(roads.path, boundary=boundary_wgs, known_classes=known, **options),
+        options={**options, "known_classes": known} if options or known else None,
     )
     if from_cache:
         log.info("cache: road networks (%s) reused from %s", ", ".join(networks), store.root)
