@@ -20,7 +20,7 @@ import pandas as pd
 from planner.audit import failing
 from planner.outputs import files, i18n, sources
 from planner.outputs.i18n import Lang
-from planner.types import RunResult
+from planner.types import AUDIT_COLUMNS, RunResult
 
 SHEETS: Final[dict[str, tuple[str, str]]] = {
     "summary": ("摘要", "Summary"),
@@ -55,7 +55,17 @@ def _is_share(col: str) -> bool:
 
 def _is_count(col: str) -> bool:
     return (
-        col in ("population", "households", "covered_weight", "gain", "existing", "needed", "short_by")
+        col
+        in (
+            "population",
+            "households",
+            "covered_weight",
+            "gain",
+            "existing",
+            "needed",
+            "short_by",
+            "shortfall",
+        )
         or col.startswith(("population", "villages", "proposed_", "with_station", "own_station"))
         or col.startswith("shared_station")
         or col.endswith(("_gained", "_population"))
@@ -88,13 +98,22 @@ def column_format(col: str, lang: Lang) -> str | None:
     return None
 
 
-def _value_format(standard_id: str, unit_level: str) -> str:
-    kind = i18n.standard_kind(standard_id, unit_level)
+def _value_format(standard_id: str, unit_level: str, role: Any = None) -> str:
+    kind = i18n.standard_kind(standard_id, unit_level, role)
     return {"pct": "0.0%", "count": "0"}.get(kind, "0.00")
 
 
-def people_frame(frame: pd.DataFrame, lang: Lang, *, docs: Mapping[str, Any] | None = None) -> pd.DataFrame:
+def people_frame(
+    frame: pd.DataFrame,
+    lang: Lang,
+    *,
+    docs: Mapping[str, Any] | None = None,
+    summary: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
     """A table in the run's language: words translated, money in 万元 (zh), infinities empty.
+
+    Codes become words: facility types, unit levels, solver statuses, causes, the audit's ``role``,
+    its ``source`` (the profile's title, from ``summary``) and a site's ``standards``.
 
     ``frame.attrs`` of the result carries ``formats`` (column index → Excel format) and
     ``cell_formats`` (row, column index → format; the audit's value and target read per standard).
@@ -118,6 +137,12 @@ def people_frame(frame: pd.DataFrame, lang: Lang, *, docs: Mapping[str, Any] | N
             series = series.map(lambda t: i18n.status_label(t, lang))
         elif col == "cause":
             series = series.map(lambda t: i18n.cause_label(t, lang))
+        elif col == "role":
+            series = series.map(lambda t: i18n.role_label(t, lang))
+        elif col == "source":
+            series = series.map(lambda t: sources.source_title(t, summary or {}, lang))
+        elif col == "standards":
+            series = series.map(lambda t: i18n.standards_text(t, lang))
         elif col in ("note", "reason", "explanation"):
             series = series.map(lambda t: i18n.local_note(t, lang))
         elif col == "citation":
@@ -130,10 +155,12 @@ def people_frame(frame: pd.DataFrame, lang: Lang, *, docs: Mapping[str, Any] | N
     formats = {i: f for i, c in enumerate(src.columns) if (f := column_format(str(c), lang))}
     cell_formats: dict[tuple[int, int], str] = {}
     if {"standard_id", "unit_level"} <= set(src.columns):
+        roles = src["role"] if "role" in src.columns else pd.Series(None, index=src.index)
         for j, col in enumerate(src.columns):
-            if col in ("value", "target", "shortfall"):
-                for i, (sid, lev) in enumerate(zip(src["standard_id"], src["unit_level"], strict=True)):
-                    cell_formats[(i, j)] = _value_format(str(sid), str(lev))
+            if col in ("value", "target"):
+                triples = zip(src["standard_id"], src["unit_level"], roles, strict=True)
+                for i, (sid, lev, role) in enumerate(triples):
+                    cell_formats[(i, j)] = _value_format(str(sid), str(lev), role)
     out.attrs["formats"] = formats
     out.attrs["cell_formats"] = cell_formats
     return out
@@ -284,12 +311,26 @@ def unmet_frame(summary: Mapping[str, Any]) -> pd.DataFrame | None:
     return frame
 
 
+#: Columns of the audit sheets after the ``audit.csv`` contract (``source`` only when a standard is
+#: inherited from a profile the run's profile extends).
+_AUDIT_EXTRA: Final = ("role", "population", "existing", "shortfall", "note", "citation")
+
+
+def audit_sheet(table: pd.DataFrame, summary: Mapping[str, Any]) -> pd.DataFrame:
+    """An audit table for the workbook: the contract columns, what each row is, the counts, the note
+    and the clause; the source profile when some standard is inherited."""
+    cols = [*AUDIT_COLUMNS, *(c for c in _AUDIT_EXTRA if c in table.columns)]
+    if "source" in table.columns and any(sources.is_inherited(v, summary) for v in table["source"]):
+        cols.append("source")
+    return pd.DataFrame(table.loc[:, cols]).reset_index(drop=True)
+
+
 def xlsx_tables(result: RunResult, lang: Lang) -> dict[str, pd.DataFrame]:
     """The sheets of ``results.xlsx`` (sheet name → table in the run's language)."""
     docs = sources.documents(result.summary)
     township = result.township_table
     srcs: dict[str, pd.DataFrame | None] = {
-        "audit": files.audit_frame(result),
+        "audit": audit_sheet(result.audit.table, result.summary) if _has_contract(result) else None,
         "townships": township,
         "proposals": files.proposals_frame(result),
         "unmet": unmet_frame(result.summary),
@@ -299,15 +340,22 @@ def xlsx_tables(result: RunResult, lang: Lang) -> dict[str, pd.DataFrame]:
     if gaps is not None and len(gaps):
         srcs["facility_gaps"] = pd.DataFrame(gaps).reset_index(drop=True)
     if result.audit_after is not None and len(result.audit_after.table):
-        srcs["audit_after"] = pd.DataFrame(result.audit_after.table).reset_index(drop=True)
+        srcs["audit_after"] = audit_sheet(result.audit_after.table, result.summary)
     srcs.update(files.extra_frames(result))
     figures, particulars = summary_rows(result, lang)
     figures.attrs["particulars"] = particulars
     tables = {i18n.pick(SHEETS["summary"], lang): figures}
     for key, frame in srcs.items():
         if frame is not None:
-            tables[i18n.pick(SHEETS[key], lang)] = people_frame(frame, lang, docs=docs)
+            tables[i18n.pick(SHEETS[key], lang)] = people_frame(
+                frame, lang, docs=docs, summary=result.summary
+            )
     return tables
+
+
+def _has_contract(result: RunResult) -> bool:
+    files.audit_frame(result)  # raises naming the missing contract columns
+    return True
 
 
 def _style_header(ws: Any, row: int) -> None:
