@@ -33,7 +33,7 @@ def proposals_table(
     township_names: Mapping[str, str],
 ) -> pd.DataFrame:
     """The ``proposals.csv`` table (WGS-84 lon/lat) for the chosen candidates of every model, with the
-    standards each site is there for (``standards``: ``;``-joined ids, ``max_coverage`` for the budget plan)."""
+    standards each site is there for (``standards``: ``;``-joined ids; ``max_coverage``: the budget plan)."""
     frames = []
     for frame, gain in zip(chosen, gains, strict=True):
         if len(frame) == 0:
