@@ -231,7 +231,7 @@ def test_xlsx_sheets_and_headers(tmp_path: Path, lang: Lang) -> None:
     assert cost[3] == ("万元" if lang == "zh" else "yuan")
     with_station = (
         "有村级站点的行政村（含共享）" if lang == "zh" else "Villages with a station (own or shared)"
-    )  # noqa: E501
+    )
     villages = by_item[with_station]
     assert villages[1:3] == (
         result.summary["villages"]["with_station_before"],

@@ -211,3 +211,23 @@ def test_headline_table_shows_the_summary() -> None:
     console = Console(record=True, width=120)
     console.print(headline_table(summary, lang="en"))
     assert "Urban coverage" in console.export_text()
+
+
+def test_villages_with_their_own_station_and_shared_ones(tmp_path: Path) -> None:
+    """Own station, one the plan builds in the village, a neighbour's shared one, none — told apart."""
+    import dataclasses
+
+    result = make_run_result()
+    villages = result.villages.assign(own_station=[True, True, False, False, False, False])
+    facilities = result.facilities.copy()
+    facilities.loc[facilities["facility_id"] == "P003", "village_code"] = "371502001202"  # built in it
+    result = dataclasses.replace(result, villages=villages, facilities=facilities)
+    write_map(result, tmp_path / "map.html", lang="zh")
+    features = _by_name((tmp_path / "map.html").read_text(encoding="utf-8"))["行政村站点状态"]["features"]
+    # by hand: 001001 and 001201 own one; 001202 gets one; 101201 is served by a neighbour's, 101202 by
+    # none (101203 has no coordinates: not on the map)
+    assert [f["k"] for f in features] == ["station", "station", "gained", "shared", "none"]
+    before = [f["v"][5] for f in features]
+    after = [f["v"][6] for f in features]
+    assert before == ["本村有站", "本村有站", "无站点", "共享邻村站点", "无站点"]
+    assert after == ["本村有站", "本村有站", "本村有站", "共享邻村站点", "无站点"]
