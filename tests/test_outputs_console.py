@@ -100,3 +100,18 @@ def test_planner_run_is_quiet_and_names_its_files(tmp_path: Path) -> None:
     assert last[0] == f"报告：{(out / 'report.html').resolve()}"
     assert last[1] == f"地图：{(out / 'map.html').resolve()}"
     assert not (out / "report.pdf").exists()  # --no-pdf
+
+
+def test_models_solved_are_counted_from_the_plan_loggers() -> None:
+    from planner.cli.console import _SolveCounter
+
+    seen: list[int] = []
+    counter = _SolveCounter(seen.append)
+    for name, level in (
+        ("planner.plan.pickup", logging.INFO),
+        ("planner.optimize.cover", logging.INFO),
+        ("planner.audit", logging.INFO),  # not a model
+        ("planner.plan.stations", logging.DEBUG),  # not a solve line
+    ):
+        counter.handle(logging.LogRecord(name, level, __file__, 1, "x", (), None))
+    assert seen == [1, 2] and counter.count == 2

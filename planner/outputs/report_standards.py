@@ -239,22 +239,27 @@ def _unmet_frame(result: RunResult) -> tuple[pd.DataFrame, bool]:
     return rows.rename(columns={"standard_id": "standard"}), False
 
 
-def _at_standard_unit(frame: pd.DataFrame, result: RunResult) -> pd.DataFrame:
-    """The rows of the unit each standard is measured over (role ``standard``): a township or county
-    summary repeats its communities and is left out, unless a standard has no other rows."""
+def row_roles(frame: pd.DataFrame, result: RunResult) -> list[str]:
+    """The after-plan audit's role of each row of an unmet list (``standard`` when unknown)."""
     after = result.audit_after
     if after is None or "role" not in after.table.columns or frame.empty:
-        return frame
+        return ["standard"] * len(frame)
     t = after.table
     role = {
         (str(s), str(c)): str(r) for s, c, r in zip(t["standard_id"], t["unit_code"], t["role"], strict=True)
     }
-    roles = [
-        role.get((str(s), str(c)), "standard")
-        for s, c in zip(frame["standard"], frame["unit_code"], strict=True)
-    ]
-    own = pd.Series([r == "standard" for r in roles], index=frame.index)
-    has_own = own.groupby(frame["standard"].astype(str)).transform("any")
+    sids = frame["standard"] if "standard" in frame.columns else frame["standard_id"]
+    return [role.get((str(s), str(c)), "standard") for s, c in zip(sids, frame["unit_code"], strict=True)]
+
+
+def standard_unit_rows(frame: pd.DataFrame, result: RunResult) -> pd.DataFrame:
+    """The rows of the unit each standard is measured over (role ``standard``): a township or county
+    summary repeats its communities and is left out, unless a standard has no other rows."""
+    if frame.empty:
+        return frame
+    own = pd.Series([r == "standard" for r in row_roles(frame, result)], index=frame.index)
+    sids = (frame["standard"] if "standard" in frame.columns else frame["standard_id"]).astype(str)
+    has_own = own.groupby(sids).transform("any")
     return frame[own | ~has_own]
 
 
@@ -290,7 +295,7 @@ def unmet_view(result: RunResult, lang: Lang) -> tuple[TableView | None, str]:
         return None, _l("all_met", lang)
     if frame.empty:
         return None, _l("all_met", lang) if result.audit_after is not None else _l("no_after_audit", lang)
-    frame = _at_standard_unit(frame, result)
+    frame = standard_unit_rows(frame, result)
     frame = frame.assign(
         cause=frame["cause"].fillna("").astype(str) if "cause" in frame.columns else "",
         short_by=frame["short_by"] if "short_by" in frame.columns else float("nan"),

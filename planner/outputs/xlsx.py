@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from planner.audit import failing
-from planner.outputs import files, i18n, sources
+from planner.outputs import files, i18n, report_standards, sources
 from planner.outputs.i18n import Lang
 from planner.types import AUDIT_COLUMNS, RunResult
 
@@ -185,8 +185,12 @@ _S: Final[dict[str, tuple[str, str]]] = {
     "new": ("新增{type}", "New: {type}"),
     "cost_total": ("规划总投资", "Total cost"),
     "cost_by_standard": ("其中为满足 {sid}（{name}）", "of which for {sid} ({name})"),
+    "cost_shared": ("其中同时服务多项标准的设施", "of which sites serving several standards"),
     "failing": ("未达标的标准（全县）", "Standards failing (county)"),
-    "unmet": ("规划后仍未达标的单元", "Units still short after the plan"),
+    "unmet": (
+        "规划后仍未达标的单元（不含乡镇、全县汇总）",
+        "Units still short after the plan (totals not repeated)",
+    ),
     "people": ("人", "people"),
     "villages": ("个", "villages"),
     "count": ("个", "sites"),
@@ -261,15 +265,21 @@ def summary_rows(result: RunResult, lang: Lang) -> tuple[pd.DataFrame, pd.DataFr
     if cost is None:
         cost = float(pd.to_numeric(result.proposals.get("cost", pd.Series(dtype=float))).sum())
     rows.append((_s("cost_total", lang), None, float(cost) / scale, _s("yuan", lang), money))
-    for sid, yuan in (s.get("cost_by_standard") or {}).items():
+    by_standard = s.get("cost_by_standard") or {}
+    for sid, yuan in by_standard.items():
         label = _s("cost_by_standard", lang).format(sid=sid, name=i18n.standard_label(str(sid), lang))
         rows.append((label, None, float(yuan) / scale, _s("yuan", lang), money))
+    shared = float(cost) - sum(float(v or 0) for v in by_standard.values())
+    if by_standard and shared > 0.5:
+        rows.append((_s("cost_shared", lang), None, shared / scale, _s("yuan", lang), money))
     before_fail = _county_failing(result.audit.table)
     after_fail = _county_failing(result.audit_after.table) if result.audit_after is not None else None
     if before_fail is not None:
         rows.append((_s("failing", lang), before_fail, after_fail, _s("standards", lang), "0"))
     if isinstance(s.get("unmet"), list):
-        rows.append((_s("unmet", lang), None, len(s["unmet"]), _s("units", lang), "0"))
+        unmet = pd.DataFrame(s["unmet"])
+        n_units = len(report_standards.standard_unit_rows(unmet, result)) if len(unmet) else 0
+        rows.append((_s("unmet", lang), None, n_units, _s("units", lang), "0"))
     figures = pd.DataFrame(
         [r[:4] for r in rows], columns=[_s(k, lang) for k in ("item", "before", "after", "unit")]
     )
@@ -300,15 +310,18 @@ def summary_rows(result: RunResult, lang: Lang) -> tuple[pd.DataFrame, pd.DataFr
 # ---------------------------------------------------------------------------------------------
 
 
-def unmet_frame(summary: Mapping[str, Any]) -> pd.DataFrame | None:
-    """``summary["unmet"]`` as a table (None when the run has no such list or it is empty)."""
+def unmet_frame(summary: Mapping[str, Any], result: RunResult | None = None) -> pd.DataFrame | None:
+    """``summary["unmet"]`` as a table (None when the run has no such list or it is empty); with the
+    run, each row's role in the after-plan audit (a township or county total is ``summary``)."""
     unmet = summary.get("unmet")
     if not isinstance(unmet, list) or not unmet:
         return None
     cols = ["standard", "unit_level", "unit_code", "unit_name", "value", "target", "short_by", "cause"]
     frame = pd.DataFrame(unmet)
-    frame = frame[[c for c in cols if c in frame.columns]].rename(columns={"standard": "standard_id"})
-    return frame
+    frame = frame[[c for c in cols if c in frame.columns]]
+    if result is not None and result.audit_after is not None and "role" in result.audit_after.table.columns:
+        frame = frame.assign(role=report_standards.row_roles(frame, result))
+    return frame.rename(columns={"standard": "standard_id"})
 
 
 #: Columns of the audit sheets after the ``audit.csv`` contract (``source`` only when a standard is
@@ -333,7 +346,7 @@ def xlsx_tables(result: RunResult, lang: Lang) -> dict[str, pd.DataFrame]:
         "audit": audit_sheet(result.audit.table, result.summary) if _has_contract(result) else None,
         "townships": township,
         "proposals": files.proposals_frame(result),
-        "unmet": unmet_frame(result.summary),
+        "unmet": unmet_frame(result.summary, result),
         "village_gaps": files.village_gaps_frame(result, lang=lang),
     }
     gaps = result.audit.township_gaps
