@@ -37,6 +37,7 @@ class DocumentInfo:
     number: str
     date: str = ""
     numbered: bool = True
+    issuer_en: str = ""
 
     def full(self, lang: Lang) -> str:
         """``吉林市人民政府办公室《吉林市快递业发展"十四五"规划》（吉市政办发〔2021〕30号）``; a document
@@ -46,7 +47,8 @@ class DocumentInfo:
                 return f"{self.issuer_zh}《{self.title_zh}》（{_date_zh(self.date)}印发）"
             return f"{self.issuer_zh}《{self.title_zh}》（{self.number}）"
         title = self.title_en or self.title_zh
-        return f"{title} ({self.issuer_zh}, {self.number if self.numbered else self.date})"
+        issuer = self.issuer_en or self.issuer_zh
+        return f"{title} ({issuer}, {self.number if self.numbered else self.date})"
 
 
 def _date_zh(date: str) -> str:
@@ -96,6 +98,7 @@ def _docs_of(raw: Mapping[str, Any]) -> dict[str, DocumentInfo]:
             number=str(number),
             date=date,
             numbered=bool(doc.get("number")),
+            issuer_en=str(doc.get("issuer_en") or ""),
         )
     return out
 

@@ -345,7 +345,7 @@ def xlsx_tables(result: RunResult, lang: Lang) -> dict[str, pd.DataFrame]:
     srcs: dict[str, pd.DataFrame | None] = {
         "audit": audit_sheet(result.audit.table, result.summary) if _has_contract(result) else None,
         "townships": township,
-        "proposals": files.proposals_frame(result),
+        "proposals": _proposals_sheet(result),
         "unmet": unmet_frame(result.summary, result),
         "village_gaps": files.village_gaps_frame(result, lang=lang),
     }
@@ -364,6 +364,14 @@ def xlsx_tables(result: RunResult, lang: Lang) -> dict[str, pd.DataFrame]:
                 frame, lang, docs=docs, summary=result.summary
             )
     return tables
+
+
+def _proposals_sheet(result: RunResult) -> pd.DataFrame:
+    """The plan's rows with the standards each one is there for (when the run gives them)."""
+    frame = files.proposals_frame(result)
+    if "standards" not in result.proposals.columns or len(result.proposals) != len(frame):
+        return frame
+    return frame.assign(standards=result.proposals["standards"].to_numpy())
 
 
 def _has_contract(result: RunResult) -> bool:
