@@ -141,19 +141,28 @@ def audit(
     finally:
         if warnings is not None:
             warnings.flush_to(console, run_lang)
+    from planner.audit import failing
+
     table = result.table
-    failed = table[table["passed"].astype("boolean").eq(False).fillna(False).to_numpy(dtype=bool)]
+    failed = table[failing(table)]  # the judged rows (a standard's units and totals) that fail
     if out is not None:
         from planner.outputs import write_audit_tables
 
         write_audit_tables(result, out)
-        out_console.print(f"audit written to [bold]{out}[/]")
-    if not quiet:
         out_console.print(
-            f"{len(table)} checks, {len(failed)} failed ({', '.join(sorted(set(failed['standard_id'])))})"
-            if len(failed)
-            else f"{len(table)} checks, all passed"
+            ("核查结果已写入 " if run_lang == "zh" else "audit written to ") + f"[bold]{out}[/]"
         )
+    if not quiet:
+        ids = sorted(set(failed["standard_id"].astype(str)))
+        if run_lang == "zh":
+            text = f"核查 {len(table)} 行；" + (
+                f"{len(failed)} 行未达标，涉及标准：{'、'.join(ids)}" if ids else "各项标准均达标"
+            )
+        else:
+            text = f"{len(table)} rows checked; " + (
+                f"{len(failed)} failing, standards: {', '.join(ids)}" if ids else "every standard met"
+            )
+        out_console.print(text, highlight=False)
 
 
 def validate(

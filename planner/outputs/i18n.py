@@ -86,6 +86,7 @@ STANDARD_KINDS: Final[dict[str, str]] = {
     "D-LOCKER-N": "count",
     "D-OUTLET-N": "count",
     "P-HUB-AUTO": "pct",
+    "P-HUB": "count",
     "C": "count",
     "D-CENTRE": "count",
 }
