@@ -420,7 +420,20 @@ def _service_layer(result: RunResult, lang: Lang) -> DataLayer | None:
     )
 
 
+def _plan_standards(result: RunResult) -> dict[str, set[str]]:
+    """Proposed facility id -> the standards the plan placed it for (``proposals["standards"]``)."""
+    plan = result.proposals
+    if "standards" not in plan.columns or "id" not in plan.columns:
+        return {}
+    return {
+        str(i): {p for p in str(s).split(";") if p}
+        for i, s in zip(plan["id"], plan["standards"].fillna(""), strict=True)
+    }
+
+
 def _fixes(ftype: str) -> str:
+    """The standards a facility of this type counts towards (an existing one, or a run without
+    the plan's own reasons)."""
     if ftype == "village_station":
         return "V-ALL / V-STATION"
     if ftype in ("park", "sorting_centre"):
@@ -444,6 +457,7 @@ def _facility_layers(result: RunResult, lang: Lang, names: dict[str, str]) -> li
     ]
     status_col = _col(fac, "status").astype(str)
     is_station = fac["type"].astype(str) == "village_station"
+    plan_for = _plan_standards(result)
     groups = (  # existing village stations get their own layer (many, and the village layer shows them)
         ("existing", "existing", (status_col == "existing") & ~is_station, True),
         ("existing", "existing_stations", (status_col == "existing") & is_station, False),
@@ -472,6 +486,9 @@ def _facility_layers(result: RunResult, lang: Lang, names: dict[str, str]) -> li
             + sub["type"].astype(str)
         )
         counts = places.map(places.value_counts())
+        reasons: dict[str, set[str]] = {}
+        for place, fid in zip(places, _col(sub, "facility_id").astype(str), strict=True):
+            reasons.setdefault(place, set()).update(plan_for.get(fid, set()))
         first = ~places.duplicated()
         sub, types, counts = sub[first], [t for t, k in zip(types, first, strict=True) if k], counts[first]
         for (_, row), t in zip(sub.iterrows(), types, strict=True):
@@ -493,7 +510,9 @@ def _facility_layers(result: RunResult, lang: Lang, names: dict[str, str]) -> li
                     names.get(str(row.get("township_code", "")), ""),
                     i18n.fmt_yuan(row.get("cost"), lang) if proposed else "",
                     i18n.fmt_count(row.get("population_gained"), lang) if proposed else "",
-                    _fixes(t),
+                    i18n.standards_text(";".join(sorted(reasons[places[row.name]])), lang)
+                    if proposed and reasons.get(places[row.name])
+                    else _fixes(t),
                     str(int(counts[row.name])) if int(counts[row.name]) > 1 else "",
                 ]
             )
