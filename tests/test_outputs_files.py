@@ -229,7 +229,9 @@ def test_xlsx_sheets_and_headers(tmp_path: Path, lang: Lang) -> None:
     cost = by_item["规划总投资" if lang == "zh" else "Total cost"]
     assert cost[2] * scale == pytest.approx(result.proposals["cost"].sum())
     assert cost[3] == ("万元" if lang == "zh" else "yuan")
-    with_station = "有村级站点的行政村（含共享）" if lang == "zh" else "Villages with a station (own or shared)"  # noqa: E501
+    with_station = (
+        "有村级站点的行政村（含共享）" if lang == "zh" else "Villages with a station (own or shared)"
+    )
     villages = by_item[with_station]
     assert villages[1:3] == (
         result.summary["villages"]["with_station_before"],

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from planner.cli.console import console, fail, out_console, progress, setup_logging
+from planner.cli.console import AUDIT_STAGES, console, fail, out_console, progress, setup_logging
 from planner.errors import PlannerError
 
 __all__ = ["audit", "run", "validate"]
@@ -25,44 +25,95 @@ def run(
         str | None, typer.Option("--lang", help="Report and map language: zh (default) or en.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table: for scripts.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="Show INFO lines (-vv: DEBUG lines too).")
+    ] = 0,
     no_cache: Annotated[
         bool,
         typer.Option("--no-cache", help="Rebuild road networks and coverage instead of reusing the cache."),
     ] = False,
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Do not print report.pdf (faster).")] = False,
 ) -> None:
     """Run a scenario end to end: audit, plan (integer program), map, report and files.
 
     Writes summary.json, audit.csv, village_gaps.csv, proposals.csv, results.gpkg, results.xlsx,
-    map.html and report.html into the output folder, atomically (a failed run leaves nothing behind).
+    map.html, report.html and report.pdf (with Chromium; --no-pdf to skip) into the output folder,
+    atomically (a failed run leaves nothing behind). Quiet by default: a progress bar, the warnings
+    once, the headline table and the paths of the report and map; -v shows the INFO lines.
     """
-    from planner.run import run_scenario
     from planner.scenario import load_scenario
 
-    setup_logging(verbose, quiet)
+    warnings = setup_logging(verbose, quiet, group=True)
+    run_lang = "zh"
     try:
         sc = load_scenario(scenario)
         if lang is not None:
             if lang not in ("zh", "en"):
                 raise typer.BadParameter("--lang must be zh or en")
             sc = sc.model_copy(update={"outputs": sc.outputs.model_copy(update={"language": lang})})
-        target = out or sc.outputs.folder or Path("out") / sc.name
-        with progress(quiet) as stage:
-            result = run_scenario(sc, out_dir=target, stage=stage, use_cache=not no_cache)
+        run_lang = sc.outputs.language
+        target = Path(out or sc.outputs.folder or Path("out") / sc.name)
+        with progress(quiet, lang=run_lang) as stage:
+            result = _run(sc, target, stage=stage, use_cache=not no_cache, pdf=not no_pdf)
     except PlannerError as exc:
         raise fail(exc) from exc
+    finally:
+        if warnings is not None:
+            warnings.flush_to(console, run_lang)
     if not quiet:
         from planner.outputs import headline_table
 
-        out_console.print(headline_table(result.summary, lang=sc.outputs.language))
-        cache = result.summary.get("cache", {})
-        if cache.get("networks_reused") or cache.get("coverage_matrices_reused"):
+        out_console.print(headline_table(result.summary, lang=run_lang))
+        _print_cache(result.summary.get("cache") or {}, run_lang)
+    _print_paths(target, run_lang)
+
+
+def _run(sc: Any, target: Path, *, stage: Any, use_cache: bool, pdf: bool) -> Any:
+    """The pipeline, writing the outputs; without the PDF the CLI writes them (``pdf=False``)."""
+    from planner.run import run_scenario
+
+    if pdf:
+        return run_scenario(sc, out_dir=target, stage=stage, use_cache=use_cache)
+    from planner.outputs import write_outputs
+
+    result = run_scenario(sc, stage=stage, use_cache=use_cache, write=False)
+    with stage("outputs"):
+        write_outputs(result, target, lang=sc.outputs.language, formats=sc.outputs.formats, pdf=False)
+    return result
+
+
+def _print_cache(cache: dict[str, Any], lang: str) -> None:
+    networks, matrices = bool(cache.get("networks_reused")), int(cache.get("coverage_matrices_reused") or 0)
+    if not (networks or matrices):
+        return
+    if lang == "zh":
+        parts = ["路网"] * networks + [f"{matrices} 个覆盖矩阵"] * bool(matrices)
+        out_console.print(f"已使用缓存：{'、'.join(parts)}（--no-cache 可重新计算）", highlight=False)
+    else:
+        parts = ["road networks"] * networks + [f"{matrices} coverage matrices"] * bool(matrices)
+        out_console.print(
+            f"Reused from the cache: {', '.join(parts)} (--no-cache to rebuild)", highlight=False
+        )
+
+
+def _print_paths(target: Path, lang: str) -> None:
+    """The last lines: where the report, its printable copy and the map are (the files written)."""
+    names = {
+        "report.html": ("报告", "Report"),
+        "report.pdf": ("打印版", "Printable report"),
+        "map.html": ("地图", "Map"),
+    }
+    for name, (zh, en) in names.items():
+        path = target / name
+        if path.is_file():
+            label = zh if lang == "zh" else en
             out_console.print(
-                "reused from the cache 使用缓存: road networks "
-                f"{'yes' if cache['networks_reused'] else 'no'}, "
-                f"{cache['coverage_matrices_reused']} coverage matrices ({escape(str(cache['folder']))})"
+                f"{label}{'：' if lang == 'zh' else ': '}[bold]{escape(str(path.resolve()))}[/]"
             )
-        out_console.print(f"outputs written to [bold]{target}[/]")
+    label = "全部输出" if lang == "zh" else "All outputs"
+    out_console.print(
+        f"{label}{'：' if lang == 'zh' else ': '}{escape(str(target.resolve()))}", highlight=False
+    )
 
 
 def audit(
@@ -72,32 +123,48 @@ def audit(
         Path | None, typer.Option("--out", "-o", help="Write audit.csv and village_gaps.csv here.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="Show INFO lines (-vv: DEBUG lines too).")
+    ] = 0,
 ) -> None:
     """Audit the existing network against the standards, fast, without optimisation."""
     from planner.run import audit_scenario
     from planner.scenario import load_scenario
 
-    setup_logging(verbose, quiet)
+    warnings = setup_logging(verbose, quiet, group=True)
+    run_lang = "zh"
     try:
         sc = load_scenario(scenario)
-        with progress(quiet) as stage:
+        run_lang = sc.outputs.language
+        with progress(quiet, lang=run_lang, stages=AUDIT_STAGES) as stage:
             result, _summary = audit_scenario(sc, stage=stage)
     except PlannerError as exc:
         raise fail(exc) from exc
+    finally:
+        if warnings is not None:
+            warnings.flush_to(console, run_lang)
+    from planner.audit import failing
+
     table = result.table
-    failed = table[table["passed"].astype("boolean").eq(False).fillna(False).to_numpy(dtype=bool)]
+    failed = table[failing(table)]  # the judged rows (a standard's units and totals) that fail
     if out is not None:
         from planner.outputs import write_audit_tables
 
         write_audit_tables(result, out)
-        out_console.print(f"audit written to [bold]{out}[/]")
-    if not quiet:
         out_console.print(
-            f"{len(table)} checks, {len(failed)} failed ({', '.join(sorted(set(failed['standard_id'])))})"
-            if len(failed)
-            else f"{len(table)} checks, all passed"
+            ("核查结果已写入 " if run_lang == "zh" else "audit written to ") + f"[bold]{out}[/]"
         )
+    if not quiet:
+        ids = sorted(set(failed["standard_id"].astype(str)))
+        if run_lang == "zh":
+            text = f"核查 {len(table)} 行；" + (
+                f"{len(failed)} 行未达标，涉及标准：{'、'.join(ids)}" if ids else "各项标准均达标"
+            )
+        else:
+            text = f"{len(table)} rows checked; " + (
+                f"{len(failed)} failing, standards: {', '.join(ids)}" if ids else "every standard met"
+            )
+        out_console.print(text, highlight=False)
 
 
 def validate(

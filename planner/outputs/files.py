@@ -157,7 +157,8 @@ def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -
 
 
 def proposals_frame(result: RunResult) -> pd.DataFrame:
-    """The ``proposals.csv`` table: contract columns, lon/lat in WGS-84.
+    """The ``proposals.csv`` table: contract columns, lon/lat in WGS-84 (the standards each site is
+    there for, ``RunResult.proposals["standards"]``, are shown in the workbook and the report).
 
     ``result.proposals`` is used as it is when it has lon/lat; a GeoDataFrame without them gets
     them from its geometry (converted from its CRS to WGS-84).

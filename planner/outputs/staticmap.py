@@ -326,7 +326,9 @@ def township_map(
     xmin, ymin, xmax, ymax = sel.total_bounds if not sel.empty else (np.nan,) * 4
     if not np.isfinite([xmin, ymin, xmax, ymax]).all():
         return None
-    pad = max(xmax - xmin, ymax - ymin) * 0.06
+    # a square window around the township (the figure is square): equal axes need no adjusting
+    half = max(xmax - xmin, ymax - ymin) * 0.56
+    cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
     with matplotlib.rc_context(_rc()):
         fig = Figure(figsize=(width_in, width_in))
         ax = fig.subplots()
@@ -334,9 +336,9 @@ def township_map(
         _draw_demand(ax, result, size=22)
         _draw_sites(ax, result, lang, scale=1.6, cell_m=max(xmax - xmin, ymax - ymin) / 30)
         _labels(ax, result, code)
-        ax.set_xlim(xmin - pad, xmax + pad)
-        ax.set_ylim(ymin - pad, ymax + pad)
-        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_xlim(cx - half, cx + half)
+        ax.set_ylim(cy - half, cy + half)
+        ax.set_aspect("equal", adjustable="box")
         ax.set_axis_off()
         _scale_bar(ax, lang)
         return png_data_uri(fig, dpi=dpi)
