@@ -23,6 +23,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import Element, Figure
 from pyproj import CRS
 
@@ -108,14 +109,6 @@ def _r(v: float) -> float:
     return round(float(v), DECIMALS)
 
 
-def _round_coords(obj: Any) -> Any:
-    if isinstance(obj, list | tuple):
-        if obj and isinstance(obj[0], int | float):
-            return [_r(v) for v in obj]
-        return [_round_coords(v) for v in obj]
-    return obj
-
-
 def _wgs(frame: gpd.GeoDataFrame, crs: CRS, *, simplify_m: float = 0.0) -> gpd.GeoDataFrame:
     gdf = frame if frame.crs is not None else frame.set_crs(crs)
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
@@ -144,17 +137,14 @@ def point_features(
 def polygon_features(
     gdf: gpd.GeoDataFrame, keys: Sequence[str], titles: Sequence[str], values: Sequence[Sequence[str]]
 ) -> list[dict[str, Any]]:
-    """Compact polygon features: GeoJSON geometry with rounded coordinates."""
+    """Compact polygon (or line) features: GeoJSON geometry with rounded coordinates."""
+    # rounded in one vectorised pass (a prefecture's service areas hold millions of vertices)
+    geoms = shapely.transform(gdf.geometry.to_numpy(), lambda c: np.round(c, DECIMALS))
     out = []
-    for geom, k, t, v in zip(gdf.geometry, keys, titles, values, strict=True):
+    for geom, k, t, v in zip(geoms, keys, titles, values, strict=True):
         gj = geom.__geo_interface__
         out.append(
-            {
-                "g": {"type": gj["type"], "coordinates": _round_coords(gj["coordinates"])},
-                "k": k,
-                "t": t,
-                "v": list(v),
-            }
+            {"g": {"type": gj["type"], "coordinates": gj["coordinates"]}, "k": k, "t": t, "v": list(v)}
         )
     return out
 
@@ -395,13 +385,16 @@ def _service_layer(result: RunResult, lang: Lang) -> DataLayer | None:
         )
     if src.empty:
         return None
+    # each area simplified before the union: simplifying the union of a prefecture's thousands of
+    # traced areas (one polygon with tens of thousands of rings) took eight minutes
+    src = src.set_geometry(src.geometry.simplify(15.0, preserve_topology=True))
     dissolved = src[["status", "geometry"]].dissolve(by="status").reset_index()
     if {"existing", "proposed"} <= set(dissolved["status"]):  # show only the plan's new reach in orange
         old = dissolved.loc[dissolved["status"] == "existing"].geometry.iloc[0]
         mask = dissolved["status"] == "proposed"
         dissolved.loc[mask, "geometry"] = dissolved.loc[mask].geometry.difference(old)
     dissolved = dissolved[~dissolved.geometry.is_empty]
-    g = _wgs(dissolved, result.crs, simplify_m=15.0)
+    g = _wgs(dissolved, result.crs)
     keys = [str(s) for s in g["status"]]
     titles = [_t("svc_proposed" if k == "proposed" else "svc_existing", lang) for k in keys]
     styles = {
