@@ -512,17 +512,11 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         if isinstance(section, dict) and isinstance(section.get(key), str):
             section[key] = str((base / section[key]).resolve())
 
-    area = data.get("study_area")
-    fix(area, "boundary")
-    fix(area, "townships")
-    inputs = data.get("inputs")
-    if isinstance(inputs, dict):
-        for key in ("population", "roads", "villages", "facilities", "candidates"):
-            fix(inputs.get(key), "path")
-        fix(inputs.get("population"), "calibrate_to")
-        villages = inputs.get("villages")
-        if isinstance(villages, dict):
-            fix(villages.get("points"), "path")
+    for loc in FILE_FIELDS:
+        section: Any = data
+        for key in loc[:-1]:
+            section = section.get(key) if isinstance(section, dict) else None
+        fix(section, loc[-1])
     fix(data.get("outputs"), "folder")
     if isinstance(data.get("cache_dir"), str):
         data["cache_dir"] = str((base / data["cache_dir"]).resolve())
@@ -687,7 +681,8 @@ def _parse(path: Path) -> tuple[Scenario | None, list[Problem], dict[tuple[Any, 
     return scenario.model_copy(update={"path": path.resolve()}), [], lines
 
 
-_FILE_FIELDS: tuple[tuple[str, ...], ...] = (
+#: The scenario fields that name input files (relative to the scenario file unless absolute).
+FILE_FIELDS: tuple[tuple[str, ...], ...] = (
     ("study_area", "boundary"),
     ("study_area", "townships"),
     ("inputs", "population", "path"),
@@ -704,7 +699,7 @@ def _raw_missing_files(data: dict[str, Any], path: Path, lines: dict[tuple[Any, 
     """File problems (missing, unreadable, no CRS) of a scenario that failed validation, so they are
     reported in the same run as the schema problems."""
     problems = []
-    for loc in _FILE_FIELDS:
+    for loc in FILE_FIELDS:
         node: Any = data
         for key in loc:
             node = node.get(key) if isinstance(node, dict) else None
