@@ -52,10 +52,7 @@ LONG_FUNCTIONS_BEING_SPLIT: frozenset[str] = frozenset(
     {
         "inputs/population.py::read_population_demand",
         "inputs/villages.py::read_villages",
-        "optimize/parks.py::solve_parks",
         "optimize/mclp.py::solve_max_coverage",
-        "optimize/density.py::solve_density",
-        "optimize/stations.py::_solve_phased",
     }
 )
 

@@ -603,3 +603,15 @@ def test_tolerance_rule() -> None:
     seconds = 1000.0 / (18.0 / 3.6)
     assert coverage_matrix(net, demand, site, max_distance_m=None, max_time_s=seconds - 5e-7)[0, 0]
     assert not coverage_matrix(net, demand, site, max_distance_m=None, max_time_s=seconds - 2e-6)[0, 0]
+
+
+def test_grouped_service_areas_are_the_union_of_the_sites_areas() -> None:
+    """One area per group label equals the union of its sites' own areas (to a cell's width)."""
+    net, _, _, _, _, _, ss = scene(3, CAR)
+    one = service_areas(net, ss, max_distance_m=800.0, buffer_m=4.0)
+    labels = ["a" if i % 3 else "b" for i in range(len(one))]
+    grouped = service_areas(net, ss, max_distance_m=800.0, buffer_m=4.0, groups=labels).set_index("group")
+    for g in ("a", "b"):
+        union = shapely.union_all(one.geometry[[lab == g for lab in labels]].to_numpy())
+        mine = grouped.geometry[g]
+        assert mine.symmetric_difference(union).area < 1e-6 * max(union.area, 1.0) + 1e-6

@@ -88,12 +88,20 @@ def _segments(geoms: gpd.GeoSeries) -> list[np.ndarray]:
     return np.split(coords, cuts)
 
 
-def sites(result: RunResult, *, cell_m: float = 1.0, window: Window = None) -> pd.DataFrame:
+def sites(
+    result: RunResult,
+    *,
+    cell_m: float = 1.0,
+    window: Window = None,
+    cell_factor: dict[str, float] | None = None,
+) -> pd.DataFrame:
     """Proposed facilities grouped by type within square cells of ``cell_m`` metres.
 
     Returns x, y (the mean position of the group, work CRS), type and units (how many proposed
     facilities the group holds). With the default 1 m cell, units at one site are one group; the
     maps use cells of about 1/45 of their width so that nearby sites merge into one counted symbol.
+    ``cell_factor`` widens the cells of some types (lockers, which come by the hundred in towns);
+    ``window`` keeps the facilities inside it.
     """
     fac = result.facilities
     empty = pd.DataFrame({"x": [], "y": [], "type": [], "units": []})
@@ -111,8 +119,9 @@ def sites(result: RunResult, *, cell_m: float = 1.0, window: Window = None) -> p
             "type": new["type"].astype(str).to_numpy(),
         }
     )
-    frame["cx"] = np.floor(frame["x"] / cell_m)
-    frame["cy"] = np.floor(frame["y"] / cell_m)
+    cell = cell_m * frame["type"].map(cell_factor or {}).fillna(1.0).to_numpy(dtype=float)
+    frame["cx"] = np.floor(frame["x"] / cell)
+    frame["cy"] = np.floor(frame["y"] / cell)
     grouped = frame.groupby(["type", "cx", "cy"], as_index=False, sort=False).agg(
         x=("x", "mean"), y=("y", "mean"), units=("x", "size")
     )
@@ -186,9 +195,9 @@ def _draw_sites(ax: Any, result: RunResult, scale: float, cell_m: float, window:
             old.geometry.x, old.geometry.y, s=6 * scale, c="#495057", marker="o", linewidths=0, zorder=6
         )
     shown = []
+    # lockers come by the hundred in towns: grouped in cells three times as large
+    groups = sites(result, cell_m=cell_m, window=window, cell_factor={"locker": 3.0})
     for ftype in sorted(set(_proposed_types(result)), key=_type_order):
-        # lockers come by the hundred in towns: grouped in cells three times as large
-        groups = sites(result, cell_m=cell_m * (3 if ftype == "locker" else 1), window=window)
         grp = groups[groups["type"] == ftype]
         colour = palette.facility_colour(ftype)
         marker = MARKERS.get(ftype, "o")

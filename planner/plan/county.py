@@ -135,7 +135,7 @@ def place_parks(
         from planner.optimize import solve_p_center
 
         result = solve_p_center(
-            minutes, p=p, fixed_open=fixed, eligible=carriers >= rule.min_carriers, settings=settings
+            minutes, weight, p=p, fixed_open=fixed, eligible=carriers >= rule.min_carriers, settings=settings
         )
     else:
         result = solve_parks(
