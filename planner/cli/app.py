@@ -12,9 +12,9 @@ from typing import Annotated
 import typer
 
 from planner import __version__
+from planner.cli.compare import compare
 from planner.cli.console import out_console
 from planner.cli.fetch import fetch
-from planner.cli.compare import compare
 from planner.cli.run import audit, run, validate
 from planner.cli.serve import serve
 from planner.cli.synth import synth

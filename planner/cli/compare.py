@@ -19,9 +19,7 @@ def compare(
     b: Annotated[Path, typer.Argument(help="Plan B: a run's output folder, or a scenario YAML to run.")],
     *,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the comparison into.")],
-    lang: Annotated[
-        str | None, typer.Option("--lang", help="Report language: zh (default) or en.")
-    ] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="Report language: zh (default) or en.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table: for scripts.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
@@ -38,7 +36,7 @@ def compare(
     setup_logging(verbose, quiet)
     try:
         with progress(quiet) as stage:
-            result = compare_paths(a, b, out_dir=out, lang=lang, stage=stage)
+            result = compare_paths(a, b, out_dir=out, lang="en" if lang == "en" else "zh", stage=stage)
     except PlannerError as exc:
         raise fail(exc) from exc
     if not quiet:

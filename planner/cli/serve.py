@@ -15,7 +15,12 @@ __all__ = ["serve", "serve_folder"]
 
 
 def serve_folder(
-    out_dir: Path, *, port: int = 8765, lang: str | None = None, quiet: bool = False, open_browser: bool = False
+    out_dir: Path,
+    *,
+    port: int = 8765,
+    lang: str | None = None,
+    quiet: bool = False,
+    open_browser: bool = False,
 ) -> None:
     """Load the run of ``out_dir``, bind 127.0.0.1:``port``, print the address and serve until Ctrl-C."""
     from planner.serve import Editor, bind, create_app, load_session
@@ -49,9 +54,13 @@ def serve_folder(
 def serve(
     out_dir: Annotated[Path, typer.Argument(help="The output folder of a run (holds summary.json).")],
     *,
-    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="Port (0: any free one).")] = 8765,
+    port: Annotated[
+        int, typer.Option("--port", "-p", min=0, max=65535, help="Port (0: any free one).")
+    ] = 8765,
     lang: Annotated[str | None, typer.Option("--lang", help="Page language: zh (default) or en.")] = None,
-    open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the page in the default browser.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:

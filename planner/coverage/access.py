@@ -139,7 +139,7 @@ def access_stats(
     reached = float(w[finite].sum())
     out: dict[str, Any] = {"population": round(total, 1)}
     if total <= 0:
-        empty = {"median": None, "p90": None, "mean": None, "unreached": None, "within": {}}
+        empty: dict[str, Any] = {"median": None, "p90": None, "mean": None, "unreached": None, "within": {}}
         return {**out, **empty, "within_standard": None}
     out["median"] = _num(weighted_quantile(v, w, 0.5))
     out["p90"] = _num(weighted_quantile(v, w, 0.9))

@@ -128,7 +128,10 @@ def run_summary(
             for reading in ("network", "buffer")
         },
         "access": access_block(
-            demand_before, demand_after, rules=service_rules(prepared.profile), townships=prepared.study.townships
+            demand_before,
+            demand_after,
+            rules=service_rules(prepared.profile),
+            townships=prepared.study.townships,
         ),
         "villages": {**inputs["villages"], **village_block(villages_before, villages_after)},
         "population_calibration": inputs["population_calibration"],

@@ -181,7 +181,9 @@ def create_app(editor: Editor, *, lang: str = "zh") -> FastAPI:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return _error(400, "malformed JSON in the request body")
-        parts = [f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg')}" for e in errors]
+        parts = [
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg')}" for e in errors
+        ]
         return _error(422, "bad request: " + "; ".join(parts))
 
     @app.get("/", response_class=HTMLResponse)

@@ -74,4 +74,4 @@ def _assemble(parts: list[tuple[Snap, int]], pts: np.ndarray, net: ModeNetwork) 
     for source, positions, indices in by_source.values():
         for f in _FIELDS:
             values[f][positions] = getattr(source, f)[indices]
-    return replace(first, xy=pts, **values)
+    return replace(first, xy=pts, **values)  # type: ignore[arg-type]
