@@ -30,6 +30,10 @@ def run(
         bool,
         typer.Option("--no-cache", help="Rebuild road networks and coverage instead of reusing the cache."),
     ] = False,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Then serve the plan editable (planner serve OUT) until Ctrl-C.")
+    ] = False,
+    port: Annotated[int, typer.Option("--port", help="Port of --serve (0: any free one).")] = 8765,
 ) -> None:
     """Run a scenario end to end: audit, plan (integer program), map, report and files.
 
@@ -63,6 +67,10 @@ def run(
                 f"{cache['coverage_matrices_reused']} coverage matrices ({escape(str(cache['folder']))})"
             )
         out_console.print(f"outputs written to [bold]{target}[/]")
+    if serve:
+        from planner.cli.serve import serve_folder
+
+        serve_folder(target, port=port, lang=sc.outputs.language, quiet=quiet)
 
 
 def audit(
