@@ -27,7 +27,9 @@ FORMATS = ("json", "csv", "gpkg")
 def run_into(scenario_path: Path, out: Path) -> Path:
     """Run a scenario into ``out`` with the files the server and the comparison read."""
     scenario = load_scenario(scenario_path)
-    scenario = scenario.model_copy(update={"outputs": scenario.outputs.model_copy(update={"formats": FORMATS})})
+    scenario = scenario.model_copy(
+        update={"outputs": scenario.outputs.model_copy(update={"formats": FORMATS})}
+    )
     run_scenario(scenario, out_dir=out)
     return out
 
@@ -60,7 +62,10 @@ def judged(table: pd.DataFrame) -> pd.DataFrame:
 
 def same_values(a: pd.Series, b: pd.Series) -> bool:
     x, y = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
-    return bool(np.array_equal(np.isnan(x), np.isnan(y)) and np.allclose(x[~np.isnan(x)], y[~np.isnan(y)], rtol=0, atol=1e-12))
+    return bool(
+        np.array_equal(np.isnan(x), np.isnan(y))
+        and np.allclose(x[~np.isnan(x)], y[~np.isnan(y)], rtol=0, atol=1e-12)
+    )
 
 
 def same_passed(a: pd.Series, b: pd.Series) -> bool:

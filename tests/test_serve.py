@@ -17,7 +17,15 @@ import pandas as pd
 import pytest
 import yaml
 from fastapi.testclient import TestClient
-from serve_fixtures import SHORT_COMMUNITY, cell_lonlat, demo_output, judged, read_audit, same_passed, same_values
+from serve_fixtures import (
+    SHORT_COMMUNITY,
+    cell_lonlat,
+    demo_output,
+    judged,
+    read_audit,
+    same_passed,
+    same_values,
+)
 from typer.testing import CliRunner
 
 from planner.cli.app import app as cli_app
@@ -70,14 +78,22 @@ def test_the_starting_plan_is_the_runs_plan_with_the_runs_audit(client: TestClie
 
 
 def _outlets(view: dict[str, Any], code: str) -> int:
-    return sum(1 for s in view["sites"] if s["type"] == "outlet" and s["status"] != "closed" and s["village_code"] == code)
+    return sum(
+        1
+        for s in view["sites"]
+        if s["type"] == "outlet" and s["status"] != "closed" and s["village_code"] == code
+    )
 
 
-def test_an_outlet_added_at_a_point_fixes_the_communitys_outlet_density(client: TestClient, session: Any) -> None:
+def test_an_outlet_added_at_a_point_fixes_the_communitys_outlet_density(
+    client: TestClient, session: Any
+) -> None:
     fields = client.get("/api/layers").json()["table_fields"]
     before = client.get("/api/state").json()
     lon, lat = cell_lonlat(session.prepared.demand, SHORT_COMMUNITY)
-    after = client.post("/api/edit", json={"op": "add_point", "lon": lon, "lat": lat, "type": "outlet"}).json()
+    after = client.post(
+        "/api/edit", json={"op": "add_point", "lon": lon, "lat": lat, "type": "outlet"}
+    ).json()
     added = [s for s in after["sites"] if s["id"] == "U1"][0]
     assert added["village_code"] == SHORT_COMMUNITY and added["status"] == "proposed"
 
@@ -131,7 +147,9 @@ def test_bad_requests_get_a_4xx_with_a_message_and_leave_the_plan_unchanged(clie
         response = client.post("/api/edit", json=body)
         assert response.status_code == status, (body, response.text)
         assert text in response.json()["error"], (body, response.text)
-    malformed = client.post("/api/edit", content=b'{"op": "remove", ', headers={"Content-Type": "application/json"})
+    malformed = client.post(
+        "/api/edit", content=b'{"op": "remove", ', headers={"Content-Type": "application/json"}
+    )
     assert malformed.status_code == 400 and "malformed JSON" in malformed.json()["error"]
     assert client.post("/api/undo").status_code == 409
     assert client.post("/api/save", json={"path": "scenario.txt"}).status_code == 422
@@ -196,7 +214,16 @@ def test_point_snaps_assembled_equal_one_snap_of_the_array(session: Any) -> None
         seen |= {(float(x), float(y)) for x, y in pick}
         got = cache.snap("car", pick)
         want = snap_points(prepared.networks["car"], pick, max_snap_m=1000.0)
-        for field in ("edge", "fraction", "access_m", "access_s", "along_m", "along_fwd_s", "along_bwd_s", "reachable"):
+        for field in (
+            "edge",
+            "fraction",
+            "access_m",
+            "access_s",
+            "along_m",
+            "along_fwd_s",
+            "along_bwd_s",
+            "reachable",
+        ):
             np.testing.assert_array_equal(getattr(got, field), getattr(want, field), err_msg=field)
     assert cache.points_snapped == len(seen)  # every point went through the engine once
 
@@ -230,7 +257,11 @@ def test_reoptimise_keeps_the_users_choices(client: TestClient, session: Any) ->
     proposed = {s["id"]: s for s in start["sites"] if s["status"] == "proposed"}
     station = next(i for i, s in proposed.items() if s["type"] == "village_station")
     client.post("/api/edit", json={"op": "remove", "id": station})
-    free = [c for c in client.get("/api/layers").json()["candidates"] if c["type"] == "outlet" and c["id"] not in proposed]
+    free = [
+        c
+        for c in client.get("/api/layers").json()["candidates"]
+        if c["type"] == "outlet" and c["id"] not in proposed
+    ]
     client.post("/api/edit", json={"op": "add", "candidate": free[0]["id"]})
     out = client.post("/api/optimise").json()
     ids = {s["id"] for s in out["sites"] if s["status"] == "proposed"}

@@ -157,18 +157,23 @@ def _click_map(drv: Any, lon: float, lat: float) -> None:
 
 def _expected_after_one_outlet(before: pd.DataFrame) -> dict[tuple[str, str, str], float]:
     """D-OUTLET after one more outlet in SHORT_COMMUNITY, from the run's files and the register."""
-    register = pd.read_csv(ROOT / "data" / "villages" / "villages.csv", dtype={"village_code": str, "township_code": str})
+    register = pd.read_csv(
+        ROOT / "data" / "villages" / "villages.csv", dtype={"village_code": str, "township_code": str}
+    )
     people = float(register.set_index("village_code").loc[SHORT_COMMUNITY, "population"])
     sites = gpd.read_file(demo_output() / "results.gpkg", layer="facilities")
     n = int(((sites["type"] == "outlet") & (sites["village_code"].astype(str) == SHORT_COMMUNITY)).sum())
     town = str(register.set_index("village_code").loc[SHORT_COMMUNITY, "township_code"])
-    communities = register[(register["village_code"].str[-3:].astype(int) < 200) & (register["population"] > 0)]
+    communities = register[
+        (register["village_code"].str[-3:].astype(int) < 200) & (register["population"] > 0)
+    ]
     k_town = int((communities["township_code"] == town).sum())
     assert before.loc[("D-OUTLET", "community", SHORT_COMMUNITY), "value"] == pytest.approx(n / people * 1e4)
     return {
         ("D-OUTLET", "community", SHORT_COMMUNITY): (n + 1) / people * 1e4,
         ("D-OUTLET", "township", town): before.loc[("D-OUTLET", "township", town), "value"] + 1 / k_town,
-        ("D-OUTLET", "county", "379901"): before.loc[("D-OUTLET", "county", "379901"), "value"] + 1 / len(communities),
+        ("D-OUTLET", "county", "379901"): before.loc[("D-OUTLET", "county", "379901"), "value"]
+        + 1 / len(communities),
     }
 
 
@@ -208,7 +213,9 @@ def test_edit_remove_save_and_run_again(server: tuple[str, Any], driver: Any, tm
     driver.find_element("css selector", ".leaflet-popup button.act-remove").click()
     _wait_update(driver, v)
     restored = _table(driver)
-    assert same_values(restored["value"], before["value"]) and same_passed(restored["passed"], before["passed"])
+    assert same_values(restored["value"], before["value"]) and same_passed(
+        restored["passed"], before["passed"]
+    )
 
     # undo the removal, save from the page, run the saved scenario
     v = _version(driver)
