@@ -39,7 +39,7 @@ def _audit(rows: list[tuple[str, str, str, float, bool | None]]) -> pd.DataFrame
                 "value": v,
                 "target": 1.0,
                 "passed": p,
-            }  # fmt: skip
+            }
             for s, lvl, c, v, p in rows
         ]
     ).assign(passed=lambda f: f["passed"].astype("boolean"))
@@ -135,8 +135,12 @@ def test_sites_standards_townships_and_villages_by_hand() -> None:
     cmp = compare_runs(a, b)
 
     where = {(r.type, r.where): (r.units_a, r.units_b) for r in cmp.sites.itertuples()}
-    assert where == {("outlet", "only_a"): (1, 0), ("outlet", "only_b"): (0, 1), ("outlet", "both"): (1, 1),
-                     ("locker", "both"): (2, 1)}  # fmt: skip
+    assert where == {
+        ("outlet", "only_a"): (1, 0),
+        ("outlet", "only_b"): (0, 1),
+        ("outlet", "both"): (1, 1),
+        ("locker", "both"): (2, 1),
+    }
     assert cmp.summary["sites"] == {"only_a": 1, "only_b": 1, "both": 2}
 
     std = cmp.standards.set_index(["standard_id", "unit_level", "unit_code"])

@@ -94,7 +94,7 @@ def test_an_outlet_added_at_a_point_fixes_the_communitys_outlet_density(
     after = client.post(
         "/api/edit", json={"op": "add_point", "lon": lon, "lat": lat, "type": "outlet"}
     ).json()
-    added = [s for s in after["sites"] if s["id"] == "U1"][0]
+    added = next(s for s in after["sites"] if s["id"] == "U1")
     assert added["village_code"] == SHORT_COMMUNITY and added["status"] == "proposed"
 
     # by hand: outlets in the community over its register population, per 10,000
@@ -160,14 +160,14 @@ def test_bad_requests_get_a_4xx_with_a_message_and_leave_the_plan_unchanged(clie
 def test_close_reopen_retype_undo_and_reset(client: TestClient) -> None:
     start = client.get("/api/state").json()
     closed = client.post("/api/edit", json={"op": "close", "id": "OUT-0001"}).json()
-    site = [s for s in closed["sites"] if s["id"] == "OUT-0001"][0]
+    site = next(s for s in closed["sites"] if s["id"] == "OUT-0001")
     assert site["status"] == "closed"
     assert closed["headline"]["now"]["existing"] == start["headline"]["now"]["existing"] - 1
     reopened = client.post("/api/edit", json={"op": "close", "id": "OUT-0001"}).json()
     assert reopened["table"] == start["table"]
     retyped = client.post("/api/edit", json={"op": "retype", "id": "C00001", "type": "locker"}).json()
-    new = [s for s in retyped["sites"] if s["id"] == retyped["edits"][-1]["new_id"]][0]
-    old = [s for s in start["sites"] if s["id"] == "C00001"][0]
+    new = next(s for s in retyped["sites"] if s["id"] == retyped["edits"][-1]["new_id"])
+    old = next(s for s in start["sites"] if s["id"] == "C00001")
     assert new["type"] == "locker" and (new["lon"], new["lat"]) == (old["lon"], old["lat"])
     assert "C00001" not in {s["id"] for s in retyped["sites"]}
     undone = client.post("/api/undo").json()

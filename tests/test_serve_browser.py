@@ -180,7 +180,7 @@ def _expected_after_one_outlet(before: pd.DataFrame) -> dict[tuple[str, str, str
 def test_edit_remove_save_and_run_again(server: tuple[str, Any], driver: Any, tmp_path: Path) -> None:
     from selenium.webdriver.support.ui import Select
 
-    url, proc = server
+    url, _proc = server
     driver.get(url)
     _wait(driver, "return window.plannerServe && window.plannerServe.ready")
     before = _table(driver)

@@ -42,7 +42,8 @@ def serve_folder(
     host, bound = sock.getsockname()[:2]
     url = f"http://{host}:{bound}/"
     language = lang or session.scenario.outputs.language
-    out_console.print(f"planner serve: {escape(str(out_dir))} at {url}  (Ctrl-C to stop)", highlight=False, soft_wrap=True)
+    line = f"planner serve: {escape(str(out_dir))} at {url}  (Ctrl-C to stop)"
+    out_console.print(line, highlight=False, soft_wrap=True)
     out_console.file.flush()
     if open_browser:
         import webbrowser

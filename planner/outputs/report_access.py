@@ -58,6 +58,25 @@ def _unit(access: Mapping[str, Any], lang: Lang) -> str:
     return "分钟" if lang == "zh" else "min"
 
 
+def _bars(ax: Any, groups: list[Any], side: int, offset: float, width: float, lang: Lang) -> float:
+    """One side's bars (median) and whiskers (to the 90th percentile); returns the highest whisker."""
+    colour = palette.BEFORE_COLOUR if side == 1 else palette.AFTER_COLOUR
+    name = i18n.word("before" if side == 1 else "after", lang)
+    top = 0.0
+    for x, group in enumerate(groups):
+        median, p90 = group[side].get("median"), group[side].get("p90")
+        if median is None:
+            continue
+        ax.bar(x + offset, median, width, color=colour, label=name if x == 0 else None)
+        whisker = x + offset + width * 0.3  # beside the bar's label
+        if p90 is not None:
+            ax.plot([whisker] * 2, [median, p90], color="#333333", linewidth=1.2)
+            ax.plot(whisker, p90, marker="_", color="#333333", markersize=9)
+            top = max(top, p90)
+        ax.text(x + offset - width * 0.1, median, f"{median:.1f}", ha="center", va="bottom", fontsize=8)
+    return top
+
+
 def access_chart(summary: Mapping[str, Any], lang: Lang) -> str | None:
     """Median (bar) and 90th percentile (whisker) per group, before (grey) and after (blue-grey)."""
     access = summary.get("access")
@@ -69,24 +88,7 @@ def access_chart(summary: Mapping[str, Any], lang: Lang) -> str | None:
         fig = Figure(figsize=(6.4, 3.2))
         ax = fig.subplots()
         width = 0.38
-        top = 0.0
-        for offset, side, colour in (
-            (-width / 2, 1, palette.BEFORE_COLOUR),
-            (width / 2, 2, palette.AFTER_COLOUR),
-        ):
-            name = i18n.word("before" if side == 1 else "after", lang)
-            for x, group in enumerate(groups):
-                stats = group[side]
-                median, p90 = stats.get("median"), stats.get("p90")
-                if median is None:
-                    continue
-                ax.bar(x + offset, median, width, color=colour, label=name if x == 0 else None)
-                whisker = x + offset + width * 0.3  # beside the bar's label
-                if p90 is not None:
-                    ax.plot([whisker] * 2, [median, p90], color="#333333", linewidth=1.2)
-                    ax.plot(whisker, p90, marker="_", color="#333333", markersize=9)
-                    top = max(top, p90)
-                ax.text(x + offset - width * 0.1, median, f"{median:.1f}", ha="center", va="bottom", fontsize=8)
+        top = max(_bars(ax, groups, 1, -width / 2, width, lang), _bars(ax, groups, 2, width / 2, width, lang))
         ax.set_xticks(list(range(len(groups))), [g[0] for g in groups])
         ax.set_ylim(0, max(top, 1.0) * 1.15)
         ax.set_ylabel(_unit(access, lang))
@@ -132,10 +134,10 @@ def access_table(summary: Mapping[str, Any], lang: Lang) -> TableView | None:
         )
         view.rows.append(row)
     eq_b, eq_a = access["equity"]["before"], access["equity"]["after"]
-    before, after = (
+    was, now = (
         f"{i18n.fmt_pct(e.get('worst_population_share'), lang)} / {_fmt(e.get('worst_mean'), unit, lang)}"
         for e in (eq_b, eq_a)
     )
-    text = f"{before} → {after}"
+    text = f"{was} → {now}"
     view.foot = [Cell(_l("worst", lang)), Cell(text, eq_a.get("worst_mean")), Cell(""), Cell(""), Cell("")]
     return view
