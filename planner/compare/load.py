@@ -53,8 +53,11 @@ class RunFiles:
 
 
 def is_judged(frame: pd.DataFrame) -> pd.Series:
-    """Rows of an audit CSV that judge a standard: a pass/fail value, a catalogued standard that is
-    not information (R-TOWN-15, D-BASE …); other target years (``V-ALL-2021``) are left out."""
+    """Rows of an audit CSV that judge a standard: its ``role`` is standard or summary when the CSV has
+    the column; else a pass/fail value of a catalogued standard that is not information (R-TOWN-15,
+    D-BASE …), other target years (``V-ALL-2021``) left out."""
+    if "role" in frame.columns:
+        return (frame["role"].isin(["standard", "summary"]) & frame["passed"].notna()).astype(bool)
     kinds = frame["standard_id"].astype(str).map(lambda s: CATALOGUE[s].kind if s in CATALOGUE else None)
     return (frame["passed"].notna() & kinds.notna() & (kinds != "info")).astype(bool)
 

@@ -36,7 +36,7 @@ from planner.errors import EditError, PlannerError
 from planner.serve import state as st
 from planner.serve.page import page_html
 from planner.serve.plans import reoptimise, save_scenario
-from planner.serve.view import figures, layers
+from planner.serve.view import figures, headline, layers
 
 __all__ = ["Editor", "bind", "create_app", "serve"]
 
@@ -97,9 +97,12 @@ class Editor:
         self.current = self.run
         self.history: list[tuple[st.PlanState, st.Evaluation]] = []
         self.layers = layers(session, self.run)
+        self.run_headline = headline(session, self.run)
 
     def view(self, seconds: float = 0.0) -> dict[str, Any]:
-        out = figures(self.session, self.state, self.current, self.run, seconds=seconds)
+        out = figures(
+            self.session, self.state, self.current, self.run, seconds=seconds, run_headline=self.run_headline
+        )
         out["can_undo"] = bool(self.history)
         return out
 

@@ -270,34 +270,43 @@ def _gaps(ev: Evaluation) -> dict[str, Any]:
 
 
 def _sites(state: PlanState) -> list[dict[str, Any]]:
-    wgs = _wgs(state.facilities)
-    out = []
-    for (_, row), geom in zip(wgs.iterrows(), wgs.geometry, strict=True):
-        out.append(
-            {
-                "id": str(row["facility_id"]),
-                "type": str(row["type"]),
-                "status": str(row["status"]),
-                "origin": str(row["origin"]),
-                "name": clean(row.get("name")) or "",
-                "cost": clean(row.get("cost")),
-                "village_code": str(row.get("village_code") or ""),
-                "township_code": str(row.get("township_code") or ""),
-                "lon": round(float(geom.x), 6),
-                "lat": round(float(geom.y), 6),
-            }
-        )
-    return out
+    f = state.facilities
+    wgs = _wgs(f).geometry
+    names = (
+        f["name"].astype(object).where(f["name"].notna(), "") if "name" in f else pd.Series("", index=f.index)
+    )
+    costs = pd.to_numeric(f["cost"], errors="coerce") if "cost" in f else pd.Series(np.nan, index=f.index)
+    columns = zip(
+        f["facility_id"].astype(str),
+        f["type"].astype(str),
+        f["status"].astype(str),
+        f["origin"].astype(str),
+        names.astype(str),
+        costs.to_numpy(dtype=float),
+        f["village_code"].astype(object).where(f["village_code"].notna(), "").astype(str),
+        f["township_code"].astype(object).where(f["township_code"].notna(), "").astype(str),
+        np.round(wgs.x.to_numpy(), 6),
+        np.round(wgs.y.to_numpy(), 6),
+        strict=True,
+    )
+    keys = ("id", "type", "status", "origin", "name", "cost", "village_code", "township_code", "lon", "lat")
+    return [dict(zip(keys, row, strict=True)) for row in columns]
 
 
 def figures(
-    session: Session, state: PlanState, ev: Evaluation, run: Evaluation, *, seconds: float
+    session: Session,
+    state: PlanState,
+    ev: Evaluation,
+    run: Evaluation,
+    *,
+    seconds: float,
+    run_headline: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything the page redraws after an edit."""
+    """Everything the page redraws after an edit (``run_headline``: the run's, when already known)."""
     villages = ev.villages
     return clean(
         {
-            "headline": {"now": headline(session, ev), "run": headline(session, run)},
+            "headline": {"now": headline(session, ev), "run": run_headline or headline(session, run)},
             "table": standards_rows(ev.audit.table, run.audit.table),
             "gaps": _gaps(ev),
             "sites": _sites(state),
