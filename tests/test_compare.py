@@ -8,6 +8,7 @@ station removed), whose differences are known by construction.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from serve_fixtures import DEMO, SHORT_COMMUNITY, cell_lonlat, demo_output, run_into
+from serve_fixtures import DEMO, SHORT_COMMUNITY, cell_lonlat, chrome, demo_output, run_into
 from shapely.geometry import Point, box
 from typer.testing import CliRunner
 
@@ -222,6 +223,29 @@ def test_demo_against_an_edited_variant(variant: tuple[Path, str, str], tmp_path
         and "https://" not in page.split("COMPARE_DATA", 1)[0].split("</script>", 2)[-1]
     )
     assert np.isfinite(towns["coverage_a"]).all()
+    _renders(out / "compare_map.html", tmp_path / "chrome")
+
+
+def _renders(page: Path, profile: Path) -> None:
+    """The map side by side draws both plans in headless Chromium, offline, without a script error."""
+    drv = chrome(profile)
+    if drv is None:
+        return  # no browser here: the files were checked above
+    try:
+        drv.get(page.as_uri())
+        deadline = time.monotonic() + 30
+        while (
+            time.monotonic() < deadline
+            and drv.execute_script("return document.querySelectorAll('.leaflet-container').length") < 2
+        ):
+            time.sleep(0.2)
+        assert drv.execute_script("return document.querySelectorAll('.leaflet-container').length") == 2
+        drawn = drv.execute_script("return document.querySelectorAll('canvas.leaflet-zoom-animated').length")
+        assert drawn == 2
+        severe = [e for e in drv.get_log("browser") if e.get("level") == "SEVERE"]
+        assert not severe, severe
+    finally:
+        drv.quit()
 
 
 def test_compare_refuses_what_it_cannot_read(tmp_path: Path) -> None:

@@ -68,8 +68,9 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "covered_b": ("B 覆盖人口比例", "Covered share in B"),
     "map": ("对比地图", "Map side by side"),
     "map_note": (
-        "黄色为仅在本方案中的设施，灰色为两方案共有；红圈为状态变化的村。",
-        "Yellow: sites only in this plan; grey: in both; red rings: villages whose status changes.",
+        "黄色（橙边）为仅在本方案中的设施，其余（按类型着色）为两方案共有；红圈为状态变化的村。",
+        "Yellow (orange edge): sites only in this plan; the others (coloured by type) are in both; "
+        "red rings: villages whose status changes.",
     ),
     "yes": ("是", "yes"),
     "no": ("否", "no"),

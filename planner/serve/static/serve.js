@@ -76,6 +76,7 @@
   }
   function money(v) {
     if (v === null || v === undefined) { return t("na"); }
+    if (S.lang === "en") { return v >= 1e6 ? num(v / 1e6, 2) + " M yuan" : num(v, 0) + " yuan"; }
     return v >= 10000 ? num(v / 10000, 1) + " " + t("wan") : num(v, 0) + " " + t("yuan");
   }
   function fmtValue(row) {
@@ -266,7 +267,7 @@
   function drawHeadline() {
     var h = S.F.headline, now = h.now, run = h.run;
     var unit = now.access.unit === "km" ? t("km") : t("minutes");
-    var tm = function (v) { return v === null || v === undefined ? t("na") : num(v, 1) + " " + unit; };
+    var tm = function (v) { return v === null || v === undefined ? t("na") : num(v, 2) + " " + unit; };
     var villages = function (v) { return t("villages_of").replace("{a}", num(v, 0)).replace("{b}", num(now.villages.total, 0)); };
     var count = function (p) { return num(Object.keys(p).reduce(function (a, k) { return a + p[k]; }, 0), 0); };
     var html = '<div class="cards">' +
