@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,8 +144,6 @@ class Evaluation:
 
 def evaluate(session: Session, state: PlanState) -> Evaluation:
     """Coverage and audit of the sites in service, by the run's own stages."""
-    import time
-
     start = time.perf_counter()
     active = state.active
     demand, villages = _assess(session.prepared, active)
@@ -219,9 +218,7 @@ def _run_plan_ids(out_dir: Path) -> list[str]:
     return table["id"].astype(str).tolist() if "id" in table.columns else []
 
 
-def candidate_rows(
-    session_ctx: PlanContext, candidates: gpd.GeoDataFrame, ids: list[str]
-) -> gpd.GeoDataFrame:
+def candidate_rows(ctx: PlanContext, candidates: gpd.GeoDataFrame, ids: list[str]) -> gpd.GeoDataFrame:
     """Facility rows (status proposed) of candidate ids, as the plan writes them."""
     index = pd.Index(candidates["candidate_id"].astype(str))
     missing = [i for i in ids if i not in index]
@@ -229,7 +226,7 @@ def candidate_rows(
         raise EditError(f"unknown candidate id(s): {', '.join(missing[:5])}", status=404)
     chosen = candidates.iloc[index.get_indexer(ids)]
     outcome = PlacementOutcome("serve", chosen, None, 0, 0, 0.0)
-    rows = proposed_facilities([outcome], session_ctx.study.crs, park_carriers=_carriers(session_ctx))
+    rows = proposed_facilities([outcome], ctx.study.crs, park_carriers=_carriers(ctx))
     return rows.assign(origin="plan")
 
 

@@ -24,7 +24,7 @@
       legend_existing: "现有设施", legend_proposed: "规划设施（空心）", legend_closed: "已关闭",
       legend_candidate: "候选点", layer_roads: "道路", layer_towns: "乡镇界", layer_uncovered: "未覆盖区域",
       layer_villages: "行政村", layer_candidates: "候选点", layer_sites: "设施", units: "个",
-      villages_of: "{a} / {b} 个"
+      villages_of: "{a} / {b} 个", area: "人群（括号内为原方案）", median_short: "时间中位数"
     },
     en: {
       lang_switch: "中文", undo: "Undo", reset: "Back to the run's plan", optimise: "Re-optimise with these fixed",
@@ -49,7 +49,7 @@
       legend_existing: "existing", legend_proposed: "proposed (hollow)", legend_closed: "closed",
       legend_candidate: "candidate", layer_roads: "Roads", layer_towns: "Townships", layer_uncovered: "Uncovered",
       layer_villages: "Villages", layer_candidates: "Candidates", layer_sites: "Sites", units: "",
-      villages_of: "{a} / {b}"
+      villages_of: "{a} / {b}", area: "People (run's plan in brackets)", median_short: "Median time"
     }
   };
 
@@ -286,6 +286,17 @@
       card("worst", now.access.equity.worst_population_share, run.access.equity.worst_population_share, pct,
         t("worst_mean") + " " + tm(now.access.equity.worst_mean)) +
       "</div>";
+    html += '<table id="access-classes"><thead><tr><th>' + esc(t("area")) + '</th><th class="num">' + esc(t("median_short")) +
+      '</th><th class="num">' + esc(t("p90")) + '</th><th class="num">' + esc(t("within")) + "</th></tr></thead><tbody>";
+    ["urban", "township", "rural"].forEach(function (c) {
+      var a = now.access.by_class[c], b = run.access.by_class[c];
+      if (!a || !a.population) { return; }
+      html += '<tr data-class="' + c + '"><td>' + esc(pick(S.L.labels.areas[c])) + '</td><td class="num">' + esc(tm(a.median)) +
+        ' <span class="muted">(' + esc(tm(b.median)) + ')</span></td><td class="num">' + esc(tm(a.p90)) +
+        ' <span class="muted">(' + esc(tm(b.p90)) + ')</span></td><td class="num">' + esc(pct(a.within_standard)) +
+        ' <span class="muted">(' + esc(pct(b.within_standard)) + ")</span></td></tr>";
+    });
+    html += "</tbody></table>";
     $("headline").innerHTML = html;
   }
 
