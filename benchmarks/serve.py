@@ -53,9 +53,8 @@ def _start(out: Path) -> tuple[str, Any, Any]:
     start = time.perf_counter()
     session = load_session(out)
     editor = Editor(session)
-    print(
-        f"server ready in {time.perf_counter() - start:.2f} s (inputs read, networks from the cache, run's plan measured)"
-    )
+    took = time.perf_counter() - start
+    print(f"server ready in {took:.2f} s (inputs read, networks from the cache, the run's plan measured)")
     sock = bind(0)
     config = uvicorn.Config(create_app(editor), log_level="error", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
