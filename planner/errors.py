@@ -124,3 +124,15 @@ class BudgetError(PlannerError, ValueError):
     """The budgets cannot pay for what the standards in ``plan.meet`` need; says short by how much. Exit 2."""
 
     exit_code = 2
+
+
+class EditError(PlannerError, ValueError):
+    """An edit the plan being edited cannot take (``planner serve``): an unknown site id, a point outside
+    the study area or off the roads, a type the scenario does not place. ``status`` is the HTTP status
+    the server answers with (404 unknown id, 409 conflicts with the plan, 422 a bad value). Exit 2."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, status: int = 422, problems: list[Problem] | None = None) -> None:
+        super().__init__(message, problems)
+        self.status = status
