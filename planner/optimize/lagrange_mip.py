@@ -1,0 +1,354 @@
+"""Solve a reduced MCLP or LSCP: Lagrangian bound and heuristics, reduced-cost fixing, then the MIP.
+
+Both model families reduce their instance exactly first (:mod:`planner.optimize.mclp`,
+:mod:`planner.optimize.cover`) and start from a greedy plan. Then, with
+``SolverSettings.lagrangian`` (the default):
+
+1. the Lagrangian dual is optimised by subgradient (:func:`planner.optimize.lagrange.mclp_lagrangian`
+   / :func:`~planner.optimize.lagrange.cover_lagrangian`) for at most half the time left; its best
+   value is a proven bound (as strong as the LP relaxation's, at a small fraction of the cost of
+   solving that LP on county-scale instances), and its heuristic plans may improve the incumbent;
+2. if the bound already proves the incumbent within ``mip_gap`` the run stops;
+3. otherwise sites are fixed by reduced cost (closed or opened in every better plan), the rows
+   decided by the opened sites leave the model, and the solver gets the rest with the time left
+   and the incumbent as its start;
+4. the final bound is the better of the Lagrangian bound and
+   ``max(incumbent, best plan violating a fixing, solver's bound on the fixed model)``.
+
+With ``lagrangian=False`` the reduced model goes to the solver as one MIP (the plain path).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from planner.optimize.greedy import greedy_cover
+from planner.optimize.lagrange import cover_lagrangian, mclp_lagrangian, must_reach
+from planner.optimize.lp import solve_lp_relaxation
+from planner.optimize.reduce import merge_identical_rows
+from planner.optimize.result import SolverSettings, Status, relative_gap
+from planner.optimize.solver import MipModel, solve_mip
+
+LAGRANGE_SHARE = 0.5
+"""Share of the time left that the subgradient run may use."""
+
+POLISH_SHARE = 0.75
+"""The swap improvement of the Lagrangian plans stops at this share of the time left."""
+
+MIN_SOLVER_S = 1.0
+"""The solver always gets at least this many seconds (the total may overrun the limit by that)."""
+
+
+@dataclass(frozen=True)
+class ReducedSolve:
+    """The plan for a reduced instance (columns of the reduced model), with its proof.
+
+    ``value`` and ``bound`` are in the reduced model's units (no constant of fixed sites added).
+    """
+
+    plan: np.ndarray
+    value: float
+    bound: float
+    status: Status
+    solver: str
+    notes: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _status(gap: float, settings: SolverSettings, *, timed_out: bool) -> Status:
+    if timed_out and gap > max(settings.mip_gap, 1e-9):
+        return "time_limit"
+    return "optimal" if gap <= 1e-6 else "gap_limit"
+
+
+def _remaining(deadline: float) -> float:
+    return max(deadline - time.perf_counter(), MIN_SOLVER_S)
+
+
+# ---------------------------------------------------------------------------------------------
+# Max coverage
+# ---------------------------------------------------------------------------------------------
+
+
+def max_coverage_model(
+    R: sp.csr_matrix,
+    weight: np.ndarray,
+    private: np.ndarray,
+    cost: np.ndarray,
+    *,
+    budget: float | None,
+    max_new: int | None,
+    start: np.ndarray | None,
+) -> MipModel:
+    """The MCLP MIP: binary ``x`` (sites), continuous ``y <= 1`` (rows), ``y_i <= sum_j a_ij x_j``."""
+    r, k = R.shape
+    top = sp.hstack([-sp.csr_matrix(R, dtype=np.float64), sp.identity(r, format="csr")], format="csr")
+    extra_rows = []
+    upper = [np.zeros(r)]
+    if budget is not None:
+        extra_rows.append(sp.csr_matrix(np.concatenate([cost, np.zeros(r)])[None, :]))
+        upper.append(np.array([float(budget)]))
+    if max_new is not None:
+        extra_rows.append(sp.csr_matrix(np.concatenate([np.ones(k), np.zeros(r)])[None, :]))
+        upper.append(np.array([float(max_new)]))
+    M = sp.vstack([top, *extra_rows], format="csr")
+    x0 = None
+    if start is not None:
+        y0 = (np.asarray(R @ start.astype(np.float64)).ravel() > 0).astype(np.float64)
+        x0 = np.concatenate([start.astype(np.float64), y0])
+    return MipModel(
+        cost=np.concatenate([private, weight]),
+        A=M,
+        row_lower=np.full(M.shape[0], -np.inf),
+        row_upper=np.concatenate(upper),
+        col_lower=np.zeros(k + r),
+        col_upper=np.ones(k + r),
+        integer=np.concatenate([np.ones(k, dtype=bool), np.zeros(r, dtype=bool)]),
+        sense="max",
+        start=x0,
+    )
+
+
+@dataclass(frozen=True)
+class _Restricted:
+    """An MCLP instance with some sites closed and some opened (``free`` columns remain)."""
+
+    R: sp.csr_matrix
+    weight: np.ndarray
+    private: np.ndarray
+    free: np.ndarray
+    const: float
+
+
+def _restrict_max_coverage(
+    R: sp.csr_matrix, weight: np.ndarray, private: np.ndarray, free: np.ndarray, opened: np.ndarray
+) -> _Restricted:
+    """Drop closed sites, take the rows of opened sites as covered, merge rows, fold single-site rows."""
+    csc = sp.csc_matrix(R)
+    hit = np.asarray(csc[:, np.flatnonzero(opened)].sum(axis=1)).ravel() > 0
+    const = float(private[opened].sum() + weight[hit].sum())
+    free_ids = np.flatnonzero(free)
+    sub = sp.csr_matrix(R[np.flatnonzero(~hit)][:, free_ids])
+    w = weight[~hit]
+    size = np.diff(sub.indptr)
+    keep = (size > 0) & (w > 0)
+    sub, w = sp.csr_matrix(sub[keep]), w[keep]
+    sub, w, _ = merge_identical_rows(sub, w)
+    priv = private[free_ids].copy()
+    single = np.diff(sub.indptr) == 1
+    if single.any():
+        priv += np.bincount(sub.indices[sub.indptr[:-1][single]], weights=w[single], minlength=free_ids.size)
+        sub, w = sp.csr_matrix(sub[~single]), w[~single]
+    return _Restricted(sub, w, priv, free_ids, const)
+
+
+def solve_max_coverage_reduced(
+    R: sp.csr_matrix,
+    weight: np.ndarray,
+    private: np.ndarray,
+    cost: np.ndarray,
+    *,
+    budget: float | None,
+    max_new: int | None,
+    start: np.ndarray,
+    settings: SolverSettings,
+    deadline: float,
+) -> ReducedSolve:
+    """Best plan and proven upper bound for a reduced MCLP instance (module docstring)."""
+    if not settings.lagrangian:
+        model = max_coverage_model(R, weight, private, cost, budget=budget, max_new=max_new, start=start)
+        sol = solve_mip(model, settings=settings)
+        plan = sol.x[: R.shape[1]] > 0.5
+        timings = {"build": sol.build_seconds, "solve": sol.seconds}
+        return ReducedSolve(plan, sol.objective, sol.bound, sol.status, sol.solver, timings=timings)
+    t0 = time.perf_counter()
+    lag = mclp_lagrangian(
+        R,
+        weight,
+        private,
+        cost,
+        p=max_new,
+        budget=budget,
+        start=start,
+        deadline=t0 + LAGRANGE_SHARE * max(deadline - t0, 0.0),
+        polish_deadline=t0 + POLISH_SHARE * max(deadline - t0, 0.0),
+        gap=settings.mip_gap,
+    )
+    t_lag = time.perf_counter() - t0
+    notes = [
+        f"Lagrangian bound {lag.bound:.10g} after {lag.iterations} subgradient iterations "
+        f"({lag.seconds:.2f} s, {lag.stopped}); best heuristic plan {lag.plan_value:.10g}"
+        + "".join(f"; {name} plan after swaps {v:.10g}" for name, v in lag.heuristics)
+    ]
+    extra: dict[str, Any] = {
+        "lagrangian_bound": lag.bound,
+        "lagrangian_iterations": lag.iterations,
+        "fixed_closed": int(lag.fix_out.sum()),
+        "fixed_open": int(lag.fix_in.sum()),
+    }
+    plan, value, bound = lag.plan, lag.plan_value, lag.bound
+    integral = _integral(weight, private)
+    if bound < must_reach(value, maximize=True, integral=integral, gap=settings.mip_gap):
+        gap = relative_gap(value, bound)
+        return ReducedSolve(
+            plan,
+            value,
+            bound,
+            _status(gap, settings, timed_out=False),
+            "lagrangian",
+            tuple(notes),
+            {"lagrangian": t_lag},
+            extra,
+        )
+    opened, free = lag.fix_in, ~lag.fix_in & ~lag.fix_out
+    notes.append(f"reduced-cost fixing: {int(lag.fix_out.sum())} sites closed, {int(opened.sum())} opened")
+    over = (max_new is not None and opened.sum() > max_new) or (
+        budget is not None and cost[opened].sum() > budget * (1 + 1e-12) + 1e-9
+    )
+    if over:  # no plan can hold every site that a better plan needs: the incumbent is proven
+        bound = min(bound, max(value, lag.fixed_bound))
+        gap = relative_gap(value, bound)
+        return ReducedSolve(
+            plan,
+            value,
+            bound,
+            _status(gap, settings, timed_out=False),
+            "lagrangian",
+            tuple(notes),
+            {"lagrangian": t_lag},
+            extra,
+        )
+    sub = _restrict_max_coverage(R, weight, private, free, opened)
+    p2 = None if max_new is None else int(max_new - opened.sum())
+    b2 = None if budget is None else float(budget - cost[opened].sum())
+    c2 = cost[sub.free]
+    start2 = plan[sub.free]
+    if (
+        np.any(opened & ~plan)
+        or (p2 is not None and start2.sum() > p2)
+        or (b2 is not None and c2[start2].sum() > b2 + 1e-9)
+    ):
+        start2 = np.zeros(sub.free.size, dtype=bool)
+    model = max_coverage_model(sub.R, sub.weight, sub.private, c2, budget=b2, max_new=p2, start=start2)
+    extra["size_mip"] = model.size
+    sol = solve_mip(model, settings=replace(settings, time_limit_s=_remaining(deadline)))
+    cand = opened.copy()
+    cand[sub.free[sol.x[: sub.free.size] > 0.5]] = True
+    cand_value = sub.const + sol.objective
+    if cand_value > value:
+        plan, value = cand, cand_value
+    bound = min(bound, max(value, lag.fixed_bound, sub.const + sol.bound))
+    gap = relative_gap(value, bound)
+    timings = {"lagrangian": t_lag, "build": sol.build_seconds, "solve": sol.seconds}
+    status = _status(gap, settings, timed_out=sol.status == "time_limit")
+    return ReducedSolve(plan, value, bound, status, sol.solver, tuple(notes), timings, extra)
+
+
+def _integral(*arrays: np.ndarray) -> bool:
+    return all(bool(np.all(a == np.round(a))) for a in arrays)
+
+
+# ---------------------------------------------------------------------------------------------
+# Set cover
+# ---------------------------------------------------------------------------------------------
+
+
+def cover_model(R: sp.csr_matrix, cost: np.ndarray, *, start: np.ndarray | None) -> MipModel:
+    """The set-cover MIP: binary ``x``, ``A x >= 1``, minimise ``cost @ x``."""
+    r, k = R.shape
+    return MipModel(
+        cost=np.asarray(cost, dtype=np.float64),
+        A=sp.csr_matrix(R, dtype=np.float64),
+        row_lower=np.ones(r),
+        row_upper=np.full(r, np.inf),
+        col_lower=np.zeros(k),
+        col_upper=np.ones(k),
+        integer=np.ones(k, dtype=bool),
+        start=None if start is None else start.astype(np.float64),
+    )
+
+
+def solve_cover_reduced(
+    R: sp.csr_matrix,
+    cost: np.ndarray,
+    *,
+    start: np.ndarray,
+    settings: SolverSettings,
+    deadline: float,
+) -> ReducedSolve:
+    """Cheapest cover and proven lower bound for a reduced set-cover instance (module docstring)."""
+    if not settings.lagrangian:
+        sol = solve_mip(cover_model(R, cost, start=start), settings=settings)
+        timings = {"build": sol.build_seconds, "solve": sol.seconds}
+        return ReducedSolve(sol.x > 0.5, sol.objective, sol.bound, sol.status, sol.solver, timings=timings)
+    t0 = time.perf_counter()
+    lag_deadline = t0 + LAGRANGE_SHARE * max(deadline - t0, 0.0)
+    lp = solve_lp_relaxation(
+        cover_model(R, cost, start=None), time_limit_s=lag_deadline - t0, threads=settings.threads
+    )
+    t_lp = time.perf_counter() - t0
+    lag = cover_lagrangian(
+        R,
+        cost,
+        start=start,
+        deadline=lag_deadline,
+        gap=settings.mip_gap,
+        lam0=None if lp is None else lp.row_dual,
+        x_lp=None if lp is None else lp.x,
+        max_iter=0 if lp is not None and lp.optimal else 5000,
+    )
+    t_lag = time.perf_counter() - t0
+    lp_note = (
+        "no LP duals" if lp is None else f"LP relaxation {lp.objective:.10g} ({t_lp:.2f} s, interior point)"
+    )
+    notes = [
+        f"{lp_note}; Lagrangian bound {lag.bound:.10g} after {lag.iterations} subgradient iterations "
+        f"({lag.seconds:.2f} s, {lag.stopped}); best heuristic cover {lag.plan_value:.10g}"
+    ]
+    extra: dict[str, Any] = {
+        "lagrangian_bound": lag.bound,
+        "lagrangian_iterations": lag.iterations,
+        "fixed_closed": int(lag.fix_out.sum()),
+        "fixed_open": int(lag.fix_in.sum()),
+    }
+    plan, value, bound = lag.plan, lag.plan_value, lag.bound
+    integral = _integral(cost)
+    done = ReducedSolve(
+        plan, value, bound, "optimal", "lagrangian", tuple(notes), {"lagrangian": t_lag}, extra
+    )
+    if bound > must_reach(value, maximize=False, integral=integral, gap=settings.mip_gap):
+        return replace(done, status=_status(relative_gap(value, bound), settings, timed_out=False))
+    opened, free = lag.fix_in, ~lag.fix_in & ~lag.fix_out
+    notes.append(f"reduced-cost fixing: {int(lag.fix_out.sum())} sites closed, {int(opened.sum())} opened")
+    csr = sp.csr_matrix(R)
+    hit = np.asarray(csr[:, np.flatnonzero(opened)].sum(axis=1)).ravel() > 0
+    free_ids = np.flatnonzero(free)
+    sub = sp.csr_matrix(csr[np.flatnonzero(~hit)][:, free_ids])
+    if np.any(np.diff(sub.indptr) == 0):  # a row no allowed site covers: no better cover exists
+        bound = max(bound, min(value, lag.fixed_bound))
+        gap = relative_gap(value, bound)
+        return replace(done, bound=bound, notes=tuple(notes), status=_status(gap, settings, timed_out=False))
+    sub, _, _ = merge_identical_rows(sub, np.ones(sub.shape[0]))
+    c2 = cost[free_ids]
+    start2 = plan[free_ids]
+    if np.any(opened & ~plan) or np.any(np.asarray(sub @ start2.astype(np.float64)).ravel() < 0.5):
+        start2 = greedy_cover(sub, c2)
+    model = cover_model(sub, c2, start=start2)
+    extra["size_mip"] = model.size
+    sol = solve_mip(model, settings=replace(settings, time_limit_s=_remaining(deadline)))
+    const = float(cost[opened].sum())
+    if const + sol.objective < value:
+        plan = opened.copy()
+        plan[free_ids[sol.x > 0.5]] = True
+        value = const + sol.objective
+    bound = max(bound, min(value, lag.fixed_bound, const + sol.bound))
+    gap = relative_gap(value, bound)
+    timings = {"lagrangian": t_lag, "build": sol.build_seconds, "solve": sol.seconds}
+    status = _status(gap, settings, timed_out=sol.status == "time_limit")
+    return ReducedSolve(plan, value, bound, status, sol.solver, tuple(notes), timings, extra)
