@@ -194,6 +194,8 @@ def solve_min_cost_cover(
         notes.extend(out.notes)
         timings.update(out.timings)
         extra.update(out.extra)
+        if "lagrangian_bound" in extra:
+            extra["lagrangian_bound"] += forced_cost
     new = selected & ~fixed
     covered = np.asarray(A @ selected.astype(np.int32)).ravel() > 0
     missing = need & ~covered

@@ -204,6 +204,8 @@ def solve_max_coverage(
         notes.extend(out.notes)
         timings.update(out.timings)
         extra.update(out.extra)
+        if "lagrangian_bound" in extra:
+            extra["lagrangian_bound"] += const
     new = selected & ~fixed
     covered = np.asarray(A @ selected.astype(np.int32)).ravel() > 0
     objective = float(w[covered].sum())
