@@ -158,11 +158,15 @@ class _MclpOracle:
             self.plan, self.value = plan.copy(), v
         return v
 
-    def polish(self, c: np.ndarray, kn: KnapsackLP, deadline: float) -> list[tuple[str, float]]:
-        """Swap-improve the plan of the best multipliers and the rounded average subproblem plan."""
-        out = []
-        rounded = _greedy_in_order(-self.xbar, self.cost, self.p, self.budget)
-        for name, plan in (("averaged", rounded), ("best multipliers", kn.plan)):
+    def polish(self, plans: list[tuple[str, np.ndarray]], deadline: float) -> list[tuple[str, float]]:
+        """Swap-improve each plan in turn (distinct ones, until ``deadline``); keep the best."""
+        out: list[tuple[str, float]] = []
+        seen: set[bytes] = set()
+        for name, plan in plans:
+            key = np.packbits(plan).tobytes()
+            if key in seen:
+                continue
+            seen.add(key)
             if time.perf_counter() >= deadline:
                 break
             better = improve_max_coverage(
@@ -177,6 +181,11 @@ class _MclpOracle:
             )
             out.append((name, self.offer(better)))
         return out
+
+    def plan_at(self, lam: np.ndarray) -> np.ndarray:
+        """The knapsack's plan at multipliers ``lam``."""
+        c = self.priv + self.RT @ lam
+        return solve_knapsack_lp(c, self.cost, p=self.p, budget=self.budget).plan
 
 
 def mclp_lagrangian(
@@ -224,6 +233,7 @@ def mclp_lagrangian(
     def closed(best: float) -> bool:
         return _floor(best, integral) < must_reach(oracle.value, maximize=True, integral=integral, gap=gap)
 
+    segments: list[np.ndarray] = []
     run = _restarted(
         lambda lam, mu, iters: subgradient(
             oracle,
@@ -241,10 +251,19 @@ def mclp_lagrangian(
         0.5 * w,
         max_iter=max_iter,
         minimize=True,
+        segments=segments,
     )
     c = private + oracle.RT @ run.lam
     kn = solve_knapsack_lp(c, cost, p=p, budget=budget)
-    polished = oracle.polish(c, kn, polish_deadline)
+    candidates = [
+        ("averaged", _greedy_in_order(-oracle.xbar, cost, p, budget)),
+        ("best multipliers", kn.plan),
+        *(
+            (f"restart {i} multipliers", oracle.plan_at(lam))
+            for i, lam in reversed(list(enumerate(segments[:-1])))
+        ),
+    ]
+    polished = oracle.polish(candidates, polish_deadline)
     base = float((w - run.lam).sum())
     bound = min(run.value, base + kn.value)
     theta_cost = kn.theta * cost if budget is not None else 0.0
@@ -412,8 +431,11 @@ def _restarted(
     *,
     max_iter: int,
     minimize: bool,
+    segments: list[np.ndarray] | None = None,
 ) -> SubgradientRun:
     """Run the subgradient, then restart it from its best multipliers while restarts pay off.
+
+    ``segments`` (if given) receives the best multipliers of each run, for the heuristics.
 
     A run ends when its step factor has decayed ("converged") although the bound may still be
     some way from the dual optimum; a restart with a fresh step factor from the best multipliers
@@ -421,8 +443,11 @@ def _restarted(
     """
     run = run_once(lam, 1.0, max_iter)
     total, seconds = run.iterations, run.seconds
+    log = segments if segments is not None else []
+    log.append(run.lam)
     while run.stopped == "converged" and total < max_iter:
         again = run_once(run.lam, RESTART_MU, max_iter - total)
+        log.append(again.lam)
         total, seconds = total + again.iterations, seconds + again.seconds
         gain = (run.value - again.value) if minimize else (again.value - run.value)
         better = gain > 0
