@@ -170,3 +170,22 @@ def test_a_missing_backend_is_refused_before_any_work() -> None:
         solve_max_coverage(sp.csr_matrix(dense), weight, cost, max_new=2, settings=bad)
     with pytest.raises(SolverError, match=r"not installed|cannot create"):
         solve_min_cost_cover(sp.csr_matrix(dense), cost, settings=bad)
+
+
+def test_solver_skipped_when_the_model_cannot_be_set_up_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    import planner.optimize.lagrange_mip as lm
+
+    A, weight, cost = geometric(4, m=400, n=100, radius=0.08, clustered=False)
+    plain = solve_max_coverage(A, weight, cost, max_new=15, settings=PLAIN)
+    monkeypatch.setattr(lm, "SETUP_S_PER_NNZ", 1e3)  # every model "too big"
+    res = solve_max_coverage(A, weight, cost, max_new=15, settings=SolverSettings(time_limit_s=5))
+    assert res.bound >= plain.objective - 1e-9  # the Lagrangian bound stands and is valid
+    assert res.objective <= plain.objective + 1e-9
+    check_proof(res, maximize=True)
+    if res.status != "optimal":  # the bound did not close the gap: the solver was skipped
+        assert res.status == "time_limit"
+        assert any("solver skipped" in n for n in res.notes)
+    cov = solve_min_cost_cover(A, cost, settings=SolverSettings(time_limit_s=5))
+    plain_cov = solve_min_cost_cover(A, cost, settings=PLAIN)
+    assert cov.bound <= plain_cov.objective + 1e-9 <= cov.objective + 1e-9
+    check_proof(cov, maximize=False)
