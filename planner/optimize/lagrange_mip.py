@@ -370,8 +370,10 @@ def solve_cover_reduced(
         return _with_bound(done, max(lag.bound, min(lag.plan_value, lag.fixed_bound)), settings)
     sub, _, _ = merge_identical_rows(sub, np.ones(sub.shape[0]))
     c2 = cost[free_ids]
-    start2 = lag.plan[free_ids]
-    if np.any(opened & ~lag.plan) or np.any(np.asarray(sub @ start2.astype(np.float64)).ravel() < 0.5):
+    # HiGHS starts from the greedy cover, not the Lagrangian heuristic's (kept as our incumbent):
+    # measured at 60 s it then ends with better covers (912 vs 915, 842 vs 844, 137 vs 138 sites)
+    start2 = start[free_ids]
+    if np.any(opened & ~start) or np.any(np.asarray(sub @ start2.astype(np.float64)).ravel() < 0.5):
         start2 = greedy_cover(sub, c2)
     model = replace(cover_model(sub, c2, start=start2), offset=float(cost[opened].sum()))
     if not _solver_fits(model, deadline):
