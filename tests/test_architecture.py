@@ -52,7 +52,6 @@ LONG_FUNCTIONS_BEING_SPLIT: frozenset[str] = frozenset(
     {
         "inputs/population.py::read_population_demand",
         "inputs/villages.py::read_villages",
-        "optimize/mclp.py::solve_max_coverage",
     }
 )
 

@@ -141,12 +141,7 @@ def solve_max_coverage(
         :func:`~planner.optimize.cover.solve_min_cost_cover`). ``extra``: ``greedy_objective``,
         ``weight_total``, ``cost_new``.
     """
-    if budget is None and max_new is None:
-        raise ValueError("solve_max_coverage needs a money budget, a maximum number of new sites, or both")
-    if budget is not None and (not np.isfinite(budget) or budget < 0):
-        raise ValueError(f"budget must be a finite number >= 0, got {budget}")
-    if max_new is not None and max_new < 0:
-        raise ValueError(f"max_new must be >= 0, got {max_new}")
+    _check_limits(budget, max_new)
     settings = settings or SolverSettings()
     check_backend(settings)
     t0 = time.perf_counter()
@@ -158,19 +153,10 @@ def solve_max_coverage(
     size_before = {"rows": m, "cols": n, "nnz": int(A.nnz)}
     covered_before = np.asarray(A @ fixed.astype(np.int32)).ravel() > 0
     uncoverable = np.diff(A.indptr) == 0
-    cols = ~fixed
-    if budget is not None:
-        cols &= c <= budget
-    rows = ~covered_before & ~uncoverable & (w > 0)
     const = float(w[covered_before].sum())
     notes = [f"{int(covered_before.sum())} demand rows (weight {const:g}) already covered by fixed sites"]
-    if settings.reduce:
-        red = reduce_max_coverage(A, w, c, rows, cols, use_cost=budget is not None)
-        notes.extend(red.notes)
-    else:
-        col_ids = np.flatnonzero(cols)
-        sub = sp.csr_matrix(A[np.flatnonzero(rows)][:, col_ids])
-        red = ReducedCoverage(sub, w[rows], np.zeros(col_ids.size), col_ids, ())
+    red = _reduce(A, w, c, fixed, covered_before | uncoverable, budget, settings)
+    notes.extend(red.notes)
     t_reduce = time.perf_counter() - t0
     R, rw, priv, cc = red.A, red.weight, red.private, c[red.cols]
     r, k = R.shape
@@ -215,10 +201,7 @@ def solve_max_coverage(
         notes.append(
             f"time limit {settings.time_limit_s:g} s reached: best plan returned, proven gap {gap:.4%}"
         )
-    if budget is not None and c[new].sum() > budget * (1 + 1e-9) + 1e-6:
-        raise SolverError(f"the plan costs {c[new].sum():g} > budget {budget:g}; this is a planner bug")
-    if max_new is not None and new.sum() > max_new:
-        raise SolverError(f"the plan opens {int(new.sum())} > {max_new} sites; this is a planner bug")
+    _check_plan(c, new, budget, max_new)
     seconds = time.perf_counter() - t0
     result = SolveResult(
         selected=selected,
@@ -252,3 +235,42 @@ def solve_max_coverage(
         seconds,
     )
     return result
+
+
+def _check_limits(budget: float | None, max_new: int | None) -> None:
+    if budget is None and max_new is None:
+        raise ValueError("solve_max_coverage needs a money budget, a maximum number of new sites, or both")
+    if budget is not None and (not np.isfinite(budget) or budget < 0):
+        raise ValueError(f"budget must be a finite number >= 0, got {budget}")
+    if max_new is not None and max_new < 0:
+        raise ValueError(f"max_new must be >= 0, got {max_new}")
+
+
+def _reduce(
+    A: sp.csr_matrix,
+    w: np.ndarray,
+    c: np.ndarray,
+    fixed: np.ndarray,
+    settled: np.ndarray,
+    budget: float | None,
+    settings: SolverSettings,
+) -> ReducedCoverage:
+    """The model's rows (not ``settled``: covered already or by no site; weight > 0) and columns (not
+    fixed, affordable), reduced when ``settings.reduce``."""
+    cols = ~fixed
+    if budget is not None:
+        cols &= c <= budget
+    rows = ~settled & (w > 0)
+    if settings.reduce:
+        return reduce_max_coverage(A, w, c, rows, cols, use_cost=budget is not None)
+    col_ids = np.flatnonzero(cols)
+    sub = sp.csr_matrix(A[np.flatnonzero(rows)][:, col_ids])
+    return ReducedCoverage(sub, w[rows], np.zeros(col_ids.size), col_ids, ())
+
+
+def _check_plan(c: np.ndarray, new: np.ndarray, budget: float | None, max_new: int | None) -> None:
+    """A plan over its budget or count is a planner bug: raise rather than report it."""
+    if budget is not None and c[new].sum() > budget * (1 + 1e-9) + 1e-6:
+        raise SolverError(f"the plan costs {c[new].sum():g} > budget {budget:g}; this is a planner bug")
+    if max_new is not None and new.sum() > max_new:
+        raise SolverError(f"the plan opens {int(new.sum())} > {max_new} sites; this is a planner bug")
