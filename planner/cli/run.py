@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from planner.cli.console import console, fail, out_console, progress, setup_logging
-from planner.errors import PlannerError
+from planner.errors import PlannerError, Problem
 
 __all__ = ["audit", "run", "validate"]
 
@@ -37,18 +37,22 @@ def run(
     map.html and report.html into the output folder, atomically (a failed run leaves nothing behind).
     """
     from planner.run import run_scenario
-    from planner.scenario import load_scenario
+    from planner.run.checks import check_scenario
 
     setup_logging(verbose, quiet)
+    if lang is not None and lang not in ("zh", "en"):
+        raise typer.BadParameter("--lang must be zh or en")
     try:
-        sc = load_scenario(scenario)
-        if lang is not None:
-            if lang not in ("zh", "en"):
-                raise typer.BadParameter("--lang must be zh or en")
-            sc = sc.model_copy(update={"outputs": sc.outputs.model_copy(update={"language": lang})})
-        target = out or sc.outputs.folder or Path("out") / sc.name
         with progress(quiet) as stage:
-            result = run_scenario(sc, out_dir=target, stage=stage, use_cache=not no_cache)
+            with stage("inputs"):
+                checked = check_scenario(scenario, out=out, command="run")
+            _tell(checked.notes, quiet)
+            checked.raise_if_failed()
+            assert checked.scenario is not None and checked.out_dir is not None
+            sc, target = checked.scenario, checked.out_dir
+            if lang is not None:
+                sc = sc.model_copy(update={"outputs": sc.outputs.model_copy(update={"language": lang})})
+            result = run_scenario(sc, out_dir=target, stage=stage, use_cache=not no_cache, checked=checked)
     except PlannerError as exc:
         raise fail(exc) from exc
     if not quiet:
@@ -76,13 +80,17 @@ def audit(
 ) -> None:
     """Audit the existing network against the standards, fast, without optimisation."""
     from planner.run import audit_scenario
-    from planner.scenario import load_scenario
+    from planner.run.checks import check_scenario
 
     setup_logging(verbose, quiet)
     try:
-        sc = load_scenario(scenario)
         with progress(quiet) as stage:
-            result, _summary = audit_scenario(sc, stage=stage)
+            with stage("inputs"):
+                checked = check_scenario(scenario, out=out, command="audit")
+            _tell(checked.notes, quiet)
+            checked.raise_if_failed()
+            assert checked.scenario is not None
+            result, _summary = audit_scenario(checked.scenario, stage=stage, checked=checked)
     except PlannerError as exc:
         raise fail(exc) from exc
     table = result.table
@@ -102,18 +110,38 @@ def audit(
 
 def validate(
     scenario: Annotated[Path, typer.Argument(help="The scenario YAML file to check.")],
+    *,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="The output folder to check (default: outputs.folder)."),
+    ] = None,
 ) -> None:
-    """Check a scenario file and report every problem at once (file, line, field, what is expected).
+    """Check a scenario without running it: the file, its profile, every input file's contents (read
+    as the run reads them) and the output folder. Reports every problem of every file at once,
+    grouped by file (line, field, what is expected, the fix).
 
-    Exits 0 when the scenario is valid and 2 when it has problems.
+    Exits 0 when the scenario can run and 2 when it has problems.
     """
-    from planner.scenario import validate_scenario
+    from planner.errors import CheckError
+    from planner.run.checks import check_scenario
 
-    problems = validate_scenario(scenario)
-    if not problems:
-        out_console.print(f"[green]ok[/]: {scenario} is a valid scenario")
+    setup_logging(False, True)
+    checked = check_scenario(scenario, out=out, command="validate")
+    _tell(checked.notes, False)
+    if checked.ok:
+        out_console.print(
+            f"[green]ok[/]: {escape(str(scenario))} is valid and every input file reads "
+            f"(checked in {checked.seconds:.1f} s)"
+        )
         return
-    console.print(f"[bold red]{len(problems)} problem(s)[/] in {scenario}:")
-    for problem in problems:
-        console.print("  - " + escape(str(problem)), highlight=False, soft_wrap=True)
+    error = CheckError(checked.problems, seconds=checked.seconds)
+    console.print("[bold red]error[/]: " + escape(str(error)), highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
+
+
+def _tell(notes: tuple[Problem, ...], quiet: bool) -> None:
+    """Print what the checks tell without stopping (repairs, year targets, folders to create)."""
+    if quiet or not notes:
+        return
+    for note in notes:
+        console.print("[yellow]note[/]: " + escape(str(note)), highlight=False, soft_wrap=True)

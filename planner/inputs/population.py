@@ -34,6 +34,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.transform import Affine
 
 from planner.errors import CRSError, InputDataError, Problem
+from planner.inputs.plausible import axes_problem, density_problem
 from planner.inputs.tables import check_exists
 from planner.types import DEMAND_COLUMNS
 
@@ -247,6 +248,8 @@ def read_population_demand(
                     )
                 ]
             )
+        if (mislabelled := axes_problem(src.bounds, src.crs, file=p, what="population raster")) is not None:
+            raise CRSError(problems=[mislabelled])
         if band < 1 or band > src.count:
             raise InputDataError(problems=[Problem(f"the raster has no band {band}", file=p)])
         if src.count > 1:
@@ -347,6 +350,10 @@ def read_population_demand(
     cx = ox + (agg["ix"].to_numpy() + 0.5) * resolution_m
     cy = oy - (agg["iy"].to_numpy() + 0.5) * resolution_m
     population = agg["population"].to_numpy(dtype=float)
+    centres = np.column_stack([cx, cy])
+    dense = density_problem(population, cell_km2=resolution_m**2 / 1e6, xy=centres, crs=crs, file=p)
+    if dense is not None:
+        raise InputDataError(problems=[dense])
     demand = gpd.GeoDataFrame(
         {
             "demand_id": np.arange(len(agg), dtype=np.int64),

@@ -24,6 +24,7 @@ from pyproj import CRS
 
 from planner.errors import CRSError, InputDataError, InputFileNotFoundError, Problem
 from planner.inputs.coords import COORDINATE_SYSTEMS, CoordinateSystem, to_wgs84
+from planner.inputs.plausible import axes_problem
 
 logger = logging.getLogger(__name__)
 
@@ -431,6 +432,10 @@ def read_points(
             pts[non_point] = geom[non_point].representative_point()
         # A projected file is exact: reproject it. A geographic one holds lon/lat in the declared system.
         projected = source_crs is not None and not CRS.from_user_input(source_crs).is_geographic
+        mislabelled = axes_problem(geom[~missing].total_bounds, source_crs, file=table.path, what="layer")
+        if mislabelled is not None:
+            problems.append(mislabelled)
+            return np.full(n, np.nan), np.full(n, np.nan)
         pts = pts.to_crs(WGS84)
         lon = np.where(missing, np.nan, shapely.get_x(pts.to_numpy()))
         lat = np.where(missing, np.nan, shapely.get_y(pts.to_numpy()))
@@ -465,6 +470,8 @@ def read_points(
         lat = parse_numbers(table, lat_col, problems, what="a latitude in decimal degrees")
         lon_blank = (table.frame[lon_col] == "").to_numpy()
         lat_blank = (table.frame[lat_col] == "").to_numpy()
+    if _metres_in_degree_columns(table, lon, lat, lon_col, lat_col, problems):
+        return np.full(n, np.nan), np.full(n, np.nan)
     for i in range(n):
         if lon_blank[i] != lat_blank[i]:
             problems.append(table.problem(i, "only one of lon/lat is given", fix="give both or neither"))
@@ -488,6 +495,34 @@ def read_points(
     lat[bad] = np.nan
     wlon, wlat = to_wgs84(lon, lat, cs)
     return np.asarray(wlon, dtype=float), np.asarray(wlat, dtype=float)
+
+
+def _metres_in_degree_columns(
+    table: Table,
+    lon: npt.NDArray[np.float64],
+    lat: npt.NDArray[np.float64],
+    lon_col: str,
+    lat_col: str,
+    problems: list[Problem],
+) -> bool:
+    """One problem (and True) when every coordinate given lies beyond ±180/±90: projected metres in
+    the degree columns, said once for the file instead of once per row."""
+    given = ~(np.isnan(lon) | np.isnan(lat))
+    beyond = given & ((np.abs(lon) > 180.0) | (np.abs(lat) > 90.0))
+    if given.sum() < 2 or beyond.sum() < given.sum():
+        return False
+    shown = f"x {np.nanmin(lon):,.0f}..{np.nanmax(lon):,.0f}, y {np.nanmin(lat):,.0f}..{np.nanmax(lat):,.0f}"
+    problems.append(
+        Problem(
+            f"the coordinates in columns {lon_col!r}/{lat_col!r} look like projected metres ({shown}), "
+            "not degrees of longitude/latitude",
+            file=table.path,
+            location=f"columns {lon_col}, {lat_col}",
+            fix="convert them to WGS-84 degrees (e.g. in QGIS, or with pyproj from the CRS they are in), "
+            "or give the layer as a GeoPackage that carries its CRS",
+        )
+    )
+    return True
 
 
 _LOCATION_RE = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*[,，]\s*([-+]?\d+(?:\.\d+)?)\s*$")
