@@ -673,11 +673,28 @@ def _parse(path: Path) -> tuple[Scenario | None, list[Problem], dict[tuple[Any, 
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        return None, [Problem(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path, line=line)], {}
+        return (
+            None,
+            [
+                Problem(
+                    f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                    file=path,
+                    line=line,
+                    fix="check the indentation, the colons and the closing brackets at or before this line",
+                )
+            ],
+            {},
+        )
     if not isinstance(data, dict):
         return (
             None,
-            [Problem("a scenario must be a mapping of keys (name, study_area, inputs, plan …)", file=path)],
+            [
+                Problem(
+                    "a scenario must be a mapping of keys (name, study_area, inputs, plan …)",
+                    file=path,
+                    fix="start from scenarios/demo.yaml",
+                )
+            ],
             {},
         )
     _resolve_paths(data, path.parent.resolve())
@@ -694,9 +711,9 @@ def _parse(path: Path) -> tuple[Scenario | None, list[Problem], dict[tuple[Any, 
                 fix = "remove it or check its spelling (see scenarios/demo.yaml for the known keys)"
             elif err["type"] == "missing":
                 message = "required field is missing"
-                fix = None
+                fix = f"add {field_path} (see scenarios/demo.yaml and the scenario keys in README.md)"
             else:
-                fix = None
+                fix = f"correct {field_path} (see scenarios/demo.yaml and the scenario keys in README.md)"
                 if "input" in err and not isinstance(err["input"], dict | list):
                     message += f" (got {err['input']!r})"
             problems.append(

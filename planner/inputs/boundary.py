@@ -93,7 +93,14 @@ def work_crs(boundary_wgs84: gpd.GeoDataFrame, *, epsg: int | None = None) -> CR
 def _polygons_only(gdf: gpd.GeoDataFrame, path: Path | None, what: str, problems: list[Problem]) -> None:
     for i, (geom, kind) in enumerate(zip(gdf.geometry, gdf.geom_type, strict=True)):
         if geom is None or geom.is_empty:
-            problems.append(Problem("the feature has no geometry", file=path, location=f"feature {i + 1}"))
+            problems.append(
+                Problem(
+                    "the feature has no geometry",
+                    file=path,
+                    location=f"feature {i + 1}",
+                    fix="give it its polygon or remove the feature",
+                )
+            )
         elif kind not in ("Polygon", "MultiPolygon"):
             problems.append(
                 Problem(
@@ -130,13 +137,20 @@ def _check_axes(gdf: gpd.GeoDataFrame, path: Path, what: str) -> None:
         raise CRSError(problems=[problem])
 
 
+_VECTOR_FIX = "give the area's polygon(s) as GeoJSON, GeoPackage or Shapefile (e.g. exported from QGIS)"
+
+
 def _read_vector(path: Path, *, what: str) -> gpd.GeoDataFrame:
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # pyogrio DataSourceError and friends
-        raise InputDataError(problems=[Problem(f"cannot read the {what} file: {exc}", file=path)]) from exc
+        raise InputDataError(
+            problems=[Problem(f"cannot read the {what} file: {exc}", file=path, fix=_VECTOR_FIX)]
+        ) from exc
     if len(gdf) == 0:
-        raise InputDataError(problems=[Problem(f"the {what} file has no features", file=path)])
+        raise InputDataError(
+            problems=[Problem(f"the {what} file has no features", file=path, fix=_VECTOR_FIX)]
+        )
     if gdf.crs is None:
         if path.suffix.lower() in (".geojson", ".json"):
             gdf = gdf.set_crs(WGS84)
@@ -409,7 +423,10 @@ def read_townships(
         elif code in seen:
             problems.append(
                 table.problem(
-                    i, f"township code {code} is duplicated ({table.locations[seen[code]]})", column=code_col
+                    i,
+                    f"township code {code} is duplicated ({table.locations[seen[code]]})",
+                    column=code_col,
+                    fix="each township must appear once",
                 )
             )
         else:

@@ -157,7 +157,14 @@ def _village_codes(table: Table, column: str | None, problems: list[Problem]) ->
     codes = table.frame[column].tolist()
     for i, c in enumerate(codes):
         if c and not re.fullmatch(r"\d{12}", c):
-            problems.append(table.problem(i, f"village code {c!r} is not 12 digits", column=column))
+            problems.append(
+                table.problem(
+                    i,
+                    f"village code {c!r} is not 12 digits",
+                    column=column,
+                    fix="use the NBS 12-digit 统计用区划代码 as text, or leave it blank",
+                )
+            )
     return codes
 
 

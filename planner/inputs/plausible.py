@@ -177,7 +177,9 @@ def household_findings(
     pop = np.asarray(population, dtype=float)
     hh = np.asarray(households, dtype=float)
     low, high = household_size / HOUSEHOLD_SIZE_FACTOR, household_size * HOUSEHOLD_SIZE_FACTOR
-    both = np.isfinite(pop) & np.isfinite(hh) & ((pop > 0) | (hh > 0))
+    # rows with a negative or an implausibly large figure are reported for that (not twice)
+    judged = (pop >= 0) & (hh >= 0) & (pop <= MAX_VILLAGE_PEOPLE) & (hh * household_size <= MAX_VILLAGE_PEOPLE)
+    both = np.isfinite(pop) & np.isfinite(hh) & ((pop > 0) | (hh > 0)) & judged
     with np.errstate(divide="ignore", invalid="ignore"):
         size = np.where(hh > 0, pop / np.where(hh > 0, hh, 1.0), np.inf)
     return [

@@ -251,7 +251,15 @@ def read_population_demand(
         if (mislabelled := axes_problem(src.bounds, src.crs, file=p, what="population raster")) is not None:
             raise CRSError(problems=[mislabelled])
         if band < 1 or band > src.count:
-            raise InputDataError(problems=[Problem(f"the raster has no band {band}", file=p)])
+            raise InputDataError(
+                problems=[
+                    Problem(
+                        f"the raster has no band {band}",
+                        file=p,
+                        fix="give a raster whose first band holds persons per cell",
+                    )
+                ]
+            )
         if src.count > 1:
             notes.append(f"raster has {src.count} bands; band {band} was used")
         src_crs = CRS.from_user_input(src.crs)

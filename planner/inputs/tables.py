@@ -109,7 +109,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
         except UnicodeDecodeError as exc:
             last = exc
         except pd.errors.EmptyDataError as exc:
-            raise InputDataError(problems=[Problem("the file is empty", file=path)]) from exc
+            raise InputDataError(
+                problems=[Problem("the file is empty", file=path, fix="give the table with its header row")]
+            ) from exc
         except pd.errors.ParserError as exc:
             raise InputDataError(
                 problems=[
@@ -174,7 +176,15 @@ def read_table(path: Path | str, *, what: str) -> Table:
         try:
             gdf = gpd.read_file(p)
         except Exception as exc:  # pyogrio's DataSourceError and friends
-            raise InputDataError(problems=[Problem(f"cannot read the vector file: {exc}", file=p)]) from exc
+            raise InputDataError(
+                problems=[
+                    Problem(
+                        f"cannot read the vector file: {exc}",
+                        file=p,
+                        fix="check that the file is complete; or give the table as CSV or XLSX",
+                    )
+                ]
+            ) from exc
         if gdf.crs is None:
             if suffix in (".geojson", ".json"):
                 gdf = gdf.set_crs(WGS84)  # RFC 7946: GeoJSON is WGS-84 longitude/latitude
@@ -287,12 +297,24 @@ def parse_numbers(
     values = np.array(pd.to_numeric(raw.where(raw != "", None), errors="coerce"), dtype=float)
     cells = table.frame[column].tolist()
     for i in np.flatnonzero(np.isnan(values) & (raw != "").to_numpy()).tolist():
-        problems.append(table.problem(i, f"{cells[i]!r} is not {what}", column=column))
+        problems.append(
+            table.problem(
+                i,
+                f"{cells[i]!r} is not {what}",
+                column=column,
+                fix="write one number (digits and a decimal point; 1,234 is read as 1234) or leave it blank",
+            )
+        )
     values[np.isinf(values)] = np.nan
     if minimum is not None:
         for i in np.flatnonzero(values < minimum).tolist():
             problems.append(
-                table.problem(i, f"value {values[i]:g} is below the minimum {minimum:g}", column=column)
+                table.problem(
+                    i,
+                    f"value {values[i]:g} is below the minimum {minimum:g}",
+                    column=column,
+                    fix=f"give a value of at least {minimum:g}, or leave it blank if unknown",
+                )
             )
     return values
 
@@ -478,7 +500,14 @@ def read_points(
         elif required and lon_blank[i]:
             problems.append(table.problem(i, "lon/lat are blank", fix="give the point's coordinates"))
         if not np.isnan(lon[i]) and not -180.0 <= lon[i] <= 180.0:
-            problems.append(table.problem(i, f"longitude {lon[i]:g} is outside -180..180", column=lon_col))
+            problems.append(
+                table.problem(
+                    i,
+                    f"longitude {lon[i]:g} is outside -180..180",
+                    column=lon_col,
+                    fix="give the longitude in decimal degrees (WGS-84, or the declared coordinate_system)",
+                )
+            )
             lon[i] = np.nan
         if not np.isnan(lat[i]) and not -90.0 <= lat[i] <= 90.0:
             problems.append(

@@ -199,7 +199,14 @@ def read_villages(
             if given == "":
                 continue
             if not re.fullmatch(r"\d{9}", given):
-                problems.append(table.problem(i, f"township code {given!r} is not 9 digits", column=tcol))
+                problems.append(
+                    table.problem(
+                        i,
+                        f"township code {given!r} is not 9 digits",
+                        column=tcol,
+                        fix="use the NBS 9-digit 乡级 code, or leave it blank (read from the village code)",
+                    )
+                )
             elif good_code[i] and given != codes[i][:9]:
                 problems.append(
                     table.problem(

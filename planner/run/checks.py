@@ -84,7 +84,10 @@ class Checked:
     def raise_if_failed(self) -> None:
         """Raise :class:`~planner.errors.CheckError` with every problem when there is any."""
         if not self.ok:
-            raise CheckError(self.problems or [Problem("the scenario cannot be read")], seconds=self.seconds)
+            raise CheckError(
+                self.problems or [Problem("the scenario cannot be read", fix="run planner validate on it")],
+                seconds=self.seconds,
+            )
 
 
 def check_scenario(path: str | Path, *, out: Path | None = None, command: Command = "validate") -> Checked:
