@@ -20,61 +20,16 @@ import numpy as np
 import pytest
 import rasterio
 from pyproj import Transformer
+from small_county import make_small_county
 from typer.testing import CliRunner
 
 from planner.cli.app import app
-from planner.synth import SynthParams, synthesize_county
-
-SCENARIO = """\
-name: small
-study_area:
-  boundary: data/boundaries/county.geojson
-  townships: data/boundaries/townships.geojson
-  county_code: "379901"
-  county_name: 示范县
-inputs:
-  population:
-    path: data/population/population_100m.tif
-    resolution_m: 200
-  roads:
-    path: data/roads/roads.graphml
-  villages:
-    path: data/villages/villages.csv
-  facilities:
-    path: data/facilities/existing.csv
-  candidates:
-    path: data/facilities/candidates.csv
-plan:
-  year: 2025
-  facilities:
-    outlet: {cost: 60000}
-    locker: {cost: 25000}
-    village_station: {cost: 15000}
-    park: {cost: 3000000}
-solver:
-  time_limit_s: 30
-outputs:
-  formats: [json, csv]
-"""
 
 
 @pytest.fixture(scope="module")
 def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small synthetic county (16 villages, ~35,000 people) and its scenario, made once."""
-    base = tmp_path_factory.mktemp("county")
-    params = SynthParams(
-        extent_km=12.0,
-        n_townships=3,
-        n_xiang=1,
-        n_subdistricts=1,
-        n_villages=16,
-        n_remote=1,
-        seat_population=3000,
-        communities_per_subdistrict=2,
-    )
-    synthesize_county(params, base / "data")
-    (base / "scenario.yaml").write_text(SCENARIO, encoding="utf-8")
-    return base
+    """A small synthetic county and its scenario, made once."""
+    return make_small_county(tmp_path_factory.mktemp("county"))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -226,7 +226,9 @@ def _bad_inputs(tmp_path: Path, case: str) -> Path:
         ("points-no-key", "p.csv", "[column village_code/name]: the village point layer has no join key"),
     ],
 )
-def test_bad_inputs_exit_2_naming_file_row_and_fix(tmp_path: Path, case: str, file: str, expected: str) -> None:
+def test_bad_inputs_exit_2_naming_file_row_and_fix(
+    tmp_path: Path, case: str, file: str, expected: str
+) -> None:
     path = _bad_inputs(tmp_path, case)
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["run", str(path), "--out", str(out), "--quiet"])

@@ -18,7 +18,6 @@ from typing import Any, ParamSpec, TypeVar
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from pyproj import CRS
 
 from planner.coverage import service_rules
@@ -33,7 +32,7 @@ from planner.demand import (
     with_township,
     with_village,
 )
-from planner.errors import CheckError, PlannerError, Problem
+from planner.errors import CheckError, InputDataError, PlannerError, Problem
 from planner.geo import points_xy
 from planner.inputs import (
     PopulationReport,
@@ -427,14 +426,23 @@ def _calibrated(
     return done if done is not None else (layers.demand, None)
 
 
-def _repairs(layers: _Layers, demand: gpd.GeoDataFrame) -> list[Repair]:
-    """The boundary's and townships' repairs, with the people of the parts each one changed."""
-    total = float(demand["population"].sum())
+def _repairs(scenario: Scenario, layers: _Layers, total: float) -> list[Repair]:
+    """The boundary's and townships' repairs, each with the people of the parts it changed, counted as
+    the population reader counts the study area (people of the raster whose (sub-)cell centre lies in
+    those parts)."""
+    pop = scenario.inputs.population
     told = []
     for repair in [*layers.boundary.attrs.get("repairs", []), *_attr(layers.polygons, "repairs")]:
-        region = gpd.GeoSeries([repair.looped], crs=WGS84).to_crs(layers.crs).iloc[0]
-        inside = shapely.contains_xy(region, *points_xy(demand).T) if not region.is_empty else []
-        people = float(demand["population"].to_numpy(dtype=float)[np.asarray(inside, dtype=bool)].sum())
+        people = 0.0
+        if not repair.looped.is_empty:
+            region = gpd.GeoDataFrame(geometry=[repair.looped], crs=WGS84)
+            try:
+                _, counted = read_population_demand(
+                    pop.path, boundary=region, crs=layers.crs, resolution_m=pop.resolution_m, household_size=1
+                )
+                people = counted.total_inside
+            except InputDataError:  # no people there (or the raster does not reach it)
+                people = 0.0
         told.append(dataclasses.replace(repair, people=people, people_total=total))
     return told
 
@@ -473,7 +481,7 @@ def read_study_data(
     demand, calibration = _calibrated(gather, scenario, profile, layers, townships)
     if gather.errors:
         return StudyRead(None, tuple(gather.problems), (), gather.error(), boundary)
-    repairs = _repairs(layers, demand)
+    repairs = _repairs(scenario, layers, float(layers.population.total_inside))
     notes = tuple(r.note() for r in repairs)
     facilities, facility_report = layers.facilities
     with_area = townships.geometry.notna() & ~townships.geometry.is_empty
