@@ -469,8 +469,18 @@ def _line_for(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | 
     return None
 
 
+def yaml_text(path: Path) -> str:
+    """A YAML file's text: UTF-8 (with or without BOM), else GB18030 (what a Chinese Windows editor
+    saves as "ANSI"). Raises :class:`UnicodeDecodeError` when it is neither (a binary file)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gb18030")
+
+
 def _read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
-    text = path.read_text(encoding="utf-8")
+    text = yaml_text(path)
     node = yaml.compose(text)
     data = yaml.safe_load(text)
     lines = dict(_line_index(node)) if node is not None else {}
@@ -670,6 +680,18 @@ def _parse(path: Path) -> tuple[Scenario | None, list[Problem], dict[tuple[Any, 
         return None, [Problem("scenario file not found", file=path, fix="check the path")], {}
     try:
         data, lines = _read_yaml(path)
+    except UnicodeDecodeError as exc:
+        return (
+            None,
+            [
+                Problem(
+                    f"not text: {exc.reason} at byte {exc.start}",
+                    file=path,
+                    fix="save it as UTF-8 text (YAML)",
+                )
+            ],
+            {},
+        )
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -318,6 +318,23 @@ CASES: list[Kind] = [
         ),
         "scenario.yaml",
     ),
+    Kind(
+        "scenario-not-text",
+        lambda c: (c / "scenario.yaml").write_bytes(b"\xff\xfe\x00\x81name"),
+        "scenario.yaml",
+    ),
+    Kind(
+        "scenario-a-list",
+        lambda c: (c / "scenario.yaml").write_text("- a\n- b\n", encoding="utf-8"),
+        "scenario.yaml",
+    ),
+    Kind(
+        "work-crs-geographic",
+        lambda c: _scenario(
+            c, lambda t: t.replace("  county_name: 示范县\n", "  county_name: 示范县\n  crs: 4326\n")
+        ),
+        "scenario.yaml",
+    ),
     # the output folder
     Kind("out-unwritable", lambda c: None, "out", out=_out_unwritable),
     Kind("out-is-a-file", lambda c: None, "taken.txt", out=_out_file),
@@ -436,6 +453,9 @@ CASES: list[Kind] = [
 SAYS: dict[str, str] = {
     "yaml-syntax": "not valid YAML",
     "unknown-key": "unknown key 'colour'",
+    "scenario-not-text": "not text",
+    "scenario-a-list": "a scenario must be a mapping of keys",
+    "work-crs-geographic": "[study_area.crs]: EPSG:4326 (WGS 84) is geographic",
     "wrong-type": "[solver.time_limit_s]: Input should be a valid number",
     "missing-file": "file not found",
     "unknown-profile": "policy profile 'nowhere' not found",

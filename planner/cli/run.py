@@ -98,7 +98,10 @@ def audit(
     if out is not None:
         from planner.outputs import write_audit_tables
 
-        write_audit_tables(result, out)
+        try:
+            write_audit_tables(result, out)
+        except PlannerError as exc:
+            raise fail(exc) from exc
         out_console.print(f"audit written to [bold]{out}[/]")
     if not quiet:
         out_console.print(

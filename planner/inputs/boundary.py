@@ -68,7 +68,9 @@ def work_crs(boundary_wgs84: gpd.GeoDataFrame, *, epsg: int | None = None) -> CR
         except Exception as exc:  # pyproj.exceptions.CRSError
             raise CRSError(
                 problems=[
-                    Problem(f"EPSG:{epsg} is not a known CRS", location="work_crs", fix="use e.g. 32650")
+                    Problem(
+                        f"EPSG:{epsg} is not a known CRS", location="study_area.crs", fix="use e.g. 32650"
+                    )
                 ]
             ) from exc
         if not crs.is_projected:
@@ -76,7 +78,7 @@ def work_crs(boundary_wgs84: gpd.GeoDataFrame, *, epsg: int | None = None) -> CR
                 problems=[
                     Problem(
                         f"EPSG:{epsg} ({crs.name}) is geographic; distances need a projected CRS in metres",
-                        location="work_crs",
+                        location="study_area.crs",
                         fix="name a projected CRS such as a UTM zone (EPSG:326xx) or leave it out",
                     )
                 ]
@@ -301,12 +303,15 @@ def read_boundary(
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns ``county_code``, ``county_name``, geometry (valid polygons), CRS EPSG:4326.
+        Columns ``county_code``, ``county_name``, geometry (valid polygons), CRS EPSG:4326;
+        ``attrs["repairs"]``: a :class:`~planner.inputs.repair.Repair` for each polygon that was invalid
+        (each also logged as a warning).
 
     Raises
     ------
     InputFileNotFoundError, InputDataError, CRSError
-        Missing file, no polygons, no CRS, unknown or ambiguous admin name.
+        Missing file, no polygons, no CRS, coordinates that cannot be in the declared CRS (metres
+        labelled as degrees or the reverse), unknown or ambiguous admin name.
     """
     if (path is None) == (admin_name is None):
         raise InputDataError(

@@ -178,7 +178,8 @@ def household_findings(
     hh = np.asarray(households, dtype=float)
     low, high = household_size / HOUSEHOLD_SIZE_FACTOR, household_size * HOUSEHOLD_SIZE_FACTOR
     # rows with a negative or an implausibly large figure are reported for that (not twice)
-    judged = (pop >= 0) & (hh >= 0) & (pop <= MAX_VILLAGE_PEOPLE) & (hh * household_size <= MAX_VILLAGE_PEOPLE)
+    sane = (pop <= MAX_VILLAGE_PEOPLE) & (hh * household_size <= MAX_VILLAGE_PEOPLE)
+    judged = (pop >= 0) & (hh >= 0) & sane
     both = np.isfinite(pop) & np.isfinite(hh) & ((pop > 0) | (hh > 0)) & judged
     with np.errstate(divide="ignore", invalid="ignore"):
         size = np.where(hh > 0, pop / np.where(hh > 0, hh, 1.0), np.inf)

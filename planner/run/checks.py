@@ -108,7 +108,7 @@ def check_scenario(path: str | Path, *, out: Path | None = None, command: Comman
     Checked
     """
     started = time.perf_counter()
-    path = Path(path)
+    path = Path(path).resolve()  # every problem of the scenario file under one name
     scenario, problems = read_scenario(path)
     reading = scenario if scenario is not None else readable_sections(path)
     if reading is None:

@@ -396,7 +396,17 @@ def _read(path: Path) -> dict[str, Any]:
             ]
         )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise StandardsError(
+            problems=[
+                Problem(
+                    f"not UTF-8 text: {exc.reason} at byte {exc.start}", file=path, fix="save it as UTF-8"
+                )
+            ]
+        ) from exc
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise StandardsError(problems=[Problem(f"not valid YAML: {exc}", file=path, fix=_YAML_FIX)]) from exc
     if not isinstance(raw, dict):
