@@ -142,9 +142,44 @@ class VillagesInput(LayerInput):
 
 
 class RoadsInput(_Strict):
-    """The road network: osmnx GraphML, OSM XML or OSM PBF."""
+    """The road network: osmnx GraphML, OSM XML or OSM PBF, or a centreline line layer (GPKG, SHP, GeoJSON,
+    FlatGeobuf) with a road-class column (国道/省道/县道/乡道/村道, 城市快速路/主干路/次干路/支路, OSM tags).
+
+    The layer options apply to line layers only (a GraphML/OSM file with one is refused).
+    """
 
     path: Path
+    layer: str | None = Field(default=None, description="the layer of a multi-layer file (GPKG)")
+    class_column: str | None = Field(
+        default=None, description="the road-class column (found by name if unset)"
+    )
+    classes: dict[str, str] = Field(
+        default_factory=dict, description="layer class values → a known class (e.g. 快车道: 县道)"
+    )
+    oneway_column: str | None = None
+    speed_column: str | None = None
+    coordinate_system: CoordinateSystem | None = Field(
+        default=None, description="wgs84/gcj02/bd09 (default: the study area's)"
+    )
+    node_crossings: bool | None = Field(
+        default=None,
+        description="crossings without a shared vertex: None = connect only where the level data agree, "
+        "True = connect every crossing not known to differ in level, False = shared vertices only",
+    )
+
+    def reader_options(self) -> dict[str, Any]:
+        """The options of a line layer that were set (a GraphML/OSM file takes none)."""
+        options: dict[str, Any] = {
+            "layer": self.layer,
+            "class_column": self.class_column,
+            "classes": dict(self.classes) or None,
+            "oneway_column": self.oneway_column,
+            "speed_column": self.speed_column,
+            "node_crossings": self.node_crossings,
+        }
+        if self.coordinate_system not in (None, "wgs84"):
+            options["coordinate_system"] = self.coordinate_system
+        return {k: v for k, v in options.items() if v is not None}
 
 
 #: The inputs a provenance entry can describe.
@@ -374,7 +409,7 @@ def _inherit_coordinate_system(data: Any) -> Any:
     if system is None or not isinstance(inputs, dict):
         return data
     inputs = dict(inputs)
-    for key in ("villages", "facilities", "candidates"):
+    for key in ("villages", "facilities", "candidates", "roads"):
         layer = inputs.get(key)
         if isinstance(layer, dict) and "coordinate_system" not in layer:
             inputs[key] = {**layer, "coordinate_system": system}
@@ -498,17 +533,11 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         if isinstance(section, dict) and isinstance(section.get(key), str):
             section[key] = str((base / section[key]).resolve())
 
-    area = data.get("study_area")
-    fix(area, "boundary")
-    fix(area, "townships")
-    inputs = data.get("inputs")
-    if isinstance(inputs, dict):
-        for key in ("population", "roads", "villages", "facilities", "candidates"):
-            fix(inputs.get(key), "path")
-        fix(inputs.get("population"), "calibrate_to")
-        villages = inputs.get("villages")
-        if isinstance(villages, dict):
-            fix(villages.get("points"), "path")
+    for loc in FILE_FIELDS:
+        section: Any = data
+        for key in loc[:-1]:
+            section = section.get(key) if isinstance(section, dict) else None
+        fix(section, loc[-1])
     fix(data.get("outputs"), "folder")
     if isinstance(data.get("cache_dir"), str):
         data["cache_dir"] = str((base / data["cache_dir"]).resolve())
@@ -746,7 +775,8 @@ def _parse(path: Path) -> tuple[Scenario | None, list[Problem], dict[tuple[Any, 
     return scenario.model_copy(update={"path": path.resolve()}), [], lines
 
 
-_FILE_FIELDS: tuple[tuple[str, ...], ...] = (
+#: The scenario fields that name input files (relative to the scenario file unless absolute).
+FILE_FIELDS: tuple[tuple[str, ...], ...] = (
     ("study_area", "boundary"),
     ("study_area", "townships"),
     ("inputs", "population", "path"),
@@ -763,7 +793,7 @@ def _raw_missing_files(data: dict[str, Any], path: Path, lines: dict[tuple[Any, 
     """File problems (missing, unreadable, no CRS) of a scenario that failed validation, so they are
     reported in the same run as the schema problems."""
     problems = []
-    for loc in _FILE_FIELDS:
+    for loc in FILE_FIELDS:
         node: Any = data
         for key in loc:
             node = node.get(key) if isinstance(node, dict) else None
@@ -793,6 +823,17 @@ def read_scenario(path: str | Path) -> tuple[Scenario | None, list[Problem]]:
     if scenario is not None:
         problems = _check_files(scenario, path, lines)
     return scenario, sorted(problems, key=lambda p: (p.line or 0, p.location or ""))
+
+
+def language_of(path: str | Path) -> Literal["zh", "en"]:
+    """The ``outputs.language`` a scenario file asks for (``zh`` when it is not readable or not set), for
+    the words around its checks before they run."""
+    try:
+        data = yaml.safe_load(yaml_text(Path(path)))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return "zh"
+    outputs = data.get("outputs") if isinstance(data, dict) else None
+    return "en" if isinstance(outputs, dict) and outputs.get("language") == "en" else "zh"
 
 
 def validate_scenario(path: str | Path) -> list[Problem]:

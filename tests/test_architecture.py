@@ -50,13 +50,9 @@ MAX_BODY_LINES = 99
 #: function is split (the test below fails on an entry that is no longer needed); never add one.
 LONG_FUNCTIONS_BEING_SPLIT: frozenset[str] = frozenset(
     {
-        "network/graph.py::build_mode_network",
         "inputs/population.py::read_population_demand",
         "inputs/villages.py::read_villages",
-        "optimize/parks.py::solve_parks",
         "optimize/mclp.py::solve_max_coverage",
-        "optimize/density.py::solve_density",
-        "optimize/stations.py::_solve_phased",
     }
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -117,7 +118,9 @@ def test_undecided_and_passed_rows(national: Profile) -> None:
         citation="",
     )
     text = explain_row(row, "zh", profile=national)
-    assert "无法判断" in text and "floor_area_m2 unknown" in text and "晋政办〔2020〕24号 三（四）" in text
+    # the audit's English note in Chinese words in a Chinese sentence
+    assert "无法判断（有配送中心但面积不详）" in text and "晋政办〔2020〕24号 三（四）" in text
+    assert "floor_area_m2 unknown" in explain_row(row, "en", profile=national)
     ok = audit_row(
         standard_id="P-COUNTY",
         value=1.0,
@@ -185,3 +188,61 @@ def test_missing_standard_in_profile() -> None:
         explain_standard("R-URBAN", jj, "zh")
     with pytest.raises(StandardsError, match="unknown standard id"):
         explain_standard("X-NOPE", jj, "zh")
+
+
+def test_summary_row_sentence_is_in_one_language() -> None:
+    """A township/county total (role ``summary``) quotes its note in the sentence's language."""
+    row = audit_row(
+        standard_id="R-RURAL",
+        unit_level="county",
+        unit_name="示范县",
+        value=7 / 8,
+        target=1.0,
+        passed=False,
+        existing=7.0,
+        shortfall=1.0,
+        population=8.0,
+        note="7 of 8 townships meet the standard",
+        role="summary",
+        citation=JLC,
+    )
+    assert explain_row(row, "zh") == (
+        "示范县：一乡一所未全部达标（8 个乡镇中 7 个达标），还需新增 1 处（吉市政办发〔2021〕30号 专栏2）"
+    )
+    assert "(7 of 8 townships meet the standard); 1 more needed" in explain_row(row, "en")
+
+
+#: Notes the audit writes on the demo county under the six profiles (one part each), and words a
+#: Chinese note may keep: the facilities-file columns and codes it asks for.
+AUDIT_NOTES = (
+    "0 of 19 communities meet the standard; needs 16",
+    "7 of 8 townships meet the standard",
+    "1 park(s)/sorting centre(s); most carriers in one: 2; by end of 2024",
+    "515 in 2020; a baseline the document reports, shown for comparison",
+    "≥ 95%; own or shared station; target for end of 2021",
+    "> 85%; station in the village; target for end of 2024 (not yet due in 2023)",
+    "base = households; base: register; range 4–5 per 10,000",
+    "breakdown (the standard applies to the county)",
+    "largest centre 18 m² < 30 m²",
+    "30 min; network reading (covered_network)",
+    "strict reading: 15 min",
+    "per 100 km² (area 791.6 km²)",
+    "outlets, village stations and delivery centres per 10,000 people",
+    "cannot be audited from these data: automation of sorting centres needs facility column(s) "
+    "automated (yes/no)",
+    "cannot be audited from these data: the e-commerce parks needs facility column(s) "
+    "type = ecommerce_park, brands",
+    "not set by this document (hoxud-2021) (the plan does not place for it)",
+    "not set by this document (national-default)",
+)
+FILE_WORDS = {"automated", "type", "ecommerce_park", "brands"}
+
+
+@pytest.mark.parametrize("note", AUDIT_NOTES)
+def test_audit_notes_read_in_chinese(note: str) -> None:
+    from planner.audit.explain import note_zh
+
+    text = note_zh(note)
+    english = [w for w in re.findall(r"[A-Za-z_]{3,}", text) if w not in FILE_WORDS]
+    assert text and not english, (note, text)
+    assert "；" in text if "; " in note else True

@@ -352,3 +352,21 @@ def test_scenario_list_units(workdir: Path, tmp_path: Path) -> None:
     assert [u.id for u, _ in units] == [f"synth-{GOOD[0]}", f"synth-{GOOD[1]}"]
     listed = plan_batch(files, out_dir=tmp_path / "list")
     assert [j.out_dir for j in listed.jobs] == [tmp_path / "list" / "units" / u.id for u, _ in units]
+
+
+def test_every_scenario_file_field_is_a_batch_path_field() -> None:
+    """A template's relative census table or village points file is made absolute for each unit."""
+    from planner.batch.spec import PATH_FIELDS, _absolute_paths
+
+    assert "inputs.population.calibrate_to" in PATH_FIELDS
+    assert "inputs.villages.points.path" in PATH_FIELDS
+    data = {
+        "inputs": {
+            "population": {"path": "p.tif", "calibrate_to": "census.csv"},
+            "villages": {"path": "v.csv", "points": {"path": "pts.csv"}},
+        }
+    }
+    base = Path("/data/template")
+    _absolute_paths(data, base)
+    assert data["inputs"]["population"]["calibrate_to"] == str((base / "census.csv").resolve())
+    assert data["inputs"]["villages"]["points"]["path"] == str((base / "pts.csv").resolve())

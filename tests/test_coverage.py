@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from dataclasses import dataclass
 
 import networkx as nx
@@ -496,3 +497,121 @@ def test_buffer_coverage_skips_points_without_coordinates() -> None:
         [False, False],
         [False, False],
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact at the cut-off: whole-metre graphs against node-to-node Dijkstra (networkx)
+# ---------------------------------------------------------------------------------------------
+
+
+def integer_grid(
+    seed: int, side: int = 12
+) -> tuple[nx.MultiDiGraph, nx.DiGraph, dict[int, tuple[float, float]]]:
+    """A jittered grid of whole-metre roads (some links missing, so chains of degree-2 nodes merge;
+    some one-way), as an osmnx-style graph and as the networkx reference (metres and seconds)."""
+    rng = np.random.default_rng(seed)
+    g = nx.MultiDiGraph(crs="EPSG:4326")
+    ref = nx.DiGraph()
+    xy = {}
+    for i in range(side):
+        for j in range(side):
+            n = i * side + j
+            xy[n] = (X0 + 200.0 * i + rng.uniform(-30, 30), Y0 + 200.0 * j + rng.uniform(-30, 30))
+            lon, lat = TO_LL.transform(*xy[n])
+            g.add_node(n, x=float(lon), y=float(lat))
+    for i in range(side):
+        for j in range(side):
+            for di, dj in ((1, 0), (0, 1)):
+                if i + di >= side or j + dj >= side or rng.random() < 0.25:
+                    continue
+                a, b = i * side + j, (i + di) * side + j + dj
+                length = float(round(math.dist(xy[a], xy[b]) * rng.uniform(1.0, 1.2)))
+                oneway = rng.random() < 0.15
+                seconds = length / (18.0 / 3.6)
+                g.add_edge(a, b, length=length, highway="residential", oneway=oneway)
+                ref.add_edge(a, b, length=length, time=seconds)
+                if not oneway:
+                    g.add_edge(b, a, length=length, highway="residential", oneway=False)
+                    ref.add_edge(b, a, length=length, time=seconds)
+    return g, ref
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_exact_at_the_cutoff_on_whole_metre_graphs(seed: int) -> None:
+    g, ref = integer_grid(seed)
+    net = build_mode_network(g, crs=WORK, mode=CAR)
+    assert net.nodes_merged > 0  # chains were merged: points sit on merged nodes too
+    part = max(nx.strongly_connected_components(ref), key=len)
+    nodes = np.array(sorted(part))
+    rng = np.random.default_rng(seed)
+    d_nodes = rng.choice(nodes, size=min(80, nodes.size), replace=False)
+    s_nodes = rng.choice(nodes, size=12, replace=False)
+    # the points sit exactly on road nodes (as the network has them, after the lon/lat round trip)
+    raw = build_mode_network(g, crs=WORK, mode=CAR, simplify=False)
+    at = dict(zip(raw.node_ids.tolist(), raw.node_xy, strict=True))
+    demand = snap_points(net, np.array([at[int(n)] for n in d_nodes]))
+    sites = snap_points(net, np.array([at[int(n)] for n in s_nodes]))
+    rev = ref.reverse(copy=True)
+    for weight, name in (("length", "max_distance_m"), ("time", "max_time_s")):
+        dist = [nx.single_source_dijkstra_path_length(rev, int(s), weight=weight) for s in s_nodes]
+        values = np.array(sorted({v for d in dist for n, v in d.items() if n in set(d_nodes.tolist())}))
+        # whole metres sum exactly: the reference is plain `<= cut`; seconds are fractions whose sums
+        # differ in the last bits with the order of addition, so the reference allows the same 1e-6 s
+        slack = 0.0 if weight == "length" else 1e-6
+        for cut in values[[len(values) // 4, len(values) // 2, 3 * len(values) // 4]]:
+            expected = {
+                (i, j)
+                for j, d in enumerate(dist)
+                for i, n in enumerate(d_nodes)
+                if d.get(int(n), np.inf) <= cut + slack
+            }
+            ties = {(i, j) for i, j in expected if abs(dist[j][int(d_nodes[i])] - cut) <= slack}
+            assert ties  # the cut-off is a distance some pair has exactly
+            kwargs = {"max_distance_m": None, "max_time_s": None, name: float(cut)}
+            got = coverage_matrix(net, demand, sites, **kwargs)
+            assert set(zip(*got.nonzero(), strict=True)) == expected
+    near = nearest_facility(net, demand, sites)
+    ref_d = nx.multi_source_dijkstra_path_length(rev, {int(s) for s in s_nodes}, weight="length")
+    ref_t = nx.multi_source_dijkstra_path_length(rev, {int(s) for s in s_nodes}, weight="time")
+    assert np.array_equal(near.distance_m, [ref_d[int(n)] for n in d_nodes])  # whole metres, exactly
+    assert np.allclose(near.time_s, [ref_t[int(n)] for n in d_nodes], rtol=1e-12, atol=0)
+
+
+def test_tolerance_rule() -> None:
+    from planner.coverage.engine import TOLERANCE, within
+
+    assert TOLERANCE == {"length": 1e-6, "time": 1e-6}
+    assert within(np.array([3000.0, 3000.0 + 9e-7, 3000.0 + 2e-6]), 3000.0, "length").tolist() == [
+        True,
+        True,
+        False,
+    ]
+    g = nx.MultiDiGraph(crs="EPSG:4326")
+    for n, (dx, dy) in {1: (0.0, 0.0), 2: (1000.0, 0.0)}.items():
+        lon, lat = TO_LL.transform(X0 + dx, Y0 + dy)
+        g.add_node(n, x=lon, y=lat)
+    for a, b in ((1, 2), (2, 1)):
+        g.add_edge(a, b, length=1000.0, highway="residential", oneway=False)
+    net = build_mode_network(g, crs=WORK, mode=CAR)
+    i = {int(n): k for k, n in enumerate(net.node_ids)}
+    site = snap_points(net, net.node_xy[[i[1]]])
+    demand = snap_points(net, net.node_xy[[i[2]]])
+    for cut, covered in ((1000.0, True), (1000.0 - 5e-7, True), (1000.0 - 2e-6, False)):
+        mat = coverage_matrix(net, demand, site, max_distance_m=cut, max_time_s=None)
+        assert bool(mat[0, 0]) is covered, cut
+        assert (od_pairs(net, demand, site, weight="length", limit=cut)[0].size == 1) is covered
+    seconds = 1000.0 / (18.0 / 3.6)
+    assert coverage_matrix(net, demand, site, max_distance_m=None, max_time_s=seconds - 5e-7)[0, 0]
+    assert not coverage_matrix(net, demand, site, max_distance_m=None, max_time_s=seconds - 2e-6)[0, 0]
+
+
+def test_grouped_service_areas_are_the_union_of_the_sites_areas() -> None:
+    """One area per group label equals the union of its sites' own areas (to a cell's width)."""
+    net, _, _, _, _, _, ss = scene(3, CAR)
+    one = service_areas(net, ss, max_distance_m=800.0, buffer_m=4.0)
+    labels = ["a" if i % 3 else "b" for i in range(len(one))]
+    grouped = service_areas(net, ss, max_distance_m=800.0, buffer_m=4.0, groups=labels).set_index("group")
+    for g in ("a", "b"):
+        union = shapely.union_all(one.geometry[[lab == g for lab in labels]].to_numpy())
+        mine = grouped.geometry[g]
+        assert mine.symmetric_difference(union).area < 1e-6 * max(union.area, 1.0) + 1e-6

@@ -159,8 +159,11 @@ def test_graphml_round_trip_and_truncation(tmp_path: Path) -> None:
 def test_bad_road_files(tmp_path: Path) -> None:
     with pytest.raises(InputFileNotFoundError):
         read_roads(tmp_path / "none.graphml")
-    (tmp_path / "r.shp").write_text("x")
+    (tmp_path / "r.csv").write_text("x")
     with pytest.raises(InputDataError, match="unsupported road file type"):
+        read_roads(tmp_path / "r.csv")
+    (tmp_path / "r.shp").write_text("x")
+    with pytest.raises(InputDataError, match="cannot read the road layer"):
         read_roads(tmp_path / "r.shp")
     (tmp_path / "bad.graphml").write_text("<graphml><broken")
     with pytest.raises(InputDataError, match="cannot read the GraphML"):

@@ -375,3 +375,83 @@ def test_ring_without_junctions() -> None:
     assert near.time_s == pytest.approx(
         [10 / (4.8 / 3.6) + 400 / (25 / 3.6), 10 / (4.8 / 3.6) + 1800 / (25 / 3.6)]
     )
+
+
+def _tagged_graph() -> nx.MultiDiGraph:
+    """Edges with every kind of tag the readers meet: lists, stringified lists, units, ferries, one-way
+    (both ways), drawn geometry (some stored v → u), parallel edges."""
+    nodes = {**SQUARE, 5: (500.0, 500.0), 6: (1500.0, 500.0)}
+    bend = shapely.LineString(
+        [TO_LL.transform(X0 + 1000, Y0), TO_LL.transform(X0 + 600, Y0 + 300), TO_LL.transform(X0, Y0)]
+    )
+    edges = [
+        *two_way(1, 2, length=1300.0, highway="primary", maxspeed="60", geometry=bend),
+        *two_way(2, 3, length=1000.0, highway=["residential", "tertiary"], maxspeed=["30", "50"]),
+        (3, 4, {"length": 1000.0, "highway": "secondary", "oneway": True, "maxspeed": "30 mph"}),
+        (4, 3, {"length": 1000.0, "highway": "footway", "oneway": False}),
+        *two_way(4, 1, length=1000.0, highway="mystery", maxspeed="CN:urban"),
+        *two_way(1, 5, length=710.0, route="ferry"),
+        *two_way(5, 3, length=707.0, highway="track", maxspeed="20"),
+        *two_way(3, 6, length=710.0, highway="steps"),
+        *two_way(2, 6, length=720.0, highway="service"),
+        (2, 6, {"length": 650.0, "highway": "unclassified", "oneway": True}),  # a parallel edge
+    ]
+    return graph(nodes, edges)
+
+
+def test_vectorised_speeds_equal_the_per_edge_rule() -> None:
+    from planner.inputs.roadtable import table_from_graph
+    from planner.network.modes import edge_speed_kmh, mode_speeds
+
+    g = _tagged_graph()
+    table = table_from_graph(g)
+    slow_ferry = ModeSpec("boat", {"track": 9.0}, 11.0, "cap", True, frozenset({"steps"}), ferry_kmh=None)
+    for mode in (*DEFAULT_MODES.values(), slow_ferry):
+        speeds, excluded = mode_speeds(table, mode)
+        counted: dict[str, int] = {}
+        for e, (_, _, d) in enumerate(g.edges(data=True)):
+            one, label = edge_speed_kmh(d, mode)
+            if one is None:
+                assert np.isnan(speeds[e])
+                counted[label] = counted.get(label, 0) + 1
+            else:
+                assert speeds[e] == one  # the same float, not just close
+        assert excluded == counted
+
+
+def test_graphml_table_equals_osmnx_load(tmp_path: Path) -> None:
+    """The streamed GraphML reader gives the networks osmnx.load_graphml gives (old path), array for array."""
+    import osmnx as ox
+
+    from planner.inputs.roads import read_road_table
+
+    path = tmp_path / "r.graphml"
+    ox.save_graphml(_tagged_graph(), path)
+    table = read_road_table(path)
+    G = ox.load_graphml(path)
+    for mode in DEFAULT_MODES.values():
+        for simplify in (True, False):
+            a = build_mode_network(G, crs=WORK, mode=mode, simplify=simplify)
+            b = build_mode_network(table, crs=WORK, mode=mode, simplify=simplify)
+            assert a.digest == b.digest and a.summary() == b.summary()
+            assert np.array_equal(a.node_ids, b.node_ids)
+            assert all(x.equals_exact(y, 0) for x, y in zip(a.edge_geometry, b.edge_geometry, strict=True))
+    # a projected GraphML comes back in WGS-84 with the same nodes
+    ox.save_graphml(ox.project_graph(G, to_crs="EPSG:32650"), tmp_path / "utm.graphml")
+    utm = read_road_table(tmp_path / "utm.graphml")
+    where = {int(n): i for i, n in enumerate(table.node_id)}
+    back = np.array([where[int(n)] for n in utm.node_id])
+    assert np.allclose(utm.x, table.x[back], atol=1e-9) and np.allclose(utm.y, table.y[back], atol=1e-9)
+
+
+def test_network_key_covers_reader_options_and_shapefile_parts(tmp_path: Path) -> None:
+    from planner.network.store import network_key
+
+    for suffix in (".shp", ".shx", ".dbf", ".prj"):
+        (tmp_path / f"r{suffix}").write_bytes(b"x" + suffix.encode())
+    car = DEFAULT_MODES["car"]
+    key = network_key([tmp_path / "r.shp"], crs=WORK, mode=car)
+    assert key == network_key([tmp_path / "r.shp"], crs=WORK, mode=car, options={})
+    assert key != network_key([tmp_path / "r.shp"], crs=WORK, mode=car, options={"classes": {"x": "县道"}})
+    (tmp_path / "r.dbf").write_bytes(b"the attributes changed")
+    assert key != network_key([tmp_path / "r.shp"], crs=WORK, mode=car)

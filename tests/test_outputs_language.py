@@ -229,13 +229,29 @@ def _identifiers(result: RunResult) -> set[str]:
                 if col in frame.columns:
                     ids |= {str(v) for v in frame[col].dropna()}
     ids |= {doc.number for doc in sources.documents(result.summary).values()}
-    return {w for i in ids for w in WORD.findall(i)}
+    provenance = result.summary.get("inputs", {}).get("provenance", {})
+    ids |= {str(p["file"]) for p in provenance.values() if p.get("file")}  # the input files' names
+    return {w for i in ids | _facility_fields() for w in WORD.findall(i)}
+
+
+def _facility_fields() -> set[str]:
+    """Column names and type codes of the facilities file, which a note asking for them must quote."""
+    from planner.standards import load_profile
+    from planner.types import FACILITY_COLUMNS, FACILITY_TYPES
+
+    profile = load_profile(ROOT / "scenarios" / "standards" / "national-default.yaml")
+    five = profile.standards.v_5have
+    assert five is not None
+    return {*FACILITY_COLUMNS, *FACILITY_TYPES, *five.columns.values(), "ecommerce_park"}
 
 
 def test_a_chinese_run_has_no_english_text(outputs: dict[str, Path], demo_result: RunResult) -> None:
     allowed = ALLOWED_WORDS | _identifiers(demo_result)
     problems = []
     for where, text in people_texts(outputs["zh"]):
+        # the scenario hash's letters are no English ("1fffabfb" in the map's footer)
+        digest = str(demo_result.summary.get("scenario_hash", "")) or "-"
+        text = text.replace(digest, " ").replace(digest[:8], " ")
         words = [w for w in WORD.findall(text) if w not in allowed]
         if words:
             problems.append((where, text[:120], words[:5]))

@@ -211,3 +211,40 @@ def test_headline_table_shows_the_summary() -> None:
     console = Console(record=True, width=120)
     console.print(headline_table(summary, lang="en"))
     assert "Urban coverage" in console.export_text()
+
+
+def test_villages_with_their_own_station_and_shared_ones(tmp_path: Path) -> None:
+    """Own station, one the plan builds in the village, a neighbour's shared one, none — told apart."""
+    import dataclasses
+
+    result = make_run_result()
+    villages = result.villages.assign(own_station=[True, True, False, False, False, False])
+    facilities = result.facilities.copy()
+    facilities.loc[facilities["facility_id"] == "P003", "village_code"] = "371502001202"  # built in it
+    result = dataclasses.replace(result, villages=villages, facilities=facilities)
+    write_map(result, tmp_path / "map.html", lang="zh")
+    features = _by_name((tmp_path / "map.html").read_text(encoding="utf-8"))["行政村站点状态"]["features"]
+    # by hand: 001001 and 001201 own one; 001202 gets one; 101201 is served by a neighbour's, 101202 by
+    # none (101203 has no coordinates: not on the map)
+    assert [f["k"] for f in features] == ["station", "station", "gained", "shared", "none"]
+    before = [f["v"][5] for f in features]
+    after = [f["v"][6] for f in features]
+    assert before == ["本村有站", "本村有站", "无站点", "共享邻村站点", "无站点"]
+    assert after == ["本村有站", "本村有站", "本村有站", "共享邻村站点", "无站点"]
+
+
+def test_a_proposed_site_says_which_standards_it_is_for(tmp_path: Path) -> None:
+    """The popup of a proposed site names the standards the plan placed it for; an existing one the
+    standards its type counts towards."""
+    import dataclasses
+
+    result = make_run_result()
+    proposals = result.proposals.assign(standards=["R-URBAN;D-OUTLET", "R-TOWN", "V-ALL", "max_coverage"])
+    write_map(dataclasses.replace(result, proposals=proposals), tmp_path / "map.html", lang="zh")
+    by_name = _by_name((tmp_path / "map.html").read_text(encoding="utf-8"))
+    proposed = {f["t"]: f["v"][7] for f in by_name["规划新增设施"]["features"]}
+    assert proposed["快递末端网点 P001"] == "D-OUTLET、R-URBAN"
+    assert proposed["智能快件箱 P002"] == "R-TOWN"
+    assert proposed["快递末端网点 P004"] == "投资约束下覆盖最多人口"  # the budget plan
+    existing = {f["t"]: f["v"][7] for f in by_name["现有设施"]["features"]}
+    assert existing["快递末端网点 东关快递服务站"] == "R-URBAN / R-TOWN / D-OUTLET"

@@ -13,7 +13,7 @@ import pytest
 from outputs_fixtures import DataCells, coverage_share, make_run_result
 
 from planner.outputs import write_outputs as _write_outputs
-from planner.types import RunResult
+from planner.types import AUDIT_COLUMNS, RunResult
 
 # report.pdf is printed by Chromium in tests/test_outputs_pdf.py only (it takes seconds)
 write_outputs = functools.partial(_write_outputs, pdf=False)
@@ -227,9 +227,11 @@ def test_unmet_cost_by_standard_and_own_stations_are_shown(tmp_path: Path, lang:
     )
     for word in words:
         assert word in text
-    # what each standard adds, and their sum
+    # what each standard adds; the total is the plan's (here the standards' costs add up to it)
     total = sum(result.summary["cost_by_standard"].values())
-    assert float(cells.value("cost_by_standard:total")) == pytest.approx(total)
+    assert float(cells.value("cost_by_standard:total")) == pytest.approx(result.proposals["cost"].sum())
+    assert total == pytest.approx(result.proposals["cost"].sum())
+    assert "cost_by_standard:shared" not in cells.cells
     assert float(cells.value("cost_by_standard:R-URBAN")) == 180_000.0
     # the profile by its title, the plan's standards marked, own stations counted apart
     assert result.summary["profile_title"][lang] in text
@@ -237,7 +239,8 @@ def test_unmet_cost_by_standard_and_own_stations_are_shown(tmp_path: Path, lang:
     assert int(float(cells.value("villages.own_station_after"))) == 3
     # the site list says which standards each site is for
     sites = re.search(r'<table id="proposals">(.*?)</table>', text, flags=re.S)
-    assert sites is not None and "D-OUTLET;R-URBAN" in sites.group(1)  # a site lists its standards sorted
+    listed = "D-OUTLET、R-URBAN" if lang == "zh" else "D-OUTLET, R-URBAN"
+    assert sites is not None and listed in sites.group(1)  # a site lists its standards sorted
     wb = openpyxl.load_workbook(tmp_path / "o" / "results.xlsx", read_only=True)
     sheet = "规划后仍未达标" if lang == "zh" else "Unmet after plan"
     rows = list(wb[sheet].iter_rows(values_only=True))
@@ -253,3 +256,114 @@ def test_without_issue12_keys_the_report_degrades(written: dict[str, Path]) -> N
     assert "本次运行未给出各标准所需投资" in text  # cost shown by facility type instead
     assert "本次运行未做规划后审计" in text  # the tiny run has no after-plan audit
     assert 'id="cost-by-standard"' not in text
+
+
+def _with_engine_rows() -> RunResult:
+    """The tiny run with the audit columns of the standards engine: roles, sources and notes.
+
+    The run's profile is hoxud-2021, which extends national-default (P-COUNTY inherited). D-OUTLET is
+    judged per community (two, one short) and summed up per township and county (role ``summary``);
+    R-TOWN-15 is information, D-LOCKER-N not set, V-5HAVE cannot be judged from the data.
+    """
+    import dataclasses
+
+    from planner.types import AuditResult
+
+    result = _with_issue12_keys()
+    t = result.audit.table.copy()
+    t["role"], t["source"], t["note"], t["citation"] = "standard", "hoxud-2021", "", ""
+    county, town = ("371502", "示例县"), ("371502001", "东城街道")
+    is_outlet = (t["standard_id"] == "D-OUTLET") & (t["unit_level"] == "county")
+    t.loc[is_outlet, ["value", "target", "role", "note"]] = [
+        0.5,
+        1.0,
+        "summary",
+        "1 of 2 communities meet the standard",
+    ]
+    t.loc[t["standard_id"] == "P-COUNTY", "source"] = "national-default"
+    nan = float("nan")
+    extra = pd.DataFrame(
+        [
+            ("D-OUTLET", "township", *town, 0.5, 1.0, False, "summary", "1 of 2 communities meet the standard"),  # noqa: E501
+            ("D-OUTLET", "community", "371502001001", "东关社区", 2.38, 4.0, False, "standard", ""),
+            ("D-OUTLET", "community", "371502001002", "西关社区", 4.2, 4.0, True, "standard", ""),
+            ("R-TOWN-15", "county", *county, 0.9, 1.0, False, "info", "strict reading: 15 min"),
+            ("D-LOCKER-N", "county", *county, nan, nan, pd.NA, "not_set", "not set by this document (hoxud-2021)"),  # noqa: E501
+            ("V-5HAVE", "county", *county, nan, nan, pd.NA, "standard",
+             "cannot be audited from these data: the five haves of village stations needs facility column(s) "
+             "has_staff, has_premises"),
+        ],
+        columns=[*AUDIT_COLUMNS, "role", "note"],
+    ).assign(source="hoxud-2021", citation="")  # fmt: skip
+    table = pd.concat([t, extra], ignore_index=True)
+    table["passed"] = pd.array([None if p is pd.NA else bool(p) for p in table["passed"]], dtype="boolean")
+    after = table.copy()
+    after.loc[after["standard_id"] == "R-URBAN", ["value", "passed"]] = [1.0, True]
+    s = dict(result.summary)
+    s["profile"] = "hoxud-2021"
+    s["unmet"] = [
+        {"standard": "D-OUTLET", "unit_level": "community", "unit_code": "371502001001",
+         "unit_name": "东关社区", "value": 2.38, "target": 4.0, "short_by": 1.0, "cause": "no_candidate"},
+        {"standard": "D-OUTLET", "unit_level": "township", "unit_code": town[0], "unit_name": town[1],
+         "value": 0.5, "target": 1.0, "short_by": 1.0, "cause": "no_candidate"},
+    ]  # fmt: skip
+    s["cost_by_standard"] = {"R-URBAN": 200_000.0, "D-OUTLET": 150_000.0, "R-TOWN": 0.0, "V-ALL": 0.0}
+    audit = dataclasses.replace(result.audit, table=table)
+    return dataclasses.replace(
+        result, summary=s, audit=audit, audit_after=AuditResult(after, audit.village_gaps, audit.uncovered)
+    )
+
+
+def test_judged_rows_reference_rows_and_inherited_standards(tmp_path: Path) -> None:
+    from planner.standards import load_profile
+
+    result = _with_engine_rows()
+    write_outputs(result, tmp_path / "o", lang="zh", formats={"report", "xlsx"})
+    text = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    cells = DataCells(text)
+    standards = text[
+        text.index('<table id="standards">') : text.index("</table>", text.index('id="standards"'))
+    ]
+    # the table has the judged rows; information, not-set rows are named under it, not judged
+    for sid in ("R-URBAN", "D-OUTLET", "V-5HAVE", "P-COUNTY"):
+        assert f"audit:{sid}:371502:value" in cells.cells, sid
+    for sid in ("R-TOWN-15", "D-LOCKER-N"):
+        assert f"audit:{sid}:371502" not in standards, sid
+    reference = re.search(r'id="reference-rows">(.*?)</p>', text, flags=re.S)
+    not_set = re.search(r'id="not-set-rows">(.*?)</p>', text, flags=re.S)
+    undecided = re.search(r'id="undecided-rows">(.*?)</p>', text, flags=re.S)
+    assert reference and "R-TOWN-15" in reference.group(1) and "90.0%" in reference.group(1)
+    assert not_set and "D-LOCKER-N" in not_set.group(1) and "R-TOWN-15" not in not_set.group(1)
+    assert undecided and "V-5HAVE" in undecided.group(1) and "has_staff" in undecided.group(1)
+    # a total over communities reads as communities meeting / communities
+    assert cells.text("audit:D-OUTLET:371502:value") == "1 / 2"
+    assert float(cells.value("audit:D-OUTLET:371502:value")) == 0.5
+    # P-COUNTY comes from national-default: marked, and the note names that profile by its title
+    assert cells.text("audit:P-COUNTY:371502:standard_id").endswith("†")
+    assert not cells.text("audit:R-URBAN:371502:standard_id").endswith("†")
+    inherited = re.search(r'id="inherited-note">(.*?)</p>', text, flags=re.S)
+    national = load_profile(Path(__file__).resolve().parents[1] / "scenarios/standards/national-default.yaml")
+    assert inherited and national.title_zh in inherited.group(1)
+    # still unmet: the community only (the township total repeats it), 1 of the 2 communities
+    assert cells.value("unmet:D-OUTLET:community:no_candidate:units") == "1.0"
+    assert cells.text("unmet:D-OUTLET:community:no_candidate:units") == "1 / 2"
+    assert not any(k.startswith("unmet:D-OUTLET:township") for k in cells.cells)
+    # cost: each standard's own, what several share (total less their sum), and the plan's total
+    total = float(result.proposals["cost"].sum())
+    assert float(cells.value("cost_by_standard:total")) == pytest.approx(total)
+    assert float(cells.value("cost_by_standard:shared")) == pytest.approx(total - 350_000.0)
+    free = re.search(r"<tr><td>([^<]*)</td><td>无需额外投资", text)
+    assert free and set(free.group(1).split("、")) == {"R-TOWN", "V-ALL"}
+    # the workbook says what a row is and where an inherited standard comes from, in words
+    wb = openpyxl.load_workbook(tmp_path / "o" / "results.xlsx", read_only=True)
+    rows = list(wb["标准审计"].iter_rows(values_only=True))
+    wb.close()
+    head = rows[0]
+    roles = {r[0]: r[head.index("行类型")] for r in rows[1:] if r[2] == "371502"}
+    assert (
+        roles["D-OUTLET"] == "汇总"
+        and roles["R-TOWN-15"] == "参考指标"
+        and roles["D-LOCKER-N"] == "本文件未规定"
+    )
+    sources = {r[0]: r[head.index("所据文件")] for r in rows[1:] if r[2] == "371502"}
+    assert sources["P-COUNTY"] == national.title_zh and sources["R-URBAN"] == "示例县快递标准（测试）"

@@ -292,3 +292,43 @@ def test_standards_a_profile_does_not_set_are_rows_not_errors() -> None:
     not_set = table[table["role"] == "not_set"]
     assert {"R-URBAN", "R-TOWN", "V-STATION", "P-COUNTY"} <= set(not_set["standard_id"])
     assert not failing(table[table["role"] == "not_set"]).any()
+
+
+def test_members_matrix_is_the_per_requirement_masks_stacked() -> None:
+    """The vectorised unit × site matrix equals a plain loop over requirements and rows."""
+    from planner.audit import Requirement, members_matrix
+    from planner.audit._common import Units
+
+    rng = np.random.default_rng(7)
+    n = 400
+    towns = ["110101001", "110101002", "110102001", "110102003"]
+    frame = pd.DataFrame(
+        {
+            "type": rng.choice(["outlet", "locker", "village_station", "park"], n),
+            "township_code": rng.choice(towns, n),
+            "village_code": rng.choice([f"11010100100{i}" for i in range(6)] + [""], n),
+        }
+    )
+    units = Units(
+        counties={"110101": "A", "110102": "B"},
+        townships={t: t for t in towns},
+        villages={},
+        village_kind={},
+        county_of_township={t: t[:6] for t in towns},
+        county_area_km2={},
+        township_area_km2={},
+    )
+    keys = [("county", "110101"), ("county", "110102"), ("county", "999999")]
+    keys += [("township_code", t) for t in towns] + [("village_code", f"11010100100{i}") for i in range(7)]
+    type_sets = [("outlet",), ("outlet", "locker"), ("village_station",), ("park", "locker", "outlet")]
+    reqs = [
+        Requirement("X", "unit", code, code, types, 0.0, "", 0, 1, (key, code), 0.0, 0.0)
+        for key, code in keys
+        for types in type_sets
+    ]
+    got = members_matrix(frame, reqs, units).toarray()
+    for k, r in enumerate(reqs):
+        key, code = r.members
+        for i, row in frame.iterrows():
+            unit = row["township_code"][:6] if key == "county" else row[key]
+            assert got[k, i] == (unit == code and row["type"] in r.types), (k, i)

@@ -87,7 +87,7 @@ from planner.audit.gaps import (
     township_gaps,
     uncovered_polygons,
 )
-from planner.audit.requirements import Requirement, count_requirements, members_mask
+from planner.audit.requirements import Requirement, count_requirements, members_mask, members_matrix
 from planner.audit.villages import share_requirement, target_for_year, village_gaps, village_share_rows
 from planner.errors import StandardsError
 from planner.standards import STANDARD_IDS, Profile
@@ -106,6 +106,7 @@ __all__ = [
     "count_requirements",
     "failing",
     "members_mask",
+    "members_matrix",
     "run_audit",
     "share_requirement",
     "target_for_year",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Literal
 
 import pandas as pd
 
@@ -27,6 +27,106 @@ NAMES: dict[str, tuple[str, str]] = {
 }
 
 _MODE = {"walk": ("步行", "on foot"), "tricycle": ("三轮车", "by tricycle"), "car": ("车行", "by vehicle")}
+
+
+def _columns_zh(columns: str) -> str:
+    """Facility-file columns a check needs, as a Chinese list (column names kept: they are typed in)."""
+    out = []
+    for col in columns.split(", "):
+        col = re.sub(r"^type = (\S+)$", r"type 为 \1 的设施", col.strip())
+        out.append(col.replace(" (yes/no)", "（是/否）"))
+    return "、".join(out)
+
+
+#: The parts of the notes the audit writes (English, joined by "; ") and their Chinese wording:
+#: (regular expression, template or function of the match). A part that matches none is kept.
+NOTE_PARTS_ZH: Final[tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...]] = (
+    (r"^range ([\d.]+)[–-]([\d.]+) per 10,000$", r"每万人 \1–\2 处"),
+    (r"^(population|base) = households$", "以户数计"),
+    (r"^base: register$", "基数：登记人口/户数"),
+    (r"^base: raster$", "基数：人口栅格"),
+    (r"^base: register÷size$", "基数：登记人口÷户均人口"),
+    (r"^base: raster÷size$", "基数：人口栅格÷户均人口"),
+    (r"^base: (document|township)$", ""),
+    (r"^needs (\d+)$", r"需 \1 处"),
+    (r"^(\d+) of (\d+) communities meet the standard$", r"\2 个社区中 \1 个达标"),
+    (r"^(\d+) of (\d+) townships meet the standard$", r"\2 个乡镇中 \1 个达标"),
+    (r"^(\d+) of (\d+) villages meet the standard$", r"\2 个行政村中 \1 个达标"),
+    (
+        r"^(\d+) cannot be judged \(delivery centre present but floor_area_m2 unknown\)$",
+        r"\1 个无法判断（有配送中心但面积不详）",
+    ),
+    (r"^(\d+) cannot be judged \((.*)\)$", r"\1 个无法判断"),
+    (r"^delivery centre present but floor_area_m2 unknown$", "有配送中心但面积不详"),
+    (r"^no delivery centre$", "无公共快递配送中心"),
+    (r"^largest centre ([\d.]+) m² < ([\d.]+) m²$", r"最大配送中心 \1 平方米，小于 \2 平方米"),
+    (r"^(\d+) park\(s\)/sorting centre\(s\)$", r"县级园区/分拨中心 \1 处"),
+    (r"^most carriers in one: (\d+)$", r"单处最多入驻 \1 家"),
+    (r"^by end of (\d{4})$", r"\1 年底前"),
+    (r"^by end of (\d{4}) \(not yet due\)$", r"\1 年底前（尚未到期）"),
+    (r"^(\d+) in (\d{4})$", r"\2 年 \1 处"),
+    (r"^([\d.]+) min$", r"\1 分钟"),
+    (r"^network reading \(covered_network\)$", "路网口径"),
+    (r"^buffer reading \(covered_buffer\)$", "直线距离口径"),
+    (r"^scenario reading \(covered\)$", "方案口径"),
+    (r"^strict reading: ([\d.]+) min$", r"严口径：\1 分钟"),
+    (
+        r"^outlets, village stations and delivery centres per 10,000 people$",
+        "每万人网点、村级站点和配送中心数",
+    ),
+    (r"^per 100 km² \(area ([\d.,]+) km²\)$", r"每百平方公里（面积 \1 平方公里）"),
+    (r"^station in the village$", "村内建站计入"),
+    (r"^own or shared station$", "本村站点或共享站点均计入"),
+    (r"^target for end of (\d{4})$", r"\1 年底目标"),
+    (r"^target for end of (\d{4}) \(audit year (\d{4})\)$", r"\1 年底目标（审计年份 \2）"),
+    (r"^target for end of (\d{4}) \(not yet due in (\d{4})\)$", r"\1 年底目标（\2 年尚未到期）"),
+    (r"^breakdown \(the standard applies to the county\)$", "分项（标准按全县考核）"),
+    (r"^(\d+) village\(s\) without coordinates not counted$", r"\1 个无坐标的行政村未计入"),
+    (r"^(\d+) of (\d+) village stations have all five$", r"\2 个村级站点中 \1 个“五有”齐全"),
+    (r"^lacks (.+)$", r"缺少：\1"),
+    (
+        r"^postal company (present|absent)$",
+        lambda m: "有邮政企业" if m.group(1) == "present" else "无邮政企业",
+    ),
+    (r"^(\d+) express brand\(s\)$", r"快递品牌 \1 个"),
+    (r"^(\d+) sorting centre\(s\)$", r"分拨中心 \1 个"),
+    (r"^daily transfer capacity, items$", "日分拨转运能力（件）"),
+    (r"^(\d+) of (\d+) sorting centres fully automated$", r"\2 个分拨中心中 \1 个实现智能化分拣"),
+    (r"^a baseline the document reports, shown for comparison$", "文件所列基数，供对照"),
+    (
+        r"^a figure for the whole (province|prefecture), shown for comparison$",
+        lambda m: "全省目标，供对照" if m.group(1) == "province" else "全市目标，供对照",
+    ),
+    (
+        r"^cannot be audited from these data: .+ needs facility column\(s\) (.+)$",
+        lambda m: f"现有数据无法核查：设施文件需有字段 {_columns_zh(m.group(1))}",
+    ),
+    (
+        r"^not set by this document \(([^)]+)\)( \(the plan does not place for it\))?$",
+        lambda m: "本文件未规定" + ("，规划不为此布点" if m.group(2) else ""),
+    ),
+)
+
+
+def note_part_zh(part: str) -> str:
+    """One part of an audit note in Chinese (the part as it is when no wording is known)."""
+    for pattern, template in NOTE_PARTS_ZH:
+        if re.match(pattern, part):
+            return re.sub(pattern, template, part)
+    return part
+
+
+def note_zh(note: Any) -> str:
+    """An audit note (English parts joined by ``"; "``) in Chinese, parts joined by ``"；"``."""
+    if not isinstance(note, str) or not note.strip():
+        return ""
+    parts = [note_part_zh(p.strip()) for p in note.split("; ")]
+    return "；".join(p for p in parts if p)
+
+
+def _note(note: Any, lang: Lang) -> str:
+    text = str(note or "") if not (isinstance(note, float) and math.isnan(note)) else ""
+    return note_zh(text) if lang == "zh" else text
 
 
 def base_id(standard_id: str) -> str:
@@ -319,7 +419,7 @@ def explain_row(
     name_zh, name_en = NAMES.get(sid, NAMES.get(base, (sid, sid)))
     passed = row.get("passed")
     if passed is None or str(passed) in ("<NA>", "nan"):
-        note = str(row.get("note", "") or "")
+        note = _note(row.get("note", ""), lang)
         if zh:
             return f"{unit}：{name_zh}无法判断（{note}）{end}"
         return f"{unit}: {name_en} cannot be decided ({note}){end}"
@@ -328,7 +428,7 @@ def explain_row(
             return f"{unit}：{name_zh}达标（{value:.3g} / 目标 {target:.3g}）{end}"
         return f"{unit}: {name_en} met ({value:.3g} against {target:.3g}){end}"
     if str(row.get("role", "")) == "summary" and base not in ("R-URBAN", "R-TOWN"):
-        note = str(row.get("note", "") or "")
+        note = _note(row.get("note", ""), lang)
         if zh:
             return f"{unit}：{name_zh}未全部达标（{note}），还需新增 {_n(short)} 处{end}"
         return f"{unit}: {name_en} not met everywhere ({note}); {_n(short)} more needed{end}"

@@ -21,11 +21,13 @@ Units and membership
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from planner.audit._common import Units, as_code
 from planner.standards import Profile
@@ -122,6 +124,42 @@ def members_mask(frame: pd.DataFrame, members: tuple[str, str], units: Units) ->
             return np.ones(len(frame), dtype=bool)
         return (units.county_of(as_code(frame["township_code"])) == code).to_numpy()
     return (as_code(frame[key]) == code).to_numpy()
+
+
+def members_matrix(frame: pd.DataFrame, requirements: Sequence[Requirement], units: Units) -> sp.csr_matrix:
+    """Requirements × rows (boolean): the rows of the counted types in each requirement's unit.
+
+    The same as stacking :func:`members_mask` ``& type`` per requirement, with each unit key's codes
+    and each type set read once (a prefecture has thousands of requirements over tens of thousands
+    of candidates).
+    """
+    n = len(frame)
+    kinds = frame["type"].astype(str).to_numpy() if n else np.array([], dtype=object)
+    of_types: dict[tuple[str, ...], np.ndarray] = {}
+    ids: dict[str, tuple[np.ndarray, dict[str, int]]] = {}
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    for k, r in enumerate(requirements):
+        key, code = r.members
+        if key == "county" and len(units.counties) == 1:
+            inside = np.ones(n, dtype=bool)
+        else:
+            if key not in ids:
+                raw = as_code(frame["township_code"]) if key == "county" else as_code(frame[key])
+                vals = units.county_of(raw) if key == "county" else raw
+                codes, uniques = pd.factorize(vals)
+                ids[key] = (codes, {str(u): i for i, u in enumerate(uniques)})
+            codes, where = ids[key]
+            inside = codes == where.get(code, -2)
+        if r.types not in of_types:
+            of_types[r.types] = np.isin(kinds, r.types)
+        hit = np.flatnonzero(inside & of_types[r.types])
+        rows.append(np.full(hit.size, k))
+        cols.append(hit)
+    r_idx = np.concatenate(rows) if rows else np.array([], dtype=int)
+    c_idx = np.concatenate(cols) if cols else np.array([], dtype=int)
+    data = np.ones(r_idx.size, dtype=bool)
+    return sp.csr_matrix((data, (r_idx, c_idx)), shape=(len(requirements), n), dtype=bool)
 
 
 def _count(facilities: pd.DataFrame, types: tuple[str, ...], members: tuple[str, str], units: Units) -> int:

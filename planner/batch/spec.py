@@ -47,20 +47,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from planner.errors import BatchSpecError, Problem
-from planner.scenario import resolve_profile_path
+from planner.scenario import FILE_FIELDS, resolve_profile_path
 
 Lang = Literal["zh", "en"]
 
 #: Scenario fields that hold input file paths (relative to the scenario file unless absolute).
-PATH_FIELDS: tuple[str, ...] = (
-    "study_area.boundary",
-    "study_area.townships",
-    "inputs.population.path",
-    "inputs.roads.path",
-    "inputs.villages.path",
-    "inputs.facilities.path",
-    "inputs.candidates.path",
-)
+PATH_FIELDS: tuple[str, ...] = tuple(".".join(loc) for loc in FILE_FIELDS)
 _SLUG = r"^[A-Za-z0-9_.\-]+$"
 _LEVELS = {"county": "区县", "区县": "区县", "区/县": "区县", "district": "区县"}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -12,7 +12,6 @@ import shapely.geometry
 from rasterio import features
 from rasterio.transform import Affine
 from scipy import ndimage
-from shapely.ops import substring
 
 from planner.coverage.engine import Direction, Weight, check_snap, distances_from_each, edge_weights
 from planner.coverage.rules import ServiceRule
@@ -33,6 +32,7 @@ def service_areas(
     max_time_s: float | None = None,
     direction: Direction = "to_site",
     buffer_m: float = 50.0,
+    groups: Sequence[Hashable] | None = None,
 ) -> gpd.GeoDataFrame:
     """Isochrone polygons: the roads from which each site is reached within the cut-off(s).
 
@@ -52,43 +52,89 @@ def service_areas(
         ``"to_site"``: the area people reach the site from; ``"from_site"``: the area the site reaches.
     buffer_m
         Half-width of the drawn road corridor, metres.
+    groups
+        One label per site: one area per distinct label (the union of its sites' areas, traced once:
+        a prefecture's thousands of sites make one raster, not thousands). ``None``: one per site.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns ``site`` (index into ``sites``), ``max_distance_m``, ``max_time_s``, geometry; work CRS.
+        Columns ``site`` (index into ``sites``; with ``groups``, ``group``: the label, as text),
+        ``max_distance_m``, ``max_time_s``, geometry; work CRS.
     """
     check_snap(net, sites, "sites")
     if max_distance_m is None and max_time_s is None:
         raise NetworkError("service_areas needs max_distance_m, max_time_s or both.")
-    pieces: list[list[shapely.Geometry]] = [[] for _ in range(len(sites))]
-    to_site = direction == "to_site"
+    if groups is None:
+        labels, owner = np.arange(len(sites)), np.arange(len(sites))
+    else:
+        labels, owner = np.unique(np.asarray([str(g) for g in groups], dtype=str), return_inverse=True)
+    reach = [_Reach() for _ in range(len(labels))]
     readings: list[tuple[Weight, float | None]] = [("length", max_distance_m), ("time", max_time_s)]
     for weight, limit in readings:
-        if limit is None:
-            continue
-        tot_fwd, tot_bwd = edge_weights(net, weight)  # inf where closed
-        need_u, need_v = (tot_bwd, tot_fwd) if to_site else (tot_fwd, tot_bwd)
-        for site, dist, access in distances_from_each(net, sites, weight, float(limit), to_site=to_site):
-            left_u, left_v = limit - dist[net.edge_u], limit - dist[net.edge_v]
-            whole = (left_u >= need_u) | (left_v >= need_v)  # the whole edge within reach from one end
-            pieces[site].extend(net.edge_geometry[whole].tolist())
-            for e in np.flatnonzero(((left_u >= 0) | (left_v >= 0)) & ~whole).tolist():
-                parts = _reached_parts(net, weight, e, float(left_u[e]), float(left_v[e]), to_site)
-                pieces[site].extend(parts)
-            budget = limit - access
-            if budget >= 0:
-                pieces[site].append(_own_edge_part(net, weight, sites, site, budget, to_site))
-    geoms = [_corridor(p, buffer_m) for p in pieces]
+        if limit is not None:
+            _collect(net, sites, weight, float(limit), direction == "to_site", reach, owner)
+    geoms = [_corridor(r.points(net, buffer_m / 2.0), buffer_m) for r in reach]
+    key = {"site": np.arange(len(sites))} if groups is None else {"group": labels.tolist()}
     return gpd.GeoDataFrame(
         {
-            "site": np.arange(len(sites)),
+            **key,
             "max_distance_m": max_distance_m if max_distance_m is not None else np.nan,
             "max_time_s": max_time_s if max_time_s is not None else np.nan,
         },
         geometry=geoms,
         crs=net.crs,
     )
+
+
+class _Reach:
+    """The reached road of one area: whole edges and parts of edges (edge, from, to along it)."""
+
+    def __init__(self) -> None:
+        self.whole: list[np.ndarray] = []
+        self.parts: list[tuple[int, float, float]] = []
+
+    def points(self, net: ModeNetwork, step: float) -> np.ndarray:
+        """Points along the reached road, at most ``step`` apart (ends included)."""
+        out = [np.zeros((0, 2))]
+        if self.whole:
+            edges = np.unique(np.concatenate(self.whole))
+            if edges.size:
+                lines = shapely.segmentize(net.edge_geometry[edges], step)
+                out.append(shapely.get_coordinates(lines))
+        if self.parts:
+            e, lo, hi = (np.array(v) for v in zip(*self.parts, strict=True))
+            n = np.ceil(np.maximum(hi - lo, 0.0) / step).astype(np.int64) + 1
+            which = np.repeat(np.arange(e.size), n)
+            k = np.arange(which.size) - np.repeat(np.cumsum(n) - n, n)
+            at = np.minimum(lo[which] + k * step, hi[which])
+            pts = shapely.line_interpolate_point(net.edge_geometry[e[which]], at)
+            out.append(shapely.get_coordinates(pts))
+        return np.concatenate(out)
+
+
+def _collect(
+    net: ModeNetwork,
+    sites: Snap,
+    weight: Weight,
+    limit: float,
+    to_site: bool,
+    reach: list[_Reach],
+    owner: np.ndarray,
+) -> None:
+    """Add what each site reaches within ``limit`` of ``weight`` to its area's :class:`_Reach`."""
+    tot_fwd, tot_bwd = edge_weights(net, weight)  # inf where closed
+    need_u, need_v = (tot_bwd, tot_fwd) if to_site else (tot_fwd, tot_bwd)
+    for site, dist, access in distances_from_each(net, sites, weight, limit, to_site=to_site):
+        area = reach[int(owner[site])]
+        left_u, left_v = limit - dist[net.edge_u], limit - dist[net.edge_v]
+        whole = (left_u >= need_u) | (left_v >= need_v)  # the whole edge within reach from one end
+        area.whole.append(np.flatnonzero(whole))
+        for e in np.flatnonzero(((left_u >= 0) | (left_v >= 0)) & ~whole).tolist():
+            area.parts.extend(_reached_parts(net, weight, e, float(left_u[e]), float(left_v[e]), to_site))
+        budget = limit - access
+        if budget >= 0:
+            area.parts.append(_own_edge_part(net, weight, sites, site, budget, to_site))
 
 
 def _profiles(
@@ -104,8 +150,9 @@ def _profiles(
 
 def _reached_parts(
     net: ModeNetwork, weight: Weight, e: int, left_u: float, left_v: float, to_site: bool
-) -> list[shapely.Geometry]:
-    """The parts of edge ``e`` within the budget left at its ends (``-inf``/negative: none)."""
+) -> list[tuple[int, float, float]]:
+    """The parts of edge ``e`` within the budget left at its ends (``-inf``/negative: none), as
+    ``(e, from, to)`` positions along the edge's drawn line."""
     g, c_fwd, c_bwd, fwd_open, bwd_open = _profiles(net, weight, e)
     # from the u end the trip runs v → u (to the site) or u → v (from the site); from v the reverse
     a, a_open, b, b_open = (
@@ -114,21 +161,20 @@ def _reached_parts(
     total = float(g[-1])
     hi_u = (float(np.interp(left_u, a, g)) if a_open else 0.0) if left_u >= 0 else -1.0
     lo_v = (float(np.interp(b[-1] - left_v, b, g)) if b_open else total) if left_v >= 0 else np.inf
-    geom = net.edge_geometry[e]
     if hi_u >= lo_v:
-        return [geom]
+        return [(e, 0.0, total)]
     parts = []
     if hi_u >= 0:
-        parts.append(substring(geom, 0.0, hi_u))
+        parts.append((e, 0.0, hi_u))
     if lo_v <= total:
-        parts.append(substring(geom, lo_v, total))
+        parts.append((e, lo_v, total))
     return parts
 
 
 def _own_edge_part(
     net: ModeNetwork, weight: Weight, sites: Snap, site: int, budget: float, to_site: bool
-) -> shapely.Geometry:
-    """The part of the site's own edge reached straight along it within ``budget``."""
+) -> tuple[int, float, float]:
+    """The part of the site's own edge reached straight along it within ``budget``: ``(e, from, to)``."""
     e = int(sites.edge[site])
     g, c_fwd, c_bwd, fwd_open, bwd_open = _profiles(net, weight, e)
     pos = float(sites.fraction[site]) * float(g[-1])
@@ -145,21 +191,20 @@ def _own_edge_part(
             hi = float(np.interp(s_fwd + budget, c_fwd, g))
         if bwd_open:
             lo = float(np.interp(s_bwd - budget, c_bwd, g))
-    return substring(net.edge_geometry[e], min(lo, pos), max(hi, pos))
+    return (e, min(lo, pos), max(hi, pos))
 
 
-def _corridor(parts: list[shapely.Geometry], buffer_m: float) -> shapely.Geometry:
-    """The reached road pieces widened by ``buffer_m``, as a polygon for the map.
+def _corridor(pts: np.ndarray, buffer_m: float) -> shapely.Geometry:
+    """The reached road (points at most ``buffer_m / 2`` apart) widened by ``buffer_m``, as a polygon.
 
-    The pieces are sampled every ``buffer_m / 2`` on a grid of ``buffer_m / 2`` cells, the marked cells
-    grown by ``buffer_m`` and traced (rasterio): linear in the road length reached, where unioning
-    thousands of buffers costs seconds per site. The outline is exact to half a cell.
+    The points mark cells of a grid of ``buffer_m / 2``; the marked cells are grown by ``buffer_m``
+    and traced (rasterio): linear in the road length reached, where unioning thousands of buffers
+    costs seconds per site. The outline is exact to half a cell.
     """
-    if not parts:
+    if len(pts) == 0:
         return shapely.Polygon()
     cell = buffer_m / 2.0
-    pts = shapely.get_coordinates(shapely.segmentize(np.array(parts, dtype=object), cell))
-    lo = pts.min(axis=0) - 2 * buffer_m
+    lo = np.floor((pts.min(axis=0) - 2 * buffer_m) / cell) * cell  # one grid for every area
     ij = np.floor((pts - lo) / cell).astype(np.int64)
     shape = (int(ij[:, 1].max()) + 5, int(ij[:, 0].max()) + 5)
     mask = np.zeros(shape, dtype=bool)
@@ -184,7 +229,8 @@ def service_area_layer(
     types: Sequence[str] = ("outlet", "locker", "delivery_centre"),
     area_class: AreaClass = "urban",
 ) -> gpd.GeoDataFrame:
-    """Network service areas of pickup facilities under one class's rule, with status and type."""
+    """Network service areas of pickup facilities under one class's rule: one area per status
+    (``existing``, ``proposed``), the union of its sites' areas, with the types it holds."""
     rule = rules[area_class]
     sites = facilities[facilities["type"].isin(list(types))]
     # several units at one place (locker groups at one compound) share one service area
@@ -195,10 +241,16 @@ def service_area_layer(
         return gpd.GeoDataFrame({"status": [], "type": []}, geometry=[], crs=facilities.crs)
     net = networks[rule.mode]
     snap = snap_points(net, points_xy(sites), max_snap_m=max_snap_m)
-    areas = service_areas(net, snap, max_distance_m=rule.distance_m, max_time_s=rule.time_s)
-    areas = areas.assign(
-        status=sites["status"].to_numpy()[areas["site"].to_numpy()],
-        type=sites["type"].to_numpy()[areas["site"].to_numpy()],
-        area_class=area_class,
+    status = sites["status"].astype(str).to_numpy()
+    areas = service_areas(
+        net, snap, max_distance_m=rule.distance_m, max_time_s=rule.time_s, groups=status.tolist()
+    )
+    kinds = (
+        pd.Series(sites["type"].astype(str).to_numpy())
+        .groupby(status)
+        .agg(lambda t: ";".join(sorted(set(t))))
+    )
+    areas = areas.rename(columns={"group": "status"}).assign(
+        type=lambda f: f["status"].map(kinds), area_class=area_class
     )
     return areas[~areas.geometry.is_empty]

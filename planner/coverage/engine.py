@@ -13,13 +13,22 @@ path within the cut-off can reach: a path of network length ``D`` never leaves t
 ``stretch * D`` around its source (``stretch`` bounds drawn length over OSM length), so the window
 is exact, not a heuristic. Memory is the chunk's distance block plus the covered pairs, never a
 dense demand × sites array. Nearest facility is one multi-source search per weight.
+
+**The cut-off is inclusive, with a tolerance.** A pair whose shortest path is at most the standard
+plus :data:`TOLERANCE` (1e-6 m for distance, 1e-6 s for time) counts as covered (:func:`within`).
+Floating-point sums along a path differ in the last bits with the order of addition, so a pair at
+exactly the standard (a village 3,000 m from an outlet on a road of whole-metre pieces) could
+otherwise fall either side of it; one micrometre or microsecond is far below any distance or time
+that matters for a service standard and far above the rounding of sums of road pieces. With
+snapped positions that land on a road node read exactly (:mod:`planner.network.simplify`), coverage
+sets equal exact node-to-node Dijkstra with ``cutoff=standard`` on graphs of whole-metre lengths.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,6 +41,7 @@ from planner.network import ModeNetwork
 from planner.network.snap import Snap
 
 __all__ = [
+    "TOLERANCE",
     "Direction",
     "Nearest",
     "Weight",
@@ -42,6 +52,7 @@ __all__ = [
     "limits",
     "nearest_facility",
     "od_pairs",
+    "within",
 ]
 
 logger = logging.getLogger(__name__)
@@ -50,6 +61,24 @@ Direction = Literal["to_site", "from_site"]
 Weight = Literal["length", "time"]
 
 _DEFAULT_MEMORY_MB = 512.0
+
+#: Tolerance of every cut-off comparison, per weight (metres, seconds): see the module notes.
+TOLERANCE: Mapping[str, float] = {"length": 1e-6, "time": 1e-6}
+
+
+def within(value: np.ndarray | float, limit: np.ndarray | float, weight: Weight) -> np.ndarray:
+    """Whether ``value`` meets the cut-off ``limit`` under the tolerance rule (``<= limit + TOLERANCE``).
+
+    Parameters
+    ----------
+    value
+        Shortest-path values (metres for ``"length"``, seconds for ``"time"``; ``inf`` = unreachable).
+    limit
+        The cut-off, a number or one per value.
+    weight
+        ``"length"`` or ``"time"``.
+    """
+    return np.asarray(value) <= np.asarray(limit) + TOLERANCE[weight]
 
 
 @dataclass(frozen=True)
@@ -232,65 +261,95 @@ def _spatial_order(xy: np.ndarray, chunk: int) -> np.ndarray:
     return np.lexsort((y, strip))
 
 
+@dataclass(frozen=True)
+class _Direct:
+    """Same-edge trips grouped by source: ``ptr[s]:ptr[s + 1]`` indexes source ``s``'s trips."""
+
+    ptr: np.ndarray
+    tgt: np.ndarray
+    cost: np.ndarray
+
+    @classmethod
+    def of(cls, pb: _Problem) -> _Direct:
+        order = np.argsort(pb.direct_s, kind="stable")
+        ptr = np.searchsorted(pb.direct_s[order], np.arange(pb.src.size + 1))
+        return cls(ptr, pb.direct_t[order], pb.direct_c[order])
+
+    def apply(self, vals: np.ndarray, pick: np.ndarray, tgts: np.ndarray, tgt_pos: np.ndarray) -> None:
+        """Lower ``vals`` (sources ``pick`` × targets ``tgts``) to the direct trips where shorter."""
+        lo, hi = self.ptr[pick], self.ptr[pick + 1]
+        cnt = hi - lo
+        if not cnt.any():
+            return
+        r = np.repeat(np.arange(pick.size), cnt)
+        idx = np.repeat(lo, cnt) + np.arange(r.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        tgt_pos[tgts] = np.arange(tgts.size)
+        c = tgt_pos[self.tgt[idx]]
+        has = c >= 0
+        vals[r[has], c[has]] = np.minimum(vals[r[has], c[has]], self.cost[idx][has])
+        tgt_pos[tgts] = -1
+
+
+def _window(
+    pb: _Problem, xy: np.ndarray, local: np.ndarray, pick: np.ndarray, radius: float
+) -> tuple[np.ndarray, sp.csr_matrix, np.ndarray, np.ndarray]:
+    """The part of the graph a chunk of sources can reach: (nodes, subgraph, local index, targets).
+
+    ``local`` maps graph nodes to subgraph rows (``-1`` outside); the caller resets it after use.
+    """
+    total = xy.shape[0]
+    sxy = pb.src.xy[pick]
+    (x0, y0), (x1, y1) = sxy.min(axis=0) - radius, sxy.max(axis=0) + radius
+    x, y = xy[:, 0], xy[:, 1]
+    nodes = np.flatnonzero((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+    if nodes.size < 0.6 * total:
+        local[nodes] = np.arange(nodes.size)
+        sub, loc = pb.graph[nodes][:, nodes], local
+    else:
+        sub, loc = pb.graph, np.arange(total)
+    tx, ty = pb.tgt.xy[:, 0], pb.tgt.xy[:, 1]
+    near = (loc[pb.tgt.u] >= 0) | (loc[pb.tgt.v] >= 0)
+    inside = near | ((tx >= x0) & (tx <= x1) & (ty >= y0) & (ty <= y1))
+    return nodes, sub, loc, np.flatnonzero(inside)
+
+
+def _chunk_values(
+    pb: _Problem, sub: sp.csr_matrix, loc: np.ndarray, pick: np.ndarray, tgts: np.ndarray, limit: float
+) -> np.ndarray:
+    """Shortest-path values from the sources ``pick`` to the targets ``tgts`` (``inf`` beyond ``limit``)."""
+    dist = dijkstra(sub, directed=True, indices=loc[pb.n_base + pick], limit=limit)
+    lu_t, lv_t = loc[pb.tgt.u[tgts]], loc[pb.tgt.v[tgts]]
+    du = np.where(lu_t >= 0, dist[:, np.maximum(lu_t, 0)], np.inf) + pb.tgt_in_u[tgts]
+    dv = np.where(lv_t >= 0, dist[:, np.maximum(lv_t, 0)], np.inf) + pb.tgt_in_v[tgts]
+    return np.minimum(du, dv)
+
+
 def _bounded_pairs(
     pb: _Problem, node_xy: np.ndarray, *, limit: float, radius: float, memory_mb: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every (source position, target position, value) with a shortest path ``<= limit``."""
-    k_src, k_tgt, n = pb.src.size, pb.tgt.size, pb.n_base
-    empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+    """Every (source position, target position, value) with a shortest path ``<= limit`` (inclusive)."""
+    k_src, k_tgt = pb.src.size, pb.tgt.size
     if k_src == 0 or k_tgt == 0:
-        return empty
-    total = n + k_src
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     xy = np.concatenate([node_xy, pb.src.xy])
-    x, y = xy[:, 0], xy[:, 1]
-    tx, ty = pb.tgt.xy[:, 0], pb.tgt.xy[:, 1]
-    # same-edge trips grouped by source
-    order_direct = np.argsort(pb.direct_s, kind="stable")
-    d_src, d_tgt, d_cost = pb.direct_s[order_direct], pb.direct_t[order_direct], pb.direct_c[order_direct]
-    d_ptr = np.searchsorted(d_src, np.arange(k_src + 1))
-    local = np.full(total, -1, dtype=np.int64)
+    direct = _Direct.of(pb)
+    local = np.full(xy.shape[0], -1, dtype=np.int64)
     tgt_pos = np.full(k_tgt, -1, dtype=np.int64)
-    chunk = int(min(64, max(1, memory_mb * 1e6 // (8.0 * total))))
+    chunk = int(min(64, max(1, memory_mb * 1e6 // (8.0 * xy.shape[0]))))
     order = _spatial_order(pb.src.xy, chunk)
-    out_s: list[np.ndarray] = []
-    out_t: list[np.ndarray] = []
-    out_v: list[np.ndarray] = []
+    out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for start in range(0, order.size, chunk):
         pick = order[start : start + chunk]
-        sxy = pb.src.xy[pick]
-        (x0, y0), (x1, y1) = sxy.min(axis=0) - radius, sxy.max(axis=0) + radius
-        nodes = np.flatnonzero((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
-        local[nodes] = np.arange(nodes.size)
-        sub = pb.graph[nodes][:, nodes] if nodes.size < 0.6 * total else pb.graph
-        loc = local if sub is not pb.graph else np.arange(total)
-        lu, lv = loc[pb.tgt.u], loc[pb.tgt.v]
-        inside = (lu >= 0) | (lv >= 0) | ((tx >= x0) & (tx <= x1) & (ty >= y0) & (ty <= y1))
-        tgts = np.flatnonzero(inside)
+        nodes, sub, loc, tgts = _window(pb, xy, local, pick, radius)
         if tgts.size:
-            dist = dijkstra(sub, directed=True, indices=loc[n + pick], limit=limit)
-            lu_t, lv_t = lu[tgts], lv[tgts]
-            du = np.where(lu_t >= 0, dist[:, np.maximum(lu_t, 0)], np.inf) + pb.tgt_in_u[tgts]
-            dv = np.where(lv_t >= 0, dist[:, np.maximum(lv_t, 0)], np.inf) + pb.tgt_in_v[tgts]
-            vals = np.minimum(du, dv)
-            # direct trips along a shared edge
-            lo, hi = d_ptr[pick], d_ptr[pick + 1]
-            cnt = hi - lo
-            if cnt.any():
-                r = np.repeat(np.arange(pick.size), cnt)
-                idx = np.repeat(lo, cnt) + np.arange(r.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-                tgt_pos[tgts] = np.arange(tgts.size)
-                c = tgt_pos[d_tgt[idx]]
-                has = c >= 0
-                vals[r[has], c[has]] = np.minimum(vals[r[has], c[has]], d_cost[idx][has])
-                tgt_pos[tgts] = -1
+            vals = _chunk_values(pb, sub, loc, pick, tgts, limit)
+            direct.apply(vals, pick, tgts, tgt_pos)
             rr, cc = np.nonzero(vals <= limit)
-            out_s.append(pick[rr])
-            out_t.append(tgts[cc])
-            out_v.append(vals[rr, cc])
+            out.append((pick[rr], tgts[cc], vals[rr, cc]))
         local[nodes] = -1
-    if not out_s:
-        return empty
-    return np.concatenate(out_s), np.concatenate(out_t), np.concatenate(out_v)
+    if not out:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    return tuple(np.concatenate(parts) for parts in zip(*out, strict=True))  # type: ignore[return-value]
 
 
 def limits(value: float | np.ndarray | None, n: int, what: str) -> np.ndarray | None:
@@ -330,7 +389,8 @@ def od_pairs(
     weight
         ``"length"`` (metres, off-network legs included) or ``"time"`` (seconds, legs at access speed).
     limit
-        Cut-off (inclusive), metres or seconds; must be finite.
+        Cut-off, metres or seconds; must be finite. Inclusive, with the tolerance rule
+        (:func:`within`): pairs up to ``limit + TOLERANCE[weight]`` are returned.
     memory_mb
         Budget for one chunk's distance block.
 
@@ -345,8 +405,9 @@ def od_pairs(
         raise NetworkError(f"The cut-off must be a finite value >= 0, got {limit}.")
     pb = _problem(net, origins, destinations, weight, sources="smaller")
     access_kmh = max(origins.access_kmh, destinations.access_kmh)
-    radius = _reach_radius(net, limit, weight, access_kmh)
-    si, ti, vals = _bounded_pairs(pb, net.node_xy, limit=limit, radius=radius, memory_mb=memory_mb)
+    reach = limit + TOLERANCE[weight]
+    radius = _reach_radius(net, reach, weight, access_kmh)
+    si, ti, vals = _bounded_pairs(pb, net.node_xy, limit=reach, radius=radius, memory_mb=memory_mb)
     if pb.forward:
         return pb.src.rows[si], pb.tgt.rows[ti], vals
     return pb.tgt.rows[ti], pb.src.rows[si], vals
@@ -366,7 +427,8 @@ def coverage_matrix(
 
     A demand point is covered by a site when the network distance is ``<= max_distance_m`` OR the
     network time is ``<= max_time_s`` (each along its own shortest path; off-network legs included,
-    walked at the snap's access speed). Unreachable points have empty rows or columns.
+    walked at the snap's access speed), under the tolerance rule of :func:`within`. Unreachable
+    points have empty rows or columns.
 
     Parameters
     ----------
@@ -408,7 +470,7 @@ def coverage_matrix(
             di, si, vals = od_pairs(net, demand, sites, weight=weight, limit=top, memory_mb=memory_mb)
         else:
             si, di, vals = od_pairs(net, sites, demand, weight=weight, limit=top, memory_mb=memory_mb)
-        keep = vals <= lim[di]
+        keep = within(vals, lim[di], weight)
         rows.append(di[keep])
         cols.append(si[keep])
     r = np.concatenate(rows) if rows else np.empty(0, np.int64)

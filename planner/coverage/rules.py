@@ -22,7 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from planner.coverage.engine import nearest_facility
+from planner.coverage.engine import nearest_facility, within
 from planner.coverage.snaps import SnapCache
 from planner.coverage.straight import buffer_coverage
 from planner.geo import points_xy
@@ -127,11 +127,11 @@ def evaluate_demand(
                 nearest = nearest_facility(snaps.networks[rule.mode], dsnap, snaps.snap(rule.mode, site_xy))
                 nearest_km[rows] = nearest.distance_m[rows] / 1000.0
                 nearest_min[rows] = nearest.time_s[rows] / 60.0
-        within_d = nearest_km[rows] * 1000 <= rule.distance_m
-        covered_network[rows] = within_d | (nearest_min[rows] * 60 <= rule.time_s)
-        covered_buffer[rows] = straight_km[rows] * 1000 <= rule.distance_m
+        within_d = within(nearest_km[rows] * 1000, rule.distance_m, "length")
+        covered_network[rows] = within_d | within(nearest_min[rows] * 60, rule.time_s, "time")
+        covered_buffer[rows] = within(straight_km[rows] * 1000, rule.distance_m, "length")
         strict_s = rule.strict_time_s if rule.strict_time_s is not None else rule.time_s
-        covered_strict[rows] = within_d | (nearest_min[rows] * 60 <= strict_s)
+        covered_strict[rows] = within_d | within(nearest_min[rows] * 60, strict_s, "time")
     covered = covered_network if reading == "network" else covered_buffer
     out = pd.DataFrame(
         {
@@ -220,7 +220,9 @@ def village_station_status(
         nearest_min = np.where(mappable, nearest.time_s / 60.0, np.inf)
     own_codes = set(stations["village_code"].astype(str)) - {""} if len(stations) else set()
     own = villages["village_code"].astype(str).isin(own_codes).to_numpy()
-    shared = (nearest_km * 1000 <= rule.distance_m) | (nearest_min * 60 <= rule.time_s)
+    shared = within(nearest_km * 1000, rule.distance_m, "length") | within(
+        nearest_min * 60, rule.time_s, "time"
+    )
     shared &= rule.set_by_profile
     return pd.DataFrame(
         {

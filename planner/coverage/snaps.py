@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import scipy.sparse as sp
 
-from planner.coverage.engine import Direction, coverage_matrix
+from planner.coverage.engine import TOLERANCE, Direction, coverage_matrix
 from planner.network import ModeNetwork
 from planner.network.snap import Snap, snap_points
 from planner.store import DiskStore, params_digest
@@ -61,6 +61,7 @@ def cached_coverage(
         max_distance_m=max_distance_m,
         max_time_s=max_time_s,
         direction=direction,
+        tolerance=dict(TOLERANCE),  # the cut-off rule: matrices made under another rule are not reused
     )
     z = store.load(KIND, key)
     if z is not None:

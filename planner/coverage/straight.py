@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from planner.coverage.engine import limits
+from planner.coverage.engine import TOLERANCE, limits, within
 
 __all__ = ["buffer_coverage", "nearest_straight"]
 
@@ -14,7 +14,8 @@ __all__ = ["buffer_coverage", "nearest_straight"]
 def buffer_coverage(
     demand_xy: np.ndarray, site_xy: np.ndarray, *, radius_m: float | np.ndarray
 ) -> sp.csr_matrix:
-    """Straight-line coverage: demand × sites, True where the distance is ``<= radius_m``.
+    """Straight-line coverage: demand × sites, True where the distance is ``<= radius_m`` (with the
+    engine's tolerance rule, :func:`planner.coverage.engine.within`).
 
     Parameters
     ----------
@@ -32,10 +33,10 @@ def buffer_coverage(
     if d_ok.size == 0 or s_ok.size == 0:
         return sp.csr_matrix((d.shape[0], s.shape[0]), dtype=bool)
     pairs = cKDTree(d[d_ok]).sparse_distance_matrix(
-        cKDTree(s[s_ok]), float(radius.max()), output_type="ndarray"
+        cKDTree(s[s_ok]), float(radius.max()) + TOLERANCE["length"], output_type="ndarray"
     )
     i, j = d_ok[pairs["i"]], s_ok[pairs["j"]]
-    keep = pairs["v"] <= radius[i]
+    keep = within(pairs["v"], radius[i], "length")
     return sp.csr_matrix(
         (np.ones(int(keep.sum()), dtype=bool), (i[keep], j[keep])), shape=(d.shape[0], s.shape[0])
     )

@@ -1,8 +1,15 @@
-"""Road networks: osmnx GraphML, OSM XML (``.osm``) and OSM PBF (``.osm.pbf``) → osmnx MultiDiGraph.
+"""Road networks: osmnx GraphML, OSM XML/PBF and centreline layers → a road table (or osmnx graph).
 
-The result is always an osmnx-compatible ``MultiDiGraph`` in WGS-84 (graph attribute ``crs``),
-nodes with ``x``/``y``, edges with ``highway``, ``oneway``, ``length`` (m) and, when tagged,
-``maxspeed`` and ``name``.
+:func:`read_road_table` returns a :class:`~planner.inputs.roadtable.RoadTable` in WGS-84 (what the
+travel networks are built from); :func:`read_roads` the same network as an osmnx-compatible
+``MultiDiGraph`` (nodes with ``x``/``y``, edges with ``highway``, ``oneway``, ``length`` (m) and,
+when known, ``maxspeed``, ``name``, ``geometry``). The formats:
+
+* ``.graphml`` (osmnx): streamed straight to arrays (:mod:`planner.inputs.graphml`), no networkx
+  graph in between; a GraphML in another CRS is brought to WGS-84.
+* ``.osm``/``.osm.pbf``: see below.
+* line layers (``.gpkg``, ``.shp``, ``.geojson``, ``.fgb``, …): road centrelines with a road-class
+  column, noded into a graph (:mod:`planner.inputs.centrelines`).
 
 ``.osm`` and ``.osm.pbf`` files are streamed with pyosmium in one pass, so a country extract is
 never loaded: libosmium keeps only node *locations* (in memory, or in a temporary file for files
@@ -18,8 +25,9 @@ exactly osmnx's). Ways that are not roads in osmnx's ``all`` network (``area=yes
 from __future__ import annotations
 
 import logging
-import math
 import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -27,12 +35,17 @@ from xml.sax.saxutils import quoteattr
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import osmnx as ox
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from planner.errors import InputDataError, Problem
+from planner.inputs.centrelines import LINE_SUFFIXES, read_centrelines
+from planner.inputs.coords import CoordinateSystem
+from planner.inputs.graphml import read_graphml_table
+from planner.inputs.roadtable import UNKNOWN_CLASS, RoadTable, table_from_graph
 from planner.inputs.tables import WGS84, check_exists
+
+__all__ = ["read_road_table", "read_roads"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +56,6 @@ EXCLUDED_HIGHWAYS = frozenset(
 #: Above this file size node locations are kept in a temporary file instead of memory.
 DISK_INDEX_BYTES = 512 * 2**20
 _PBF_FIX = "the file is damaged or truncated: download the extract again (e.g. from Geofabrik)"
-
-
-def _graph_crs_ok(G: nx.MultiDiGraph) -> bool:
-    crs = G.graph.get("crs")
-    return crs is not None and CRS.from_user_input(crs).equals(WGS84)
 
 
 def _area_polygon(boundary: gpd.GeoDataFrame | None, buffer_m: float) -> Any:
@@ -64,20 +72,9 @@ def _area_polygon(boundary: gpd.GeoDataFrame | None, buffer_m: float) -> Any:
     )
 
 
-def _load_graphml(path: Path) -> nx.MultiDiGraph:
-    try:
-        G = ox.load_graphml(path)
-    except Exception as exc:  # ElementTree ParseError, KeyError on missing x/y, ValueError on bad types
-        raise InputDataError(
-            problems=[
-                Problem(
-                    f"cannot read the GraphML road network: {exc}",
-                    file=path,
-                    fix="save it with osmnx.save_graphml (nodes need x/y, edges need length)",
-                )
-            ]
-        ) from exc
-    if "crs" not in G.graph:
+def _load_graphml(path: Path) -> RoadTable:
+    table, crs = read_graphml_table(path)
+    if crs is None:
         raise InputDataError(
             problems=[
                 Problem(
@@ -87,9 +84,18 @@ def _load_graphml(path: Path) -> nx.MultiDiGraph:
                 )
             ]
         )
-    if not _graph_crs_ok(G):
-        G = ox.project_graph(G, to_latlong=True)
-    return G
+    try:
+        src = CRS.from_user_input(crs)
+    except Exception as exc:
+        raise InputDataError(
+            problems=[Problem(f"the GraphML's CRS {crs!r} cannot be read ({exc})", file=path)]
+        ) from exc
+    if src.equals(WGS84):
+        return table
+    to_wgs = Transformer.from_crs(src, WGS84, always_xy=True)
+    x, y = to_wgs.transform(table.x, table.y)
+    gx, gy = to_wgs.transform(table.geom_xy[:, 0], table.geom_xy[:, 1])
+    return replace(table, x=np.asarray(x), y=np.asarray(y), geom_xy=np.column_stack([gx, gy]))
 
 
 def _location_index(path: Path, tmp: Path) -> str:
@@ -164,89 +170,117 @@ def _load_osm(path: Path, polygon: Any) -> nx.MultiDiGraph:
                     )
                 ]
             )
+        import osmnx as ox  # only for OSM XML/PBF: its way simplification and oneway rules
+
         G = ox.graph_from_xml(tmp_xml, bidirectional=False, simplify=True, retain_all=True)
     logger.debug("osm: %d nodes, %d ways streamed from %s", n_nodes, n_ways, path)
     return G
 
 
-def _check_edges(G: nx.MultiDiGraph, path: Path) -> None:
+def _check_edges(table: RoadTable, path: Path) -> None:
+    """Edges without a valid length or without a class are refused (the first 20 named)."""
+    bad_length = ~(np.isfinite(table.length) & (table.length >= 0))
+    untagged = np.array([k == (UNKNOWN_CLASS,) for k in table.kinds], dtype=bool)[table.kind]
     problems: list[Problem] = []
-    for u, v, k, data in G.edges(keys=True, data=True):
-        length = data.get("length")
-        if length is None or not isinstance(length, (int, float)) or math.isnan(length) or length < 0:
+    ids = table.node_id
+    for e in np.flatnonzero(bad_length | untagged)[:20].tolist():
+        u, v = ids[table.u[e]], ids[table.v[e]]
+        if bad_length[e]:
             problems.append(
                 Problem(
-                    f"edge ({u}, {v}, {k}) has no valid length: {length!r}",
+                    f"edge ({u}, {v}) has no valid length: {table.length[e]!r}",
                     file=path,
                     location=f"edge {u}-{v}",
                     fix="recompute with osmnx.distance.add_edge_lengths",
                 )
             )
-        if "highway" not in data:
+        if untagged[e]:
             problems.append(
-                Problem(f"edge ({u}, {v}, {k}) has no highway tag", file=path, location=f"edge {u}-{v}")
+                Problem(f"edge ({u}, {v}) has no highway tag", file=path, location=f"edge {u}-{v}")
             )
-        if len(problems) >= 20:
-            break
     if problems:
         raise InputDataError(
             f"the road network {path} has bad edges (first {len(problems)} shown):", problems=problems
         )
 
 
-def read_roads(
-    path: Path | str, *, boundary: gpd.GeoDataFrame | None = None, buffer_m: float = 2000.0
-) -> nx.MultiDiGraph:
-    """Read a road network as an osmnx MultiDiGraph in WGS-84.
+def _read_any(p: Path, polygon: Any, options: Mapping[str, Any]) -> RoadTable:
+    name = p.name.lower()
+    if name.endswith(".graphml"):
+        return _load_graphml(p)
+    if name.endswith((".osm.pbf", ".pbf", ".osm", ".osm.xml", ".xml")):
+        return table_from_graph(_load_osm(p, polygon))
+    if name.endswith(LINE_SUFFIXES):
+        return read_centrelines(p, polygon=polygon, **options)
+    raise InputDataError(
+        problems=[
+            Problem(
+                f"unsupported road file type {p.suffix!r}",
+                file=p,
+                fix="use osmnx GraphML (.graphml), OSM XML (.osm), OSM PBF (.osm.pbf) or a line layer "
+                "(.gpkg, .shp, .geojson, .fgb)",
+            )
+        ]
+    )
+
+
+def read_road_table(
+    path: Path | str,
+    *,
+    boundary: gpd.GeoDataFrame | None = None,
+    buffer_m: float = 2000.0,
+    layer: str | None = None,
+    class_column: str | None = None,
+    classes: Mapping[str, str] | None = None,
+    known_classes: Iterable[str] = (),
+    oneway_column: str | None = None,
+    speed_column: str | None = None,
+    coordinate_system: CoordinateSystem = "wgs84",
+    node_crossings: bool | None = None,
+) -> RoadTable:
+    """Read a road network as a :class:`~planner.inputs.roadtable.RoadTable` in WGS-84.
 
     Parameters
     ----------
     path
-        ``.graphml`` (osmnx), ``.osm``/``.xml`` (OSM XML) or ``.osm.pbf``.
+        ``.graphml`` (osmnx), ``.osm``/``.xml`` (OSM XML), ``.osm.pbf``, or a line layer (``.gpkg``,
+        ``.shp``, ``.geojson``, ``.fgb``, …) of road centrelines.
     boundary
-        The study area (any CRS). When given, only roads within ``buffer_m`` of it are kept
-        (``.osm``/``.pbf`` are clipped while streaming, then the graph is truncated to the buffered
-        area).
+        The study area (any CRS). When given, only roads within ``buffer_m`` of it are kept (OSM files
+        and line layers are clipped while reading, then the network is cut to the buffered area).
     buffer_m
         Margin around the boundary, so that trips may leave the area a little.
-
-    Returns
-    -------
-    networkx.MultiDiGraph
-        osmnx graph, ``G.graph["crs"]`` EPSG:4326; edges carry ``highway``, ``oneway``, ``length``
-        (m) and, when tagged, ``maxspeed``, ``name``. Every component is kept.
+    layer, class_column, classes, known_classes, oneway_column, speed_column
+        Options of line layers (:func:`planner.inputs.centrelines.read_centrelines`); refused for the
+        other formats when given.
+    coordinate_system, node_crossings
+        Options of line layers too: GCJ-02/BD-09 lon/lat converted on load; the crossing rule.
 
     Raises
     ------
     InputFileNotFoundError
         No such file.
     InputDataError
-        Unreadable/truncated file, unsupported extension, no roads in the area, edges without length.
+        Unreadable/truncated file, unsupported extension, no roads in the area, edges without length,
+        and the problems of a centreline layer (no class column, unknown classes, …).
     """
     p = check_exists(path, what="roads")
-    name = p.name.lower()
     polygon = _area_polygon(boundary, buffer_m)
-    if name.endswith(".graphml"):
-        G = _load_graphml(p)
-    elif name.endswith((".osm.pbf", ".pbf", ".osm", ".osm.xml", ".xml")):
-        G = _load_osm(p, polygon)
-    else:
-        raise InputDataError(
-            problems=[
-                Problem(
-                    f"unsupported road file type {p.suffix!r}",
-                    file=p,
-                    fix="use osmnx GraphML (.graphml), OSM XML (.osm) or OSM PBF (.osm.pbf)",
-                )
-            ]
-        )
-    if polygon is not None and len(G):
-        ids = list(G.nodes)
-        xs = np.array([G.nodes[n]["x"] for n in ids], dtype=float)
-        ys = np.array([G.nodes[n]["y"] for n in ids], dtype=float)
-        keep = shapely.intersects_xy(polygon, xs, ys)
-        G = G.subgraph([n for n, k in zip(ids, keep, strict=True) if k]).copy()
-    if len(G) == 0 or G.number_of_edges() == 0:
+    options = {
+        "layer": layer,
+        "class_column": class_column,
+        "classes": classes,
+        "known_classes": tuple(known_classes),
+        "oneway_column": oneway_column,
+        "speed_column": speed_column,
+        "coordinate_system": coordinate_system,
+        "node_crossings": node_crossings,
+    }
+    _refuse_layer_options(p, options)
+    table = _read_any(p, polygon, options)
+    if polygon is not None and table.n_nodes:
+        table = table.subset_nodes(shapely.intersects_xy(polygon, table.x, table.y))
+    if table.n_nodes == 0 or table.n_edges == 0:
         raise InputDataError(
             problems=[
                 Problem(
@@ -256,13 +290,49 @@ def read_roads(
                 )
             ]
         )
-    _check_edges(G, p)
-    G.graph["crs"] = "epsg:4326"
-    km = sum(d["length"] for _, _, d in G.edges(data=True)) / 1000.0
+    _check_edges(table, p)
+    table = replace(table, crs="epsg:4326")
     logger.info(
         "roads: %s nodes, %s edges, %.1f km (edge length summed)",
-        f"{len(G):,}",
-        f"{G.number_of_edges():,}",
-        km,
+        f"{table.n_nodes:,}",
+        f"{table.n_edges:,}",
+        float(np.nansum(table.length)) / 1000.0,
     )
-    return G
+    return table
+
+
+def _refuse_layer_options(p: Path, options: Mapping[str, Any]) -> None:
+    if p.name.lower().endswith(LINE_SUFFIXES):
+        return
+    # known_classes is information (the classes the scenario has speeds for), never a request
+    given = [k for k, v in options.items() if k != "known_classes" and v not in (None, {}, "wgs84")]
+    if given:
+        raise InputDataError(
+            problems=[
+                Problem(
+                    f"{', '.join(given)} apply to road centreline layers, not to {p.suffix} files",
+                    file=p,
+                    location="inputs.roads",
+                    fix="remove them, or use a line layer (.gpkg, .shp, .geojson, .fgb)",
+                )
+            ]
+        )
+
+
+def read_roads(path: Path | str, **options: Any) -> nx.MultiDiGraph:
+    """Read a road network as an osmnx ``MultiDiGraph`` in WGS-84 (see :func:`read_road_table`).
+
+    Parameters
+    ----------
+    path
+        The road file.
+    **options
+        The keyword options of :func:`read_road_table` (``boundary``, ``buffer_m``, …).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        ``G.graph["crs"]`` EPSG:4326; edges carry ``highway``, ``oneway``, ``length`` (m) and, when
+        known, ``maxspeed``, ``name``, ``geometry``. Every component is kept.
+    """
+    return read_road_table(path, **options).to_networkx()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -26,14 +26,11 @@ from pyproj import CRS, Transformer
 from scipy.sparse.csgraph import connected_components
 
 from planner.errors import CRSError, NetworkError, Problem
-from planner.network.modes import (
-    ModeSpec,
-    edge_speed_kmh,
-    parse_oneway,
-)
-from planner.network.simplify import merge_chains
+from planner.inputs.roadtable import RoadTable, table_from_graph
+from planner.network.modes import ModeSpec, mode_speeds
+from planner.network.simplify import Chains, EdgeLines, line_lengths, merge_chains, ranges
 
-__all__ = ["ModeNetwork", "build_mode_network"]
+__all__ = ["EdgeLines", "ModeNetwork", "build_mode_network", "build_mode_networks", "edge_lines"]
 
 logger = logging.getLogger(__name__)
 
@@ -236,17 +233,44 @@ def _check_work_crs(crs: Any, *, what: str) -> CRS:
     return work
 
 
+@dataclass(frozen=True)
+class _Edges:
+    """Physical edges of a mode before the largest strongly connected part is taken.
+
+    ``src`` is the table row each edge comes from (its geometry); ``fwd``/``bwd`` are seconds
+    (``inf`` where the mode may not travel that way).
+    """
+
+    u: np.ndarray
+    v: np.ndarray
+    length: np.ndarray
+    fwd: np.ndarray
+    bwd: np.ndarray
+    src: np.ndarray
+
+    def take(self, keep: np.ndarray, new_index: np.ndarray) -> _Edges:
+        return _Edges(
+            new_index[self.u[keep]],
+            new_index[self.v[keep]],
+            self.length[keep],
+            self.fwd[keep],
+            self.bwd[keep],
+            self.src[keep],
+        )
+
+
 def build_mode_network(
-    roads: nx.MultiDiGraph, *, crs: Any, mode: ModeSpec, simplify: bool = True
+    roads: RoadTable | nx.MultiDiGraph, *, crs: Any, mode: ModeSpec, simplify: bool = True
 ) -> ModeNetwork:
-    """Build the travel graphs of one mode from an osmnx-style road graph.
+    """Build the travel graphs of one mode from a road table or an osmnx-style road graph.
 
     Parameters
     ----------
     roads
-        Road graph: graph attribute ``crs`` (default WGS-84), node ``x``/``y``, edge ``highway``
-        (string or list), ``oneway``, ``length`` (metres), ``maxspeed``, optional ``geometry``
-        (shapely LineString in the graph CRS), optional ``route`` (``ferry``).
+        A :class:`~planner.inputs.roadtable.RoadTable` (what :func:`planner.inputs.roads.read_road_table`
+        returns), or a road graph: graph attribute ``crs`` (default WGS-84), node ``x``/``y``, edge
+        ``highway`` (string or list), ``oneway``, ``length`` (metres), ``maxspeed``, optional
+        ``geometry`` (shapely LineString or WKT in the graph CRS), optional ``route`` (``ferry``).
     crs
         The work CRS, projected, in metres.
     mode
@@ -268,186 +292,202 @@ def build_mode_network(
         The graph has no nodes, nodes without coordinates, bad lengths, or no usable roads for the mode.
     """
     work = _check_work_crs(crs, what=f"road network ({mode.name})")
-    graph_crs_value = roads.graph.get("crs", "EPSG:4326")
-    try:
-        graph_crs = CRS.from_user_input(graph_crs_value)
-    except Exception as exc:
-        raise CRSError(f"road graph: cannot read its CRS {graph_crs_value!r} ({exc}).") from exc
+    table = roads if isinstance(roads, RoadTable) else table_from_graph(roads)
+    node_xy, to_work = _project_nodes(table, work)
+    return _build(table, work, node_xy, edge_lines(table, node_xy, to_work), mode, simplify=simplify)
 
-    if roads.number_of_nodes() == 0:
-        raise fail(
-            NetworkError,
-            "The road graph is empty.",
-            "No nodes in the road graph.",
-            fix="Check the roads file.",
-        )
-    node_list = list(roads.nodes)
-    index = {n: i for i, n in enumerate(node_list)}
-    lon = np.empty(len(node_list))
-    lat = np.empty(len(node_list))
-    missing_xy = []
-    for i, (_, d) in enumerate(roads.nodes(data=True)):
-        try:
-            lon[i] = float(d["x"])
-            lat[i] = float(d["y"])
-        except (KeyError, TypeError, ValueError):
-            missing_xy.append(node_list[i])
-    if missing_xy:
-        msg = f"{len(missing_xy)} nodes lack numeric x/y coordinates (e.g. {missing_xy[:3]})."
-        raise fail(
-            NetworkError, "The road graph is unusable", msg, location="nodes.x/y", fix="Use osmnx graphs."
-        )
-    to_work = Transformer.from_crs(graph_crs, work, always_xy=True)
-    x, y = to_work.transform(lon, lat)
-    node_xy_all = np.column_stack([x, y])
-    if not np.isfinite(node_xy_all).all():
-        msg = f"road graph: node coordinates cannot be projected from {graph_crs.name!r} to {work.name!r}."
-        raise fail(CRSError, msg, "Node x/y must be lon/lat in the graph's CRS.", location="nodes.x/y")
 
-    # --- one pass over the edges: usable directed edges and physical edges -------------------------
-    speed_cache: dict[Any, float | None] = {}
-    excluded: dict[str, int] = {}
-    phys_key: dict[tuple[int, int, float], int] = {}
-    e_u: list[int] = []
-    e_v: list[int] = []
-    e_len: list[float] = []
-    e_fwd: list[float] = []
-    e_bwd: list[float] = []
-    e_geom: list[Any] = []
-    bad_length = 0
-    for u, v, d in roads.edges(data=True):
-        speed, label = edge_speed_kmh(d, mode, speed_cache)
-        if speed is None:
-            excluded[label] = excluded.get(label, 0) + 1
-            continue
-        try:
-            length = float(d["length"])
-        except (KeyError, TypeError, ValueError):
-            length = float("nan")
-        if not (math.isfinite(length) and length >= 0):
-            bad_length += 1
-            continue
-        iu, iv = index[u], index[v]
-        seconds = length / (speed / 3.6)
-        direction = parse_oneway(d.get("oneway", False)) if mode.respect_oneway else 0
-        fwd = seconds if direction >= 0 else math.inf
-        bwd = seconds if direction <= 0 else math.inf
-        if iu != iv:
-            key = (min(iu, iv), max(iu, iv), round(length, 2))
-            j = phys_key.get(key)
-            if j is not None:
-                if e_u[j] == iu:
-                    e_fwd[j], e_bwd[j] = min(e_fwd[j], fwd), min(e_bwd[j], bwd)
-                else:
-                    e_fwd[j], e_bwd[j] = min(e_fwd[j], bwd), min(e_bwd[j], fwd)
-                continue
-            phys_key[key] = len(e_u)
-        e_u.append(iu)
-        e_v.append(iv)
-        e_len.append(length)
-        e_fwd.append(fwd)
-        e_bwd.append(bwd)
-        e_geom.append(d.get("geometry"))
-    if bad_length:
-        msg = f"{bad_length} edges have a missing, negative or non-numeric 'length'."
-        fix = "Lengths are metres; osmnx adds them (ox.distance.add_edge_lengths)."
-        raise fail(NetworkError, "The road graph is unusable", msg, location="edges.length", fix=fix)
-    if not e_u:
-        by_class = ", ".join(f"{k or '(no highway tag)'}: {n}" for k, n in sorted(excluded.items()))
-        msg = f"All {roads.number_of_edges()} edges are excluded for {mode.name} ({by_class or 'no edges'})."
-        fix = f"Use a roads file with ways {mode.name} may travel, or change the mode's excluded classes."
-        head = f"The road network has no roads usable by mode {mode.name!r}."
-        raise fail(NetworkError, head, msg, location="edges.highway", fix=fix)
+def build_mode_networks(
+    roads: RoadTable | nx.MultiDiGraph, *, crs: Any, modes: Sequence[ModeSpec], simplify: bool = True
+) -> dict[str, ModeNetwork]:
+    """:func:`build_mode_network` for several modes, projecting the roads and their lines once."""
+    work = _check_work_crs(crs, what="road network")
+    table = roads if isinstance(roads, RoadTable) else table_from_graph(roads)
+    node_xy, to_work = _project_nodes(table, work)
+    lines = edge_lines(table, node_xy, to_work)
+    return {m.name: _build(table, work, node_xy, lines, m, simplify=simplify) for m in modes}
 
-    eu = np.asarray(e_u, dtype=np.int64)
-    ev = np.asarray(e_v, dtype=np.int64)
-    elen = np.asarray(e_len, dtype=float)
-    efwd = np.asarray(e_fwd, dtype=float)
-    ebwd = np.asarray(e_bwd, dtype=float)
 
-    # --- largest strongly connected part ----------------------------------------------------------
-    n_all = len(node_list)
-    edges_in = int(np.isfinite(efwd).sum() + np.isfinite(ebwd).sum())
-    arcs_u = np.concatenate([eu[np.isfinite(efwd)], ev[np.isfinite(ebwd)]])
-    arcs_v = np.concatenate([ev[np.isfinite(efwd)], eu[np.isfinite(ebwd)]])
-    used_nodes = np.zeros(n_all, dtype=bool)
-    used_nodes[eu] = True
-    used_nodes[ev] = True
-    adj = sp.csr_matrix((np.ones(arcs_u.size), (arcs_u, arcs_v)), shape=(n_all, n_all))
-    _, labels = connected_components(adj, directed=True, connection="strong")
-    counts = np.bincount(labels[used_nodes])
-    biggest = int(np.argmax(counts))
-    keep_node = (labels == biggest) & used_nodes
-    keep_edge = keep_node[eu] & keep_node[ev]
-    new_index = np.full(n_all, -1, dtype=np.int64)
+def _build(
+    table: RoadTable, work: CRS, node_xy_all: np.ndarray, lines: EdgeLines, mode: ModeSpec, *, simplify: bool
+) -> ModeNetwork:
+    speed, excluded = mode_speeds(table, mode)
+    edges = _physical_edges(table, speed, excluded, mode)
+    keep_node, keep_edge, edges_in, used_nodes = _largest_part(edges, table.n_nodes)
+    new_index = np.full(table.n_nodes, -1, dtype=np.int64)
     new_index[keep_node] = np.arange(int(keep_node.sum()))
-    n = int(keep_node.sum())
-    eu, ev = new_index[eu[keep_edge]], new_index[ev[keep_edge]]
-    elen, efwd, ebwd = elen[keep_edge], efwd[keep_edge], ebwd[keep_edge]
-    kept_geoms = [g for g, k in zip(e_geom, keep_edge, strict=True) if k]
+    kept = edges.take(keep_edge, new_index)
     node_xy = node_xy_all[keep_node]
-
-    # --- geometries in the work CRS ----------------------------------------------------------------
-    geoms = _edge_geometries(kept_geoms, eu, ev, node_xy, to_work)
-
     # stretch: the largest ratio of drawn (or chord) length to OSM length; bounds straight-line reach
-    drawn = np.maximum(shapely.length(geoms), np.hypot(*(node_xy[eu] - node_xy[ev]).T))
+    drawn = np.maximum(lines.length[kept.src], np.hypot(*(node_xy[kept.u] - node_xy[kept.v]).T))
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(elen > 0, drawn / elen, np.where(drawn > 1e-6, np.inf, 1.0))
+        ratio = np.where(kept.length > 0, drawn / kept.length, np.where(drawn > 1e-6, np.inf, 1.0))
     stretch = float(max(1.0, np.max(ratio, initial=1.0)))
-    arcs_kept = int(np.isfinite(efwd).sum() + np.isfinite(ebwd).sum())
-
-    # --- merge chains through non-junction nodes, then the CSR travel graphs ------------------------
-    ch = merge_chains(eu, ev, elen, efwd, ebwd, geoms, n, simplify=simplify)
-    junction_index = np.full(n, -1, dtype=np.int64)
-    junction_index[ch.junction] = np.arange(int(ch.junction.sum()))
-    kept_ids = np.flatnonzero(keep_node)[ch.junction]
-    node_xy = node_xy[ch.junction]
-    eu, ev, elen, efwd, ebwd = junction_index[ch.u], junction_index[ch.v], ch.length, ch.fwd_s, ch.bwd_s
-    n_merged, n = n - int(ch.junction.sum()), int(ch.junction.sum())
-    fwd_ok, bwd_ok = np.isfinite(efwd), np.isfinite(ebwd)
-    au = np.concatenate([eu[fwd_ok], ev[bwd_ok]])
-    av = np.concatenate([ev[fwd_ok], eu[bwd_ok]])
-    alen = np.concatenate([elen[fwd_ok], elen[bwd_ok]])
-    atime = np.concatenate([efwd[fwd_ok], ebwd[bwd_ok]])
-    loop = au == av
-    length_csr = _min_csr(au[~loop], av[~loop], alen[~loop], n)
-    time_csr = _min_csr(au[~loop], av[~loop], atime[~loop], n)
-
-    net = ModeNetwork(
-        mode=mode,
-        crs=work,
-        node_ids=_id_array([node_list[i] for i in kept_ids]),
-        node_xy=node_xy,
-        length=length_csr,
-        time=time_csr,
-        edge_u=eu,
-        edge_v=ev,
-        edge_length_m=elen,
-        edge_fwd_s=efwd,
-        edge_bwd_s=ebwd,
-        edge_geometry=ch.geometry,
-        bp_ptr=ch.bp_ptr,
-        bp_geom=ch.bp_geom,
-        bp_len=ch.bp_len,
-        bp_fwd=ch.bp_fwd,
-        bp_bwd=ch.bp_bwd,
-        nodes_in=int(used_nodes.sum()),
-        edges_in=edges_in,
-        nodes_dropped=int(used_nodes.sum()) - n - n_merged,
-        edges_dropped=edges_in - arcs_kept,
-        nodes_merged=n_merged,
-        edges_excluded=dict(sorted(excluded.items())),
+    n = int(keep_node.sum())
+    ch = merge_chains(
+        kept.u, kept.v, kept.length, kept.fwd, kept.bwd, (lines, kept.src), n, simplify=simplify
+    )
+    n_junctions = int(ch.junction.sum())
+    nodes_in = int(used_nodes.sum())
+    net = _assemble_network(
+        mode,
+        work,
+        ch,
+        node_ids=table.node_id[np.flatnonzero(keep_node)[ch.junction]],
+        node_xy=node_xy[ch.junction],
+        counts={
+            "nodes_in": nodes_in,
+            "edges_in": edges_in,
+            "nodes_dropped": nodes_in - n,
+            "edges_dropped": edges_in - int(np.isfinite(kept.fwd).sum() + np.isfinite(kept.bwd).sum()),
+            "nodes_merged": n - n_junctions,
+        },
+        excluded=excluded,
         stretch=stretch,
     )
     logger.info(net.summary())
     return net
 
 
-def _id_array(ids: list[Any]) -> np.ndarray:
-    if all(isinstance(i, int | np.integer) and not isinstance(i, bool) for i in ids):
-        return np.asarray(ids, dtype=np.int64)
-    return np.asarray([str(i) for i in ids], dtype=str)
+def _project_nodes(table: RoadTable, work: CRS) -> tuple[np.ndarray, Transformer]:
+    """Node coordinates in the work CRS and the transformer from the table's CRS."""
+    try:
+        table_crs = CRS.from_user_input(table.crs)
+    except Exception as exc:
+        raise CRSError(f"road graph: cannot read its CRS {table.crs!r} ({exc}).") from exc
+    if table.n_nodes == 0:
+        raise fail(
+            NetworkError,
+            "The road graph is empty.",
+            "No nodes in the road graph.",
+            fix="Check the roads file.",
+        )
+    missing = np.flatnonzero(~(np.isfinite(table.x) & np.isfinite(table.y)))
+    if missing.size:
+        msg = (
+            f"{missing.size} nodes lack numeric x/y coordinates (e.g. {table.node_id[missing[:3]].tolist()})."
+        )
+        raise fail(
+            NetworkError, "The road graph is unusable", msg, location="nodes.x/y", fix="Use osmnx graphs."
+        )
+    to_work = Transformer.from_crs(table_crs, work, always_xy=True)
+    x, y = to_work.transform(table.x, table.y)
+    node_xy = np.column_stack([x, y])
+    if not np.isfinite(node_xy).all():
+        msg = f"road graph: node coordinates cannot be projected from {table_crs.name!r} to {work.name!r}."
+        raise fail(CRSError, msg, "Node x/y must be lon/lat in the graph's CRS.", location="nodes.x/y")
+    return node_xy, to_work
+
+
+def _physical_edges(table: RoadTable, speed: np.ndarray, excluded: dict[str, int], mode: ModeSpec) -> _Edges:
+    """The edges ``mode`` may use, one per road piece (the two directions of a street merged)."""
+    usable = np.isfinite(speed)
+    length = table.length
+    bad = usable & ~(np.isfinite(length) & (length >= 0))
+    if bad.any():
+        msg = f"{int(bad.sum())} edges have a missing, negative or non-numeric 'length'."
+        fix = "Lengths are metres; osmnx adds them (ox.distance.add_edge_lengths)."
+        raise fail(NetworkError, "The road graph is unusable", msg, location="edges.length", fix=fix)
+    if not usable.any():
+        by_class = ", ".join(f"{k or '(no highway tag)'}: {n}" for k, n in sorted(excluded.items()))
+        msg = f"All {table.n_edges} edges are excluded for {mode.name} ({by_class or 'no edges'})."
+        fix = f"Use a roads file with ways {mode.name} may travel, or change the mode's excluded classes."
+        head = f"The road network has no roads usable by mode {mode.name!r}."
+        raise fail(NetworkError, head, msg, location="edges.highway", fix=fix)
+    idx = np.flatnonzero(usable)
+    eu, ev, elen = table.u[idx], table.v[idx], length[idx]
+    seconds = elen / (speed[idx] / 3.6)
+    direction = table.oneway[idx] if mode.respect_oneway else np.zeros(idx.size, dtype=np.int8)
+    fwd = np.where(direction >= 0, seconds, math.inf)
+    bwd = np.where(direction <= 0, seconds, math.inf)
+    return _merge_directions(_Edges(eu, ev, elen, fwd, bwd, idx))
+
+
+def _merge_directions(e: _Edges) -> _Edges:
+    """One physical edge per road piece: rows joining the same two nodes with the same length (to the
+    centimetre) are the directions of one piece; the first row stands for it, with the quickest time
+    each way. Self-loops are kept as they are.
+    """
+    pos = np.arange(e.u.size)
+    loop = e.u == e.v
+    lo, hi = np.minimum(e.u, e.v), np.maximum(e.u, e.v)
+    rounded = np.array([round(x, 2) for x in e.length.tolist()])
+    order = np.lexsort((pos, rounded, hi, lo))
+    so = order[~loop[order]]
+    start = np.ones(so.size, dtype=bool)
+    start[1:] = (
+        (lo[so][1:] != lo[so][:-1]) | (hi[so][1:] != hi[so][:-1]) | (rounded[so][1:] != rounded[so][:-1])
+    )
+    rep = pos.copy()
+    rep[so] = so[start][np.cumsum(start) - 1]
+    same = e.u == e.u[rep]
+    fwd, bwd = e.fwd.copy(), e.bwd.copy()
+    np.minimum.at(fwd, rep, np.where(same, e.fwd, e.bwd))
+    np.minimum.at(bwd, rep, np.where(same, e.bwd, e.fwd))
+    keep = rep == pos
+    return _Edges(e.u[keep], e.v[keep], e.length[keep], fwd[keep], bwd[keep], e.src[keep])
+
+
+def _largest_part(e: _Edges, n_all: int) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """The largest strongly connected part: (kept nodes, kept edges, usable arcs in, used nodes)."""
+    fwd_ok, bwd_ok = np.isfinite(e.fwd), np.isfinite(e.bwd)
+    edges_in = int(fwd_ok.sum() + bwd_ok.sum())
+    arcs_u = np.concatenate([e.u[fwd_ok], e.v[bwd_ok]])
+    arcs_v = np.concatenate([e.v[fwd_ok], e.u[bwd_ok]])
+    used_nodes = np.zeros(n_all, dtype=bool)
+    used_nodes[e.u] = True
+    used_nodes[e.v] = True
+    adj = sp.csr_matrix((np.ones(arcs_u.size), (arcs_u, arcs_v)), shape=(n_all, n_all))
+    _, labels = connected_components(adj, directed=True, connection="strong")
+    biggest = int(np.argmax(np.bincount(labels[used_nodes])))
+    keep_node = (labels == biggest) & used_nodes
+    return keep_node, keep_node[e.u] & keep_node[e.v], edges_in, used_nodes
+
+
+def _assemble_network(
+    mode: ModeSpec,
+    work: CRS,
+    ch: Chains,
+    *,
+    node_ids: np.ndarray,
+    node_xy: np.ndarray,
+    counts: dict[str, int],
+    excluded: dict[str, int],
+    stretch: float,
+) -> ModeNetwork:
+    """The :class:`ModeNetwork` of the merged chains: CSR travel graphs over the junctions."""
+    n = int(ch.junction.sum())
+    junction_index = np.full(ch.junction.size, -1, dtype=np.int64)
+    junction_index[ch.junction] = np.arange(n)
+    eu, ev = junction_index[ch.u], junction_index[ch.v]
+    fwd_ok, bwd_ok = np.isfinite(ch.fwd_s), np.isfinite(ch.bwd_s)
+    au = np.concatenate([eu[fwd_ok], ev[bwd_ok]])
+    av = np.concatenate([ev[fwd_ok], eu[bwd_ok]])
+    alen = np.concatenate([ch.length[fwd_ok], ch.length[bwd_ok]])
+    atime = np.concatenate([ch.fwd_s[fwd_ok], ch.bwd_s[bwd_ok]])
+    loop = au == av
+    return ModeNetwork(
+        mode=mode,
+        crs=work,
+        node_ids=node_ids,
+        node_xy=node_xy,
+        length=_min_csr(au[~loop], av[~loop], alen[~loop], n),
+        time=_min_csr(au[~loop], av[~loop], atime[~loop], n),
+        edge_u=eu,
+        edge_v=ev,
+        edge_length_m=ch.length,
+        edge_fwd_s=ch.fwd_s,
+        edge_bwd_s=ch.bwd_s,
+        edge_geometry=ch.geometry,
+        bp_ptr=ch.bp_ptr,
+        bp_geom=ch.bp_geom,
+        bp_len=ch.bp_len,
+        bp_fwd=ch.bp_fwd,
+        bp_bwd=ch.bp_bwd,
+        edges_excluded=dict(sorted(excluded.items())),
+        stretch=stretch,
+        **counts,
+    )
 
 
 def _min_csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
@@ -465,45 +505,25 @@ def _min_csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matr
     return sp.csr_matrix((w, v, indptr), shape=(n, n))
 
 
-def _as_line(geom: Any) -> shapely.LineString | None:
-    """A non-empty LineString from a shapely geometry or WKT text (plain GraphML), else ``None``."""
-    if isinstance(geom, str):
-        try:
-            geom = shapely.from_wkt(geom)
-        except shapely.errors.GEOSException:
-            return None
-    if isinstance(geom, shapely.LineString) and not geom.is_empty:
-        return geom
-    return None
-
-
-def _edge_geometries(
-    raw: list[Any], eu: np.ndarray, ev: np.ndarray, node_xy: np.ndarray, to_work: Transformer
-) -> np.ndarray:
-    """Edge LineStrings in the work CRS, oriented from ``u`` to ``v`` (straight when untagged)."""
-    geoms = np.empty(len(raw), dtype=object)
-    raw = [_as_line(g) for g in raw]
-    has = np.array([g is not None for g in raw], dtype=bool)
-    if (~has).any():
-        idx = np.flatnonzero(~has)
-        coords = np.stack([node_xy[eu[idx]], node_xy[ev[idx]]], axis=1)
-        geoms[idx] = shapely.linestrings(coords)
-    if has.any():
-        idx = np.flatnonzero(has)
-        src = np.array([raw[i] for i in idx], dtype=object)
-        projected = shapely.transform(src, lambda c: np.column_stack(to_work.transform(c[:, 0], c[:, 1])))
-        # Orient each geometry from u to v (osmnx stores them so; be safe with hand-made graphs).
-        starts = shapely.get_coordinates(shapely.get_point(projected, 0))
-        ends = shapely.get_coordinates(shapely.get_point(projected, -1))
-        d_fwd = np.hypot(*(starts - node_xy[eu[idx]]).T) + np.hypot(*(ends - node_xy[ev[idx]]).T)
-        d_rev = np.hypot(*(starts - node_xy[ev[idx]]).T) + np.hypot(*(ends - node_xy[eu[idx]]).T)
-        flip = d_rev < d_fwd
-        if flip.any():
-            projected[flip] = shapely.reverse(projected[flip])
-        # Pin the ends to the nodes (coordinate rounding leaves mm gaps; merged chains must join up).
-        coords, which = shapely.get_coordinates(projected, return_index=True)
-        first = np.searchsorted(which, np.arange(idx.size))
-        last = np.append(first[1:], which.size) - 1
-        coords[first], coords[last] = node_xy[eu[idx]], node_xy[ev[idx]]
-        geoms[idx] = shapely.linestrings(coords, indices=which)
-    return geoms
+def edge_lines(table: RoadTable, node_xy: np.ndarray, to_work: Transformer) -> EdgeLines:
+    """The rows' lines in the work CRS (see :class:`EdgeLines`)."""
+    counts = np.diff(table.geom_ptr)
+    has = counts >= 2
+    eu, ev = table.u, table.v
+    gx, gy = to_work.transform(table.geom_xy[:, 0], table.geom_xy[:, 1])
+    gxy = np.column_stack([gx, gy]) if table.geom_xy.size else np.zeros((0, 2))
+    first, last = table.geom_ptr[:-1], table.geom_ptr[1:] - 1
+    # orient each drawn line from u to v (osmnx stores them so; be safe with hand-made graphs)
+    idx = np.flatnonzero(has)
+    starts, ends = gxy[first[idx]], gxy[last[idx]]
+    d_fwd = np.hypot(*(starts - node_xy[eu[idx]]).T) + np.hypot(*(ends - node_xy[ev[idx]]).T)
+    d_rev = np.hypot(*(starts - node_xy[ev[idx]]).T) + np.hypot(*(ends - node_xy[eu[idx]]).T)
+    flip = np.zeros(table.n_edges, dtype=bool)
+    flip[idx] = d_rev < d_fwd
+    n_pts = np.where(has, counts, 2)
+    ptr = np.concatenate([[0], np.cumsum(n_pts)]).astype(np.int64)
+    xy = np.empty((int(ptr[-1]), 2))
+    xy[ranges(ptr[:-1][has], ptr[1:][has])] = gxy[ranges(first[has], last[has] + 1, flip[has])]
+    # pin the ends to the nodes (coordinate rounding leaves mm gaps; merged chains must join up)
+    xy[ptr[:-1]], xy[ptr[1:] - 1] = node_xy[eu], node_xy[ev]
+    return EdgeLines(ptr, xy, line_lengths(ptr, xy))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
@@ -20,8 +19,24 @@ from typing import Any, Literal
 import numpy as np
 
 from planner.errors import NetworkError, Problem
+from planner.inputs.roadtable import (
+    FERRY_CLASS,
+    RoadTable,
+    edge_classes,
+    parse_maxspeed,
+    parse_oneway,
+)
 
-__all__ = ["DEFAULT_MODES", "MaxspeedRule", "ModeSpec", "mode_from_overrides", "parse_maxspeed"]
+__all__ = [
+    "DEFAULT_MODES",
+    "MaxspeedRule",
+    "ModeSpec",
+    "edge_speed_kmh",
+    "mode_from_overrides",
+    "mode_speeds",
+    "parse_maxspeed",
+    "parse_oneway",
+]
 
 MaxspeedRule = Literal["replace", "cap", "ignore"]
 
@@ -29,8 +44,7 @@ MaxspeedRule = Literal["replace", "cap", "ignore"]
 _NEVER: frozenset[str] = frozenset(
     {"proposed", "planned", "construction", "abandoned", "razed", "disused", "raceway", "bus_guideway"}
 )
-_FERRY_CLASS = "ferry"
-_UNKNOWN_CLASS = ""
+_FERRY_CLASS = FERRY_CLASS
 
 
 @dataclass(frozen=True)
@@ -125,6 +139,21 @@ _SPEED_TABLE: dict[str, tuple[float | None, float | None, float | None]] = {
     "pedestrian":     (4.8, 8.0, None),    "steps":          (2.4, None, None),
     "corridor":       (4.8, None, None),   "platform":       (4.8, None, None),
     "elevator":       (4.8, None, None),
+    # Chinese classes of centreline layers (planner.inputs.roadclasses). Cars: the lower bound of the
+    # design speeds of JTG B01-2014 (公路工程技术标准: 高速 80-120, 一级 60-100, 二级 60-80, 三级 30-40,
+    # 四级 20-30 km/h) and CJJ 37-2012 (城市道路工程设计规范: 快速路 60-100, 主干路 40-60, 次干路
+    # 30-50, 支路 20-40 km/h); administrative classes at the grade they are usually built to (国道 as
+    # OSM trunk, 省道 二级, 县道 三级 upper, 乡道 三级 lower, 村道 between 四级's two speeds). No
+    # pedestrians or e-bikes on expressways (道路交通安全法 §67; urban expressways' main lanes alike).
+    "高速公路":       (None, None, 100.0), "城市快速路":     (None, None, 60.0),
+    "一级公路":       (4.8, 25.0, 60.0),   "二级公路":       (4.8, 25.0, 60.0),
+    "三级公路":       (4.8, 22.0, 30.0),   "四级公路":       (4.8, 20.0, 20.0),
+    "等外公路":       (4.8, 15.0, 15.0),
+    "国道":           (4.8, 25.0, 70.0),   "省道":           (4.8, 25.0, 60.0),
+    "县道":           (4.8, 25.0, 40.0),   "乡道":           (4.8, 22.0, 30.0),
+    "村道":           (4.8, 20.0, 25.0),   "专用公路":       (4.8, 20.0, 30.0),
+    "主干路":         (4.8, 25.0, 40.0),   "次干路":         (4.8, 22.0, 30.0),
+    "支路":           (4.8, 18.0, 20.0),
 }
 # fmt: on
 
@@ -184,93 +213,69 @@ def mode_from_overrides(
 
 
 # ---------------------------------------------------------------------------------------------
-# OSM tag parsing
+# Speeds of edges
 # ---------------------------------------------------------------------------------------------
 
-_SPEED_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(km/h|kmh|kph|mph|knots)?\s*$", re.IGNORECASE)
-_UNIT_FACTOR = {"mph": 1.609344, "knots": 1.852}
+
+def _class_speed(classes: tuple[str, ...], mode: ModeSpec) -> tuple[float | None, bool]:
+    """Speed of a class tuple before ``maxspeed`` (``None``: the mode may not use it) and whether a ferry."""
+    if any(c in mode.excluded for c in classes):
+        return None, False
+    if classes == (_FERRY_CLASS,):
+        return mode.ferry_kmh, True
+    class_speeds = [mode.speeds_kmh.get(c, mode.default_kmh) for c in classes]
+    return sum(class_speeds) / len(class_speeds), False
 
 
-def parse_maxspeed(value: Any) -> float | None:
-    """Parse an OSM ``maxspeed`` value into km/h.
+def mode_speeds(table: RoadTable, mode: ModeSpec) -> tuple[np.ndarray, dict[str, int]]:
+    """Speed (km/h) of every edge of a road table for ``mode``, and the edges it may not use by class.
 
-    Accepts numbers, ``"60"``, ``"60 mph"``, ``"30 knots"``, ``"50;60"`` and lists of these (osmnx
-    keeps a list when it merges ways); several values give their mean (osmnx's convention). Symbolic
-    values (``"CN:urban"``, ``"none"``, ``"signals"``, ``"walk"``) give ``None``.
+    Vectorised over the edges: the class speeds are looked up once per class tuple, then the tagged
+    ``maxspeed`` (by the mode's rule; never on ferries) and the vehicle's top speed apply per edge.
+    Equals :func:`edge_speed_kmh` edge by edge.
+
+    Returns
+    -------
+    tuple
+        ``(speed, excluded)``: speeds with ``nan`` where the mode may not travel, and the count of
+        those edges per class label.
     """
-    if value is None:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        v = float(value)
-        return v if math.isfinite(v) and v > 0 else None
-    parts = [p for item in (value if isinstance(value, list | tuple) else [value]) for p in _as_list(item)]
-    parts = [q for p in parts for q in re.split(r"[;|]", str(p))]
-    speeds: list[float] = []
-    for part in parts:
-        m = _SPEED_RE.match(part)
-        if m:
-            v = float(m.group(1)) * _UNIT_FACTOR.get((m.group(2) or "").lower(), 1.0)
-            if v > 0:
-                speeds.append(v)
-    return sum(speeds) / len(speeds) if speeds else None
-
-
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, float) and math.isnan(value):
-        return []
-    if isinstance(value, list | tuple | set):
-        return [str(v).strip() for v in value if v is not None and str(v).strip()]
-    text = str(value).strip()
-    if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1].replace("'", "").replace('"', "")
-        return [t.strip() for t in text.split(",") if t.strip()]
-    return [text] if text else []
-
-
-def parse_oneway(value: Any) -> int:
-    """+1 one-way along the edge, -1 one-way against it, 0 two-way."""
-    values = value if isinstance(value, list | tuple) else [value]
-    result = 0
-    for v in values:
-        if isinstance(v, bool | np.bool_):
-            result = 1 if v else result
-            continue
-        text = str(v).strip().lower()
-        if text in ("yes", "true", "1"):
-            result = 1
-        elif text == "-1" and result == 0:
-            result = -1
-    return result
+    base = np.full(len(table.kinds), np.nan)
+    ferry = np.zeros(len(table.kinds), dtype=bool)
+    for i, classes in enumerate(table.kinds):
+        speed, ferry[i] = _class_speed(classes, mode)
+        base[i] = np.nan if speed is None else speed
+    speed_e = base[table.kind]
+    if mode.maxspeed != "ignore":
+        tagged = table.maxspeed
+        apply = ~ferry[table.kind] & np.isfinite(tagged) & np.isfinite(speed_e)
+        limited = tagged if mode.maxspeed == "replace" else np.minimum(speed_e, tagged)
+        speed_e = np.where(apply, limited, speed_e)
+    if mode.max_kmh is not None:
+        speed_e = np.minimum(speed_e, mode.max_kmh)
+    closed = np.bincount(table.kind[np.isnan(speed_e)], minlength=len(table.kinds))
+    labels = table.labels()
+    excluded: dict[str, int] = {}
+    for i in np.flatnonzero(closed).tolist():
+        excluded[labels[i]] = excluded.get(labels[i], 0) + int(closed[i])
+    return speed_e, excluded
 
 
 def edge_speed_kmh(
-    data: Mapping[str, Any], mode: ModeSpec, cache: dict[Any, float | None]
+    data: Mapping[str, Any], mode: ModeSpec, cache: dict[Any, float | None] | None = None
 ) -> tuple[float | None, str]:
-    """Speed (km/h) of an edge for ``mode`` (``None`` when the mode may not use it) and its class label."""
-    classes = _as_list(data.get("highway"))
-    route = _as_list(data.get("route"))
-    if not classes:  # untagged: a ferry route, or an unknown way at the default speed
-        is_ferry = _FERRY_CLASS in route or bool(_as_list(data.get("ferry")))
-        classes = [_FERRY_CLASS if is_ferry else _UNKNOWN_CLASS]
+    """Speed (km/h) of one edge for ``mode`` (``None`` when the mode may not use it) and its class label.
+
+    The one-edge statement of the rule :func:`mode_speeds` applies to whole tables (kept as its
+    reference). ``cache`` is accepted for compatibility and not needed.
+    """
+    classes = edge_classes(data)
     label = classes[0] if len(classes) == 1 else "+".join(sorted(set(classes)))
-    key = (tuple(classes), str(data.get("maxspeed")))
-    if key in cache:
-        return cache[key], label
-    speed: float | None
-    if any(c in mode.excluded for c in classes):
-        speed = None
-    elif classes == [_FERRY_CLASS]:
-        speed = mode.ferry_kmh
-    else:
-        class_speeds = [mode.speeds_kmh.get(c, mode.default_kmh) for c in classes]
-        speed = sum(class_speeds) / len(class_speeds)
-        if mode.maxspeed != "ignore":
-            tagged = parse_maxspeed(data.get("maxspeed"))
-            if tagged is not None:
-                speed = tagged if mode.maxspeed == "replace" else min(speed, tagged)
+    speed, is_ferry = _class_speed(classes, mode)
+    if speed is not None and not is_ferry and mode.maxspeed != "ignore":
+        tagged = parse_maxspeed(data.get("maxspeed"))
+        if tagged is not None:
+            speed = tagged if mode.maxspeed == "replace" else min(speed, tagged)
     if speed is not None and mode.max_kmh is not None:
         speed = min(speed, mode.max_kmh)
-    cache[key] = speed
     return speed, label

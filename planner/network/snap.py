@@ -147,6 +147,40 @@ def snap_points(
         Every point with coordinates lies outside the network's extent (grown by ``max_snap_m``): the
         usual sign of points in degrees or in another CRS, or of a roads file of another area.
     """
+    pts = _checked_points(net, xy, crs=crs, label=label, max_snap_m=max_snap_m, access_kmh=access_kmh)
+    has_xy, inside = _inside(net, pts, max_snap_m=max_snap_m, label=label)
+    edge, fraction, access, along = _nearest_edges(net, pts, inside, max_snap_m=max_snap_m)
+    reachable = edge >= 0
+    snap = Snap(
+        edge=edge,
+        fraction=fraction,
+        access_m=access,
+        access_s=np.where(reachable, access / (access_kmh / 3.6), np.inf),
+        along_m=along[0],
+        along_fwd_s=along[1],
+        along_bwd_s=along[2],
+        reachable=reachable,
+        xy=pts,
+        network_digest=net.digest,
+        max_snap_m=float(max_snap_m),
+        access_kmh=float(access_kmh),
+    )
+    n = pts.shape[0]
+    if n and snap.n_unreachable:
+        what = (
+            "%s: %d of %d points unreachable by network (%d without coordinates, %d beyond %g m of a %s road)"
+        )
+        n_far = snap.n_unreachable - int((~has_xy).sum())
+        logger.warning(
+            what, label, snap.n_unreachable, n, int((~has_xy).sum()), n_far, max_snap_m, net.mode.name
+        )
+    return snap
+
+
+def _checked_points(
+    net: ModeNetwork, xy: np.ndarray, *, crs: Any, label: str, max_snap_m: float, access_kmh: float
+) -> np.ndarray:
+    """The points as an ``(n, 2)`` float array, their CRS and the options checked."""
     pts = np.asarray(xy, dtype=float)
     if pts.ndim != 2 or pts.shape[1] != 2:
         raise NetworkError(f"{label}: coordinates must be an (n, 2) array, got shape {pts.shape}.")
@@ -165,7 +199,17 @@ def snap_points(
         raise NetworkError(f"max_snap_m must be a finite distance >= 0 m, got {max_snap_m}.")
     if not (access_kmh > 0 and math.isfinite(access_kmh)):
         raise NetworkError(f"access_kmh must be a positive speed, got {access_kmh}.")
-    n = pts.shape[0]
+    return pts
+
+
+def _inside(
+    net: ModeNetwork, pts: np.ndarray, *, max_snap_m: float, label: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Points with coordinates, and those within the network's extent grown by ``max_snap_m``.
+
+    Every point with coordinates outside the extent is refused: the usual sign of degrees or of
+    another CRS.
+    """
     has_xy = np.isfinite(pts).all(axis=1)
     bounds = net.bounds
     lo, hi = bounds[:2] - max_snap_m, bounds[2:] + max_snap_m
@@ -176,56 +220,43 @@ def snap_points(
         where = f"{label} extent {_bbox(pts[has_xy])} vs network extent {extent} (work CRS {net.crs.name})."
         fix = "Check the points are in the work CRS (metres, not degrees) and the roads file covers them."
         raise fail(NetworkError, msg, where, fix=fix)
+    return has_xy, inside
+
+
+def _nearest_edges(
+    net: ModeNetwork, pts: np.ndarray, inside: np.ndarray, *, max_snap_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest edge within ``max_snap_m``, position along it, access leg and ``(3, n)`` along-values
+    (OSM length, time ``u → v``, time back to ``u``) per point; ``-1``/``0``/``inf``/``0`` where none.
+    """
+    n = pts.shape[0]
     edge = np.full(n, -1, dtype=np.int64)
     fraction = np.zeros(n)
     access = np.full(n, np.inf)
     along = np.zeros((3, n))
-    if inside.any():
-        tree = net.strtree()
-        geoms = shapely.points(np.where(inside[:, None], pts, 0.0))
-        geoms[~inside] = None  # query_nearest skips missing geometries
-        (pi, ei), dist = tree.query_nearest(
-            geoms, max_distance=max_snap_m, return_distance=True, all_matches=False
-        )
-        edge[pi] = ei
-        access[pi] = dist
-        lines = net.edge_geometry[ei]
-        glen = shapely.length(lines)
-        loc = np.clip(shapely.line_locate_point(lines, geoms[pi]), 0.0, glen)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f = np.where(glen > 0, loc / np.where(glen > 0, glen, 1.0), 0.0)
-        at_u, at_v = f <= _FRACTION_EPS, f >= 1.0 - _FRACTION_EPS
-        f[at_u], f[at_v] = 0.0, 1.0
-        fraction[pi] = f
-        vals = interpolate_along(net.bp_ptr, net.bp_geom, [net.bp_len, net.bp_fwd, net.bp_bwd], ei, loc)
-        last = net.bp_ptr[ei + 1] - 1
-        for row, (val, bp) in enumerate(zip(vals, (net.bp_len, net.bp_fwd, net.bp_bwd), strict=True)):
-            along[row, pi] = np.where(at_u, 0.0, np.where(at_v, bp[last], val))
-    reachable = edge >= 0
-    access_s = np.where(reachable, access / (access_kmh / 3.6), np.inf)
-    snap = Snap(
-        edge=edge,
-        fraction=fraction,
-        access_m=access,
-        access_s=access_s,
-        along_m=along[0],
-        along_fwd_s=along[1],
-        along_bwd_s=along[2],
-        reachable=reachable,
-        xy=pts,
-        network_digest=net.digest,
-        max_snap_m=float(max_snap_m),
-        access_kmh=float(access_kmh),
+    if not inside.any():
+        return edge, fraction, access, along
+    geoms = shapely.points(np.where(inside[:, None], pts, 0.0))
+    geoms[~inside] = None  # query_nearest skips missing geometries
+    (pi, ei), dist = net.strtree().query_nearest(
+        geoms, max_distance=max_snap_m, return_distance=True, all_matches=False
     )
-    if n and snap.n_unreachable:
-        what = (
-            "%s: %d of %d points unreachable by network (%d without coordinates, %d beyond %g m of a %s road)"
-        )
-        n_far = snap.n_unreachable - int((~has_xy).sum())
-        logger.warning(
-            what, label, snap.n_unreachable, n, int((~has_xy).sum()), n_far, max_snap_m, net.mode.name
-        )
-    return snap
+    edge[pi] = ei
+    access[pi] = dist
+    lines = net.edge_geometry[ei]
+    glen = shapely.length(lines)
+    loc = np.clip(shapely.line_locate_point(lines, geoms[pi]), 0.0, glen)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(glen > 0, loc / np.where(glen > 0, glen, 1.0), 0.0)
+    at_u, at_v = f <= _FRACTION_EPS, f >= 1.0 - _FRACTION_EPS
+    f[at_u], f[at_v] = 0.0, 1.0
+    fraction[pi] = f
+    bps = (net.bp_len, net.bp_fwd, net.bp_bwd)
+    vals = interpolate_along(net.bp_ptr, net.bp_geom, list(bps), ei, loc)
+    last = net.bp_ptr[ei + 1] - 1
+    for row, (val, bp) in enumerate(zip(vals, bps, strict=True)):
+        along[row, pi] = np.where(at_u, 0.0, np.where(at_v, bp[last], val))
+    return edge, fraction, access, along
 
 
 def _bbox(xy: np.ndarray) -> str:

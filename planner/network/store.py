@@ -19,7 +19,8 @@ import scipy.sparse as sp
 import shapely
 from pyproj import CRS
 
-from planner.network.graph import ModeNetwork, build_mode_network
+from planner.inputs.roadtable import RoadTable
+from planner.network.graph import ModeNetwork, build_mode_networks
 from planner.network.modes import ModeSpec
 from planner.store import DiskStore, file_digest, params_digest
 
@@ -30,11 +31,29 @@ logger = logging.getLogger(__name__)
 KIND = "network"
 
 
-def network_key(roads_files: Sequence[str | Path], *, crs: Any, mode: ModeSpec) -> str:
-    """Key of a mode network: the road files' bytes, the work CRS and the mode."""
+#: Files that belong to a shapefile: their bytes key its networks too.
+_SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+def _key_files(roads_files: Sequence[str | Path]) -> list[Path]:
+    """The files whose bytes make the road network: a shapefile with its sidecars."""
+    out: list[Path] = []
+    for f in map(Path, roads_files):
+        if f.suffix.lower() == ".shp":
+            out.extend(p for p in (f.with_suffix(s) for s in _SHAPEFILE_PARTS) if p.exists())
+        else:
+            out.append(f)
+    return out
+
+
+def network_key(
+    roads_files: Sequence[str | Path], *, crs: Any, mode: ModeSpec, options: Mapping[str, Any] | None = None
+) -> str:
+    """Key of a mode network: the road files' bytes, the reader's options, the work CRS and the mode."""
     return params_digest(
         kind=KIND,
-        files=[file_digest(p) for p in roads_files],
+        files=[file_digest(p) for p in _key_files(roads_files)],
+        options=dict(sorted((options or {}).items())),
         crs=CRS.from_user_input(crs).to_wkt(),
         mode=mode,
     )
@@ -139,7 +158,8 @@ def mode_networks(
     *,
     crs: Any,
     modes: Sequence[ModeSpec],
-    read_roads: Callable[[], nx.MultiDiGraph],
+    read_roads: Callable[[], RoadTable | nx.MultiDiGraph],
+    options: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, ModeNetwork], bool]:
     """The networks of several modes, from the cache or built (roads read at most once).
 
@@ -154,7 +174,11 @@ def mode_networks(
     modes
         The travel modes.
     read_roads
-        Reads the road graph; called only when some mode is not cached.
+        Reads the road table (:func:`planner.inputs.roads.read_road_table`) or an osmnx graph; called
+        only when some mode is not cached, once for all the modes.
+    options
+        The reader's options that change the network (a centreline layer's class column, class map,
+        crossing rule, …); they key the cache with the files.
 
     Returns
     -------
@@ -164,7 +188,7 @@ def mode_networks(
     nets: dict[str, ModeNetwork] = {}
     missing: list[tuple[ModeSpec, str]] = []
     for mode in modes:
-        key = network_key(roads_files, crs=crs, mode=mode)
+        key = network_key(roads_files, crs=crs, mode=mode, options=options)
         net = load_network(store, key)
         if net is None:
             missing.append((mode, key))
@@ -173,8 +197,8 @@ def mode_networks(
             nets[mode.name] = net
     if missing:
         roads = read_roads()
+        built = build_mode_networks(roads, crs=crs, modes=[mode for mode, _ in missing])
         for mode, key in missing:
-            net = build_mode_network(roads, crs=crs, mode=mode)
-            save_network(store, key, net)
-            nets[mode.name] = net
+            save_network(store, key, built[mode.name])
+            nets[mode.name] = built[mode.name]
     return {m.name: nets[m.name] for m in modes}, not missing

@@ -99,66 +99,23 @@ def solve_density(
     fixed = site_mask(fixed_open, n)
     have = dict(existing or {})
     codes = sorted(required)
-    need = {u: int(required[u]) - int(have.get(u, 0)) - int((fixed & (unit == u)).sum()) for u in codes}
-    problems = []
-    for u in codes:
-        cand = int(((unit == u) & ~fixed).sum())
-        has_u = int(have.get(u, 0)) + int((fixed & (unit == u)).sum())
-        if need[u] > cand:
-            problems.append(
-                Problem(
-                    f"unit {u} needs {int(required[u])} facilities, has {has_u}"
-                    f" and only {cand} candidate sites: short by {need[u] - cand}",
-                    location=f"candidates[{u}]",
-                    fix="add candidate sites in that unit",
-                )
-            )
-    if problems:
-        raise InfeasibleError("the density standard cannot be met with these candidates", problems)
+    held = {u: int(have.get(u, 0)) + int((fixed & (unit == u)).sum()) for u in codes}
+    need = {u: int(required[u]) - held[u] for u in codes}
+    _check_candidates(unit, fixed, codes, need, held, required)
     free = np.flatnonzero(~fixed)
-    k = free.size
-    blocks: list[sp.csr_matrix] = []
-    lo: list[np.ndarray] = []
-    active = [u for u in codes if need[u] > 0]
-    if active:
-        pos = {u: i for i, u in enumerate(active)}
-        members = [(pos[unit[j]], i) for i, j in enumerate(free) if unit[j] in pos]
-        r, col = (
-            (np.array(v, dtype=np.int64) for v in zip(*members, strict=True))
-            if members
-            else (np.zeros(0, np.int64), np.zeros(0, np.int64))
-        )
-        blocks.append(sp.csr_matrix((np.ones(r.size), (r, col)), shape=(len(active), k)))
-        lo.append(np.array([need[u] for u in active], dtype=np.float64))
-    arrays: dict[str, np.ndarray] = {}
-    R = None
-    if coverage is not None:
-        A = as_bool_csr(coverage)
-        if A.shape[1] != n:
-            raise ValueError(f"coverage has {A.shape[1]} sites, site_unit has {n}")
-        covered_before = np.asarray(A @ fixed.astype(np.int32)).ravel() > 0
-        uncoverable = np.diff(A.indptr) == 0
-        rows = np.flatnonzero(~uncoverable & ~covered_before)
-        R = sp.csr_matrix(A[rows][:, free])
-        if settings.reduce:
-            R, _, _ = merge_identical_rows(R, np.ones(R.shape[0]))
-            R = sp.csr_matrix(R[~dominated_rows(R)])
-        blocks.append(R)
-        lo.append(np.ones(R.shape[0]))
-        arrays["uncoverable"] = uncoverable
+    blocks, lo, R, arrays = _rows(unit, free, codes, need, coverage, fixed, settings)
     selected = fixed.copy()
     if blocks:
         M = sp.vstack(blocks, format="csr")
-        start = _start(M, np.concatenate(lo), c[free], R)
         model = MipModel(
             cost=c[free],
             A=M,
             row_lower=np.concatenate(lo),
             row_upper=np.full(M.shape[0], np.inf),
-            col_lower=np.zeros(k),
-            col_upper=np.ones(k),
-            integer=np.ones(k, dtype=bool),
-            start=start,
+            col_lower=np.zeros(free.size),
+            col_upper=np.ones(free.size),
+            integer=np.ones(free.size, dtype=bool),
+            start=_start(M, np.concatenate(lo), c[free], R),
         )
         sol = solve_mip(model, settings=settings)
         selected[free[sol.x > 0.5]] = True
@@ -175,7 +132,7 @@ def solve_density(
         {
             "unit": codes,
             "required": [int(required[u]) for u in codes],
-            "existing": [int(have.get(u, 0)) + int((fixed & (unit == u)).sum()) for u in codes],
+            "existing": [held[u] for u in codes],
             "new": [int((new & (unit == u)).sum()) for u in codes],
         }
     )
@@ -198,6 +155,76 @@ def solve_density(
         arrays=arrays,
         extra={"units": table},
     )
+
+
+def _check_candidates(
+    unit: np.ndarray,
+    fixed: np.ndarray,
+    codes: list[str],
+    need: dict[str, int],
+    held: dict[str, int],
+    required: Mapping[str, int],
+) -> None:
+    """Every unit short of candidate sites for its count, in one error."""
+    problems = []
+    for u in codes:
+        cand = int(((unit == u) & ~fixed).sum())
+        if need[u] > cand:
+            problems.append(
+                Problem(
+                    f"unit {u} needs {int(required[u])} facilities, has {held[u]}"
+                    f" and only {cand} candidate sites: short by {need[u] - cand}",
+                    location=f"candidates[{u}]",
+                    fix="add candidate sites in that unit",
+                )
+            )
+    if problems:
+        raise InfeasibleError("the density standard cannot be met with these candidates", problems)
+
+
+def _rows(
+    unit: np.ndarray,
+    free: np.ndarray,
+    codes: list[str],
+    need: dict[str, int],
+    coverage: sp.spmatrix | sp.sparray | None,
+    fixed: np.ndarray,
+    settings: SolverSettings,
+) -> tuple[list[sp.csr_matrix], list[np.ndarray], sp.csr_matrix | None, dict[str, np.ndarray]]:
+    """The model's rows over the free sites: one count row per unit still short, then (with
+    ``coverage``) one cover row per coverable row not yet covered (reduced); and the arrays known
+    before solving (``uncoverable``)."""
+    k = free.size
+    blocks: list[sp.csr_matrix] = []
+    lo: list[np.ndarray] = []
+    active = [u for u in codes if need[u] > 0]
+    if active:
+        pos = {u: i for i, u in enumerate(active)}
+        members = [(pos[unit[j]], i) for i, j in enumerate(free) if unit[j] in pos]
+        r, col = (
+            (np.array(v, dtype=np.int64) for v in zip(*members, strict=True))
+            if members
+            else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        )
+        blocks.append(sp.csr_matrix((np.ones(r.size), (r, col)), shape=(len(active), k)))
+        lo.append(np.array([need[u] for u in active], dtype=np.float64))
+    arrays: dict[str, np.ndarray] = {}
+    R = None
+    if coverage is not None:
+        A = as_bool_csr(coverage)
+        if A.shape[1] != unit.size:
+            raise ValueError(f"coverage has {A.shape[1]} sites, site_unit has {unit.size}")
+        covered_before = np.asarray(A @ fixed.astype(np.int32)).ravel() > 0
+        uncoverable = np.diff(A.indptr) == 0
+        rows = np.flatnonzero(~uncoverable & ~covered_before)
+        R = sp.csr_matrix(A[rows][:, free])
+        if settings.reduce:
+            R, _, _ = merge_identical_rows(R, np.ones(R.shape[0]))
+            R = sp.csr_matrix(R[~dominated_rows(R)])
+        blocks.append(R)
+        lo.append(np.ones(R.shape[0]))
+        arrays["uncoverable"] = uncoverable
+    return blocks, lo, R, arrays
 
 
 def _start(M: sp.csr_matrix, need: np.ndarray, cost: np.ndarray, R: sp.csr_matrix | None) -> np.ndarray:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,7 +30,7 @@ import scipy.sparse as sp
 from planner.errors import InfeasibleError, Problem
 from planner.optimize._common import preview, site_mask, vector
 from planner.optimize.result import SolveResult, SolverSettings
-from planner.optimize.solver import MipModel, solve_mip
+from planner.optimize.solver import MipModel, MipSolution, solve_mip
 
 
 def solve_parks(
@@ -79,6 +81,75 @@ def solve_parks(
     """
     settings = settings or SolverSettings()
     t0 = time.perf_counter()
+    inp = _inputs(
+        travel_time, weight, site_county, client_county, carriers, min_carriers, capacity, fixed_open
+    )
+    if p is None:
+        p = max(min_per_county * len(inp.counties), int(inp.fixed.sum()), 1)
+    problems = _check(
+        inp.reach,
+        inp.w,
+        p,
+        inp.scounty,
+        inp.counties,
+        min_per_county,
+        inp.eligible,
+        inp.fixed,
+        inp.cap,
+        min_carriers,
+    )
+    if problems:
+        raise InfeasibleError("the county-park model has no feasible plan", problems)
+    model, ci, sj = _model(inp, p, min_per_county)
+    try:
+        sol = solve_mip(model, settings=settings)
+    except InfeasibleError:
+        raise InfeasibleError(
+            "the county-park model is infeasible: the capacities cannot be met with single-sourced "
+            f"assignment of {inp.w.size} clients to {p} parks",
+            [
+                Problem(
+                    "capacity too tight for whole-client assignment",
+                    location="capacity",
+                    fix="raise park capacities or allow more parks (p)",
+                )
+            ],
+        ) from None
+    return _result(inp, model, sol, ci, sj, min_carriers, settings, time.perf_counter() - t0)
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """The checked arrays of a park model: times, weights, county codes, eligible and fixed sites."""
+
+    T: np.ndarray
+    w: np.ndarray
+    reach: np.ndarray  # clients × sites: reachable, same county, eligible site
+    scounty: np.ndarray
+    counties: list[str]
+    eligible: np.ndarray
+    fixed: np.ndarray
+    cap: np.ndarray | None
+
+
+def _shaped(values: Any, n: int, name: str, dtype: Any) -> np.ndarray:
+    arr = np.asarray(values, dtype=dtype)
+    if arr.shape != (n,):
+        raise ValueError(f"{name} has shape {arr.shape}, expected ({n},)")
+    return arr
+
+
+def _inputs(
+    travel_time: np.ndarray,
+    weight: np.ndarray | Sequence[float] | None,
+    site_county: Sequence[str] | np.ndarray | None,
+    client_county: Sequence[str] | np.ndarray | None,
+    carriers: np.ndarray | Sequence[float] | None,
+    min_carriers: int,
+    capacity: np.ndarray | Sequence[float] | None,
+    fixed_open: np.ndarray | Sequence[int] | None,
+) -> _Inputs:
+    """The arguments of :func:`solve_parks` checked and turned into arrays."""
     T = np.asarray(travel_time, dtype=np.float64)
     if T.ndim != 2:
         raise ValueError(f"travel_time must be clients × sites, got shape {T.shape}")
@@ -89,102 +160,83 @@ def solve_parks(
     if np.any(T[reach] < 0):
         raise ValueError("travel_time must be >= 0")
     scounty = (
-        np.asarray(site_county, dtype=object) if site_county is not None else np.full(n, "", dtype=object)
+        _shaped(site_county, n, "site_county", object)
+        if site_county is not None
+        else np.full(n, "", dtype=object)
     )
-    if scounty.shape != (n,):
-        raise ValueError(f"site_county has shape {scounty.shape}, expected ({n},)")
     eligible = np.ones(n, dtype=bool)
     if carriers is not None:
-        car = np.asarray(carriers, dtype=np.float64)
-        if car.shape != (n,):
-            raise ValueError(f"carriers has shape {car.shape}, expected ({n},)")
-        eligible = np.nan_to_num(car, nan=0.0) >= min_carriers
+        eligible = np.nan_to_num(_shaped(carriers, n, "carriers", np.float64), nan=0.0) >= min_carriers
     eligible |= fixed  # an existing park is kept whatever its carriers
     if client_county is not None:
-        ccounty = np.asarray(client_county, dtype=object)
-        if ccounty.shape != (m,):
-            raise ValueError(f"client_county has shape {ccounty.shape}, expected ({m},)")
-        reach &= ccounty[:, None] == scounty[None, :]
+        reach &= _shaped(client_county, m, "client_county", object)[:, None] == scounty[None, :]
     reach &= eligible[None, :]
-    counties = sorted(set(scounty.tolist()))
-    if p is None:
-        p = max(min_per_county * len(counties), int(fixed.sum()), 1)
     cap = None
     if capacity is not None:
-        cap = np.asarray(capacity, dtype=np.float64)
-        if cap.shape != (n,):
-            raise ValueError(f"capacity has shape {cap.shape}, expected ({n},)")
+        cap = _shaped(capacity, n, "capacity", np.float64)
         cap = np.where(np.isfinite(cap), cap, w.sum())
-    problems = _check(reach, w, p, scounty, counties, min_per_county, eligible, fixed, cap, min_carriers)
-    if problems:
-        raise InfeasibleError("the county-park model has no feasible plan", problems)
-    # variables: x (n), then y for each reachable pair (row-major)
-    ci, sj = np.nonzero(reach)
+    return _Inputs(T, w, reach, scounty, sorted(set(scounty.tolist())), eligible, fixed, cap)
+
+
+def _model(inp: _Inputs, p: int, min_per_county: int) -> tuple[MipModel, np.ndarray, np.ndarray]:
+    """The p-median MIP: x (one per site), then y for each reachable client-site pair (row-major)."""
+    m, n = inp.T.shape
+    ci, sj = np.nonzero(inp.reach)
     e = ci.size
     ycol = n + np.arange(e)
-    blocks: list[sp.csr_matrix] = []
-    lo: list[np.ndarray] = []
-    up: list[np.ndarray] = []
-    blocks.append(sp.csr_matrix((np.ones(e), (ci, ycol)), shape=(m, n + e)))  # assign once
-    lo.append(np.ones(m))
-    up.append(np.ones(m))
+    blocks = [sp.csr_matrix((np.ones(e), (ci, ycol)), shape=(m, n + e))]  # assign once
+    lo, up = [np.ones(m)], [np.ones(m)]
     link = sp.csr_matrix(
         (np.concatenate([np.ones(e), -np.ones(e)]), (np.tile(np.arange(e), 2), np.concatenate([ycol, sj]))),
         shape=(e, n + e),
     )
-    blocks.append(link)
+    blocks.append(link)  # y <= x
     lo.append(np.full(e, -np.inf))
     up.append(np.zeros(e))
-    blocks.append(sp.csr_matrix(np.concatenate([np.ones(n), np.zeros(e)])[None, :]))
+    blocks.append(sp.csr_matrix(np.concatenate([np.ones(n), np.zeros(e)])[None, :]))  # p parks
     lo.append(np.array([float(p)]))
     up.append(np.array([float(p)]))
-    for c in counties:
-        if min_per_county <= 0:
-            break
-        row = np.concatenate([(scounty == c).astype(float), np.zeros(e)])
-        blocks.append(sp.csr_matrix(row[None, :]))
+    for c in inp.counties if min_per_county > 0 else []:
+        blocks.append(sp.csr_matrix(np.concatenate([(inp.scounty == c).astype(float), np.zeros(e)])[None, :]))
         lo.append(np.array([float(min_per_county)]))
         up.append(np.array([np.inf]))
-    if cap is not None:
-        capm = sp.csr_matrix((w[ci], (sj, ycol)), shape=(n, n + e)) - sp.csr_matrix(
-            (cap, (np.arange(n), np.arange(n))), shape=(n, n + e)
+    if inp.cap is not None:
+        capm = sp.csr_matrix((inp.w[ci], (sj, ycol)), shape=(n, n + e)) - sp.csr_matrix(
+            (inp.cap, (np.arange(n), np.arange(n))), shape=(n, n + e)
         )
         blocks.append(sp.csr_matrix(capm))
         lo.append(np.full(n, -np.inf))
         up.append(np.zeros(n))
-    M = sp.vstack(blocks, format="csr")
-    col_lower = np.concatenate([fixed.astype(float), np.zeros(e)])
-    col_upper = np.concatenate([eligible.astype(float), np.ones(e)])
     model = MipModel(
-        cost=np.concatenate([np.zeros(n), w[ci] * T[ci, sj]]),
-        A=M,
+        cost=np.concatenate([np.zeros(n), inp.w[ci] * inp.T[ci, sj]]),
+        A=sp.vstack(blocks, format="csr"),
         row_lower=np.concatenate(lo),
         row_upper=np.concatenate(up),
-        col_lower=col_lower,
-        col_upper=col_upper,
+        col_lower=np.concatenate([inp.fixed.astype(float), np.zeros(e)]),
+        col_upper=np.concatenate([inp.eligible.astype(float), np.ones(e)]),
         integer=np.ones(n + e, dtype=bool),
     )
-    try:
-        sol = solve_mip(model, settings=settings)
-    except InfeasibleError:
-        raise InfeasibleError(
-            "the county-park model is infeasible: the capacities cannot be met with single-sourced "
-            f"assignment of {m} clients to {p} parks",
-            [
-                Problem(
-                    "capacity too tight for whole-client assignment",
-                    location="capacity",
-                    fix="raise park capacities or allow more parks (p)",
-                )
-            ],
-        ) from None
+    return model, ci, sj
+
+
+def _result(
+    inp: _Inputs,
+    model: MipModel,
+    sol: MipSolution,
+    ci: np.ndarray,
+    sj: np.ndarray,
+    min_carriers: int,
+    settings: SolverSettings,
+    seconds: float,
+) -> SolveResult:
+    """The park model's :class:`SolveResult`: the sites, each client's park and time, the notes."""
+    m, n = inp.T.shape
     selected = sol.x[:n] > 0.5
     y = sol.x[n:] > 0.5
     assigned = np.full(m, -1, dtype=np.int64)
     assigned[ci[y]] = sj[y]
-    client_time = T[np.arange(m), assigned]
-    objective = float(np.sum(w * client_time))
-    notes = [f"{int(eligible.sum())} of {n} sites eligible (>= {min_carriers} carriers or existing)"]
+    client_time = inp.T[np.arange(m), assigned]
+    notes = [f"{int(inp.eligible.sum())} of {n} sites eligible (>= {min_carriers} carriers or existing)"]
     if sol.status == "time_limit":
         notes.append(
             f"time limit {settings.time_limit_s:g} s reached: best plan returned, gap {sol.mip_gap:.4%}"
@@ -192,10 +244,10 @@ def solve_parks(
     return SolveResult(
         selected=selected,
         status=sol.status,
-        objective=objective,
+        objective=float(np.sum(inp.w * client_time)),
         bound=float(sol.bound),
         mip_gap=float(sol.mip_gap),
-        seconds=time.perf_counter() - t0,
+        seconds=seconds,
         solver=sol.solver,
         size_before={"rows": int(m), "cols": int(n), "nnz": int(m * n)},
         size_after=model.size,
@@ -203,8 +255,8 @@ def solve_parks(
         arrays={
             "assigned_site": assigned,
             "client_time": client_time,
-            "eligible": eligible,
-            "new": selected & ~fixed,
+            "eligible": inp.eligible,
+            "new": selected & ~inp.fixed,
         },
         timings={"build": sol.build_seconds, "solve": sol.seconds},
     )

@@ -125,7 +125,9 @@ def _solve_highs(model: MipModel, settings: SolverSettings) -> MipSolution:
     A = sp.csr_matrix(model.A)
     A.sort_indices()
     m, n = A.shape
-    h = highspy.Highs()
+    # highspy.Highs() calls HiGHS in its constructor (enableCallbacks), which prints the version banner
+    # before output_flag can be set; its base class takes output_flag first (no callbacks used here)
+    h = getattr(highspy._core, "_Highs", highspy.Highs)()
     h.setOptionValue("output_flag", bool(settings.verbose))
     h.setOptionValue("time_limit", float(settings.time_limit_s))
     h.setOptionValue("mip_rel_gap", float(settings.mip_gap))

@@ -29,6 +29,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -175,23 +176,7 @@ def _solve_phased(
     targets = _targets(phases, m)
     need = np.maximum(targets - have, 0)
     servable = ~before & ~unservable
-    max_reach = have + int(servable.sum())
-    problems: list[Problem] = []
-    for p, k in zip(phases, targets, strict=True):
-        if k > max_reach:
-            problems.append(
-                Problem(
-                    f"{p.year}: the target {p.target_share:.0%} needs {k} of {m} villages served, "
-                    "but at most "
-                    f"{max_reach} can be ({have} already, {int(servable.sum())} reachable by a candidate); "
-                    f"{int(unservable.sum())} villages have no candidate within the sharing rule: "
-                    f"{preview(np.flatnonzero(unservable))}",
-                    location=f"phases[{p.year}]",
-                    fix="add candidate stations near those villages or relax the sharing rule",
-                )
-            )
-    if problems:
-        raise InfeasibleError("the village-station phasing cannot meet its targets", problems)
+    _check_targets(phases, targets, m, have, servable, unservable)
     rows = np.flatnonzero(servable)
     sub = sp.csr_matrix(A[rows])
     budgets = [p.budget for p in phases]
@@ -220,26 +205,7 @@ def _solve_phased(
     opened = o.any(axis=0)
     open_year[cols[opened]] = np.asarray(years)[first[opened]]
     new = open_year >= 0
-    by_year = []
-    served = before.copy()
-    for t, p in enumerate(phases):
-        open_t = (open_year >= 0) & (open_year <= p.year)
-        served = before | (np.asarray(A @ open_t.astype(np.int32)).ravel() > 0)
-        spend = float(c[open_year == p.year].sum())
-        by_year.append(
-            {
-                "year": p.year,
-                "target_share": p.target_share,
-                "villages_served": int(served.sum()),
-                "share": float(served.sum() / m) if m else 1.0,
-                "spend": spend,
-                "budget": p.budget,
-            }
-        )
-        if served.sum() < targets[t]:
-            raise InfeasibleError(
-                f"{p.year}: the plan serves {int(served.sum())} < {targets[t]}; planner bug"
-            )
+    by_year, served = _by_year(A, c, before, phases, targets, open_year)
     if sol.status == "time_limit":
         notes.append(
             f"time limit {settings.time_limit_s:g} s reached: best plan returned, gap {sol.mip_gap:.4%}"
@@ -267,6 +233,69 @@ def _solve_phased(
         timings={"reduce": t_reduce, "build": sol.build_seconds, "solve": sol.seconds},
         extra={"by_year": by_year},
     )
+
+
+def _check_targets(
+    phases: list[Phase],
+    targets: np.ndarray,
+    m: int,
+    have: int,
+    servable: np.ndarray,
+    unservable: np.ndarray,
+) -> None:
+    """Every phase whose target exceeds what the candidates can reach, in one error."""
+    max_reach = have + int(servable.sum())
+    problems: list[Problem] = []
+    for p, k in zip(phases, targets, strict=True):
+        if k > max_reach:
+            problems.append(
+                Problem(
+                    f"{p.year}: the target {p.target_share:.0%} needs {k} of {m} villages served, "
+                    "but at most "
+                    f"{max_reach} can be ({have} already, {int(servable.sum())} reachable by a candidate); "
+                    f"{int(unservable.sum())} villages have no candidate within the sharing rule: "
+                    f"{preview(np.flatnonzero(unservable))}",
+                    location=f"phases[{p.year}]",
+                    fix="add candidate stations near those villages or relax the sharing rule",
+                )
+            )
+    if problems:
+        raise InfeasibleError("the village-station phasing cannot meet its targets", problems)
+
+
+def _by_year(
+    A: sp.csr_matrix,
+    c: np.ndarray,
+    before: np.ndarray,
+    phases: list[Phase],
+    targets: np.ndarray,
+    open_year: np.ndarray,
+) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Per phase: villages served, share, spend and budget; and the villages served at the end.
+
+    A phase left short of its target (which the model forbids) is a planner bug and raises.
+    """
+    m = A.shape[0]
+    by_year = []
+    served = before.copy()
+    for t, p in enumerate(phases):
+        open_t = (open_year >= 0) & (open_year <= p.year)
+        served = before | (np.asarray(A @ open_t.astype(np.int32)).ravel() > 0)
+        by_year.append(
+            {
+                "year": p.year,
+                "target_share": p.target_share,
+                "villages_served": int(served.sum()),
+                "share": float(served.sum() / m) if m else 1.0,
+                "spend": float(c[open_year == p.year].sum()),
+                "budget": p.budget,
+            }
+        )
+        if served.sum() < targets[t]:
+            raise InfeasibleError(
+                f"{p.year}: the plan serves {int(served.sum())} < {targets[t]}; planner bug"
+            )
+    return by_year, served
 
 
 def _phased_model(

@@ -39,7 +39,7 @@ def _rc() -> Any:  # a dict of rcParams (typed loosely: matplotlib types keys as
         "axes.spines.top": False,
         "axes.spines.right": False,
         "axes.edgecolor": "#888888",
-        "axes.titleweight": "bold",
+        "axes.titleweight": "normal",  # the bundled CJK font has one weight: no "bold" fallback warning
         "svg.hashsalt": "planner",  # deterministic ids: the same run writes the same report
     }
 

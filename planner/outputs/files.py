@@ -157,7 +157,8 @@ def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -
 
 
 def proposals_frame(result: RunResult) -> pd.DataFrame:
-    """The ``proposals.csv`` table: contract columns, lon/lat in WGS-84.
+    """The ``proposals.csv`` table: contract columns, lon/lat in WGS-84, then ``standards`` (the
+    standards each site is there for, ";"-joined) when the plan says them.
 
     ``result.proposals`` is used as it is when it has lon/lat; a GeoDataFrame without them gets
     them from its geometry (converted from its CRS to WGS-84).
@@ -168,7 +169,8 @@ def proposals_frame(result: RunResult) -> pd.DataFrame:
         frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
         frame["lon"], frame["lat"] = pts.x.to_numpy(), pts.y.to_numpy()
     _require_columns(frame, PROPOSAL_COLUMNS, "RunResult.proposals")
-    out = pd.DataFrame(frame.loc[:, list(PROPOSAL_COLUMNS)]).reset_index(drop=True)
+    extra = ["standards"] if "standards" in frame.columns else []
+    out = pd.DataFrame(frame.loc[:, [*PROPOSAL_COLUMNS, *extra]]).reset_index(drop=True)
     out["lon"] = out["lon"].astype(float).round(6)
     out["lat"] = out["lat"].astype(float).round(6)
     return out

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final, Literal
 
 import pandas as pd
+
+from planner.audit.explain import note_zh
 
 Lang = Literal["zh", "en"]
 MISSING: Final = "—"
@@ -53,6 +55,8 @@ STANDARD_LABELS: Final[dict[str, tuple[str, str]]] = {
     "D-CENTRE": ("大型住宅项目配送中心", "Delivery centre per large residential project"),
     "D-BASE": ("网点密度基线", "Baseline outlet density"),
     "D-LOCKER-N": ("智能快件箱组总量", "Locker groups in total"),
+    "D-OUTLET-N": ("末端网点总量", "Outlets in total"),
+    "P-HUB-AUTO": ("分拨中心智能化分拣", "Automated sorting centres"),
     "V-ALL": ("村村通快递", "Express service in every village"),
     "V-STATION": ("村级寄递物流站点覆盖率", "Village station coverage"),
     "V-5HAVE": ("村级站点“五有”", "Village station 'five haves'"),
@@ -80,6 +84,10 @@ STANDARD_KINDS: Final[dict[str, str]] = {
     "R-RURAL": "count",
     "P-COUNTY": "count",
     "D-LOCKER-N": "count",
+    "D-OUTLET-N": "count",
+    "P-HUB-AUTO": "pct",
+    "P-HUB": "count",
+    "C": "count",
     "D-CENTRE": "count",
 }
 
@@ -224,6 +232,24 @@ CAUSE_LABELS: Final[dict[str, tuple[str, str]]] = {
     "unexplained": ("原因不明（请报告此问题）", "unexplained (please report this)"),
 }
 
+#: Village gap causes (``village_gaps.csv`` → ``cause``) in a few words (a table cell).
+GAP_CAUSE_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "shared_station": ("由共享站点服务", "served by a shared station"),
+    "none_reachable": ("道路可达范围内无站点", "no station reachable by road"),
+    "station_beyond_reach": ("最近站点超出共享范围", "nearest station beyond the sharing reach"),
+    "no_coordinates": ("缺少坐标", "no coordinates"),
+}
+
+#: What an audit row is (``role``): see :data:`planner.audit.ROLES`.
+ROLE_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "standard": ("考核单元", "standard"),
+    "summary": ("汇总", "summary"),
+    "breakdown": ("分项", "breakdown"),
+    "year": ("分年目标", "year target"),
+    "info": ("参考指标", "for information"),
+    "not_set": ("本文件未规定", "not set by this document"),
+}
+
 #: Village gap causes (``village_gaps.csv`` → ``cause``) in words.
 GAP_REASONS: Final[dict[str, tuple[str, str]]] = {
     "no_coordinates": (
@@ -303,9 +329,12 @@ def standard_label(standard_id: str, lang: Lang) -> str:
     return pick(STANDARD_LABELS[base], lang) if base else ""
 
 
-def standard_kind(standard_id: str, unit_level: str | None = None) -> str:
-    """How a standard's value reads at a unit level: ``pct``, ``count`` or ``rate``."""
+def standard_kind(standard_id: str, unit_level: str | None = None, role: Any = None) -> str:
+    """How a standard's value reads at a unit level: ``pct``, ``count`` or ``rate``; a ``summary``
+    row (the share of its units that pass) reads as a share."""
     base = base_standard(standard_id, STANDARD_KINDS)
+    if str(role) == "summary":
+        return "pct"
     if unit_level == "county" and (base or standard_id) in COUNTY_SHARE_STANDARDS:
         return "pct"
     return STANDARD_KINDS[base] if base else "rate"
@@ -400,9 +429,11 @@ def fmt_bool(value: Any, lang: Lang) -> str:
     return word("yes" if bool(value) else "no", lang)
 
 
-def fmt_standard_value(standard_id: str, value: Any, lang: Lang, unit_level: str | None = None) -> str:
+def fmt_standard_value(
+    standard_id: str, value: Any, lang: Lang, unit_level: str | None = None, role: Any = None
+) -> str:
     """A standard's value or target in the way that standard reads (share, count or rate)."""
-    kind = standard_kind(standard_id, unit_level)
+    kind = standard_kind(standard_id, unit_level, role)
     if kind == "pct":
         return fmt_pct(value, lang)
     if kind == "count":
@@ -486,80 +517,30 @@ def status_label(status: Any, lang: Lang) -> str:
 
 
 def cause_label(cause: Any, lang: Lang) -> str:
-    """Why a unit stays short after the plan, in words (``budget`` -> 预算不足)."""
-    pair = CAUSE_LABELS.get(str(cause))
+    """Why a unit stays short after the plan, or why a village has no station, in words
+    (``budget`` -> 预算不足, ``shared_station`` -> 由共享站点服务); empty for a missing cause."""
+    if is_missing(cause) or str(cause) == "":
+        return ""
+    pair = CAUSE_LABELS.get(str(cause)) or GAP_CAUSE_LABELS.get(str(cause))
     return pick(pair, lang) if pair else str(cause)
 
 
-#: Parts of the notes the audit writes in English (joined by "; "), with their Chinese form
-#: (regular expression, template).
-_NOTE_PATTERNS: Final[tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...]] = (
-    (r"^range ([\d.]+)[–-]([\d.]+) per 10,000$", r"每万人 \1–\2 处"),
-    (r"^(population|base) = households$", "以户数计"),
-    (r"^base: register$", "基数：登记人口/户数"),
-    (r"^base: raster$", "基数：人口栅格"),
-    (r"^base: register÷size$", "基数：登记人口÷户均人口"),
-    (r"^base: raster÷size$", "基数：人口栅格÷户均人口"),
-    (r"^base: (document|township)$", ""),
-    (r"^needs (\d+)$", r"需 \1 处"),
-    (r"^(\d+) of (\d+) communities meet the standard$", r"\2 个社区中 \1 个达标"),
-    (r"^(\d+) of (\d+) townships meet the standard$", r"\2 个乡镇中 \1 个达标"),
-    (
-        r"^(\d+) cannot be judged \(delivery centre present but floor_area_m2 unknown\)$",
-        r"\1 个无法判断（有配送中心但面积不详）",
-    ),
-    (r"^(\d+) cannot be judged \((.*)\)$", r"\1 个无法判断"),
-    (r"^delivery centre present but floor_area_m2 unknown$", "有配送中心但面积不详"),
-    (r"^no delivery centre$", "无公共快递配送中心"),
-    (r"^largest centre ([\d.]+) m² < ([\d.]+) m²$", r"最大配送中心 \1 平方米，小于 \2 平方米"),
-    (r"^(\d+) park\(s\)/sorting centre\(s\)$", r"县级园区/分拨中心 \1 处"),
-    (r"^most carriers in one: (\d+)$", r"单处最多入驻 \1 家"),
-    (r"^by end of (\d{4})$", r"\1 年底前"),
-    (r"^by end of (\d{4}) \(not yet due\)$", r"\1 年底前（尚未到期）"),
-    (r"^(\d+) in (\d{4})$", r"\2 年 \1 处"),
-    (r"^([\d.]+) min$", r"\1 分钟"),
-    (r"^network reading \(covered_network\)$", "路网口径"),
-    (r"^buffer reading \(covered_buffer\)$", "直线距离口径"),
-    (r"^strict reading: ([\d.]+) min$", r"严口径：\1 分钟"),
-    (
-        r"^outlets, village stations and delivery centres per 10,000 people$",
-        "每万人网点、村级站点和配送中心数",
-    ),
-    (r"^per 100 km² \(area ([\d.,]+) km²\)$", r"每百平方公里（面积 \1 平方公里）"),
-    (r"^station in the village$", "村内建站计入"),
-    (r"^own or shared station$", "本村站点或共享站点均计入"),
-    (r"^target for end of (\d{4})$", r"\1 年底目标"),
-    (r"^target for end of (\d{4}) \(not yet due in (\d{4})\)$", r"\1 年底目标（\2 年尚未到期）"),
-    (r"^breakdown \(the standard applies to the county\)$", "分项（标准按全县考核）"),
-    (r"^(\d+) village\(s\) without coordinates not counted$", r"\1 个无坐标的行政村未计入"),
-    (r"^(\d+) of (\d+) village stations have all five$", r"\2 个村级站点中 \1 个“五有”齐全"),
-    (r"^lacks (.+)$", r"缺少：\1"),
-    (
-        r"^postal company (present|absent)$",
-        lambda m: "有邮政企业" if m.group(1) == "present" else "无邮政企业",
-    ),
-    (r"^(\d+) express brand\(s\)$", r"快递品牌 \1 个"),
-    (r"^(\d+) sorting centre\(s\)$", r"分拨中心 \1 个"),
-    (r"^daily transfer capacity, items$", "日分拨转运能力（件）"),
-    (r"^(\d+) of (\d+) sorting centres fully automated$", r"\2 个分拨中心中 \1 个实现智能化分拣"),
-    (r"^a baseline the document reports, shown for comparison$", "文件所列基数，供对照"),
-    (
-        r"^a figure for the whole (province|prefecture), shown for comparison$",
-        lambda m: "全省目标，供对照" if m.group(1) == "province" else "全市目标，供对照",
-    ),
-    (
-        r"^cannot be audited from these data: (.+) needs facility column\(s\) (.+)$",
-        r"现有数据无法核查：需要设施文件的字段 \2",
-    ),
-    (r"^not set by this document \(([^)]+)\)( \(the plan does not place for it\))?$", r"本文件未规定（\1）"),
-)
+def role_label(role: Any, lang: Lang) -> str:
+    """What an audit row is (``summary`` -> 汇总); empty for a missing role."""
+    if is_missing(role) or str(role) == "":
+        return ""
+    pair = ROLE_LABELS.get(str(role))
+    return pick(pair, lang) if pair else str(role)
 
 
-def _note_part(part: str) -> str:
-    for pattern, template in _NOTE_PATTERNS:
-        if re.match(pattern, part):
-            return re.sub(pattern, template, part)
-    return part
+def standards_text(ids: Any, lang: Lang) -> str:
+    """A proposal's ``standards`` (``;``-joined ids) for people: ids joined by 、 (``, ``);
+    ``max_coverage`` (the budget plan) in words."""
+    if is_missing(ids) or not str(ids).strip():
+        return MISSING
+    words = {"max_coverage": ("投资约束下覆盖最多人口", "most people served within the budget")}
+    parts = [pick(words[p], lang) if p in words else p for p in str(ids).split(";") if p]
+    return ("、" if lang == "zh" else ", ").join(parts)
 
 
 def local_note(text: Any, lang: Lang) -> Any:
@@ -569,5 +550,4 @@ def local_note(text: Any, lang: Lang) -> Any:
     text = local_text(text, lang)
     if lang != "zh" or not isinstance(text, str) or (has_cjk(text) and "; " not in text):
         return text
-    parts = [_note_part(p.strip()) for p in text.split("; ")]
-    return "；".join(p for p in parts if p)
+    return note_zh(text)

@@ -23,10 +23,11 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import Element, Figure
 from pyproj import CRS
 
-from planner.outputs import i18n, palette
+from planner.outputs import files, i18n, palette
 from planner.outputs.i18n import Lang
 from planner.outputs.mapassets import DataLayer, MetricScale, OfflineAssets, Panes, SharedData
 from planner.types import PICKUP_TYPES, RunResult
@@ -65,6 +66,10 @@ _T: Final[dict[str, tuple[str, str]]] = {
     "station": ("已有村级站点", "Has a station"),
     "station_gained": ("规划新建站点", "Station added by plan"),
     "station_none": ("仍无站点", "Still without station"),
+    "station_shared": ("由邻村站点共享服务（本村无站）", "Served by a neighbour's shared station"),
+    "own": ("本村有站", "own station"),
+    "shared_word": ("共享邻村站点", "shared station"),
+    "no_station": ("无站点", "none"),
     "legend": ("图例", "Legend"),
     "facilities": ("设施（实心＝现有，白底＝规划新增）", "Facilities (solid = existing, white = proposed)"),
     "demand": ("需求点", "Demand points"),
@@ -80,8 +85,8 @@ _T: Final[dict[str, tuple[str, str]]] = {
     "nearest_km": ("最近设施距离", "Nearest facility"),
     "nearest_min": ("最近设施时间", "Nearest facility time"),
     "kind": ("类别", "Kind"),
-    "station_before": ("规划前有站点", "Station before plan"),
-    "station_after": ("规划后有站点", "Station after plan"),
+    "station_before": ("规划前村级站点", "Station before plan"),
+    "station_after": ("规划后村级站点", "Station after plan"),
     "gap_reason": ("缺口原因", "Gap"),
     "county": ("县（市、区）", "County"),
     "radius_note": (
@@ -102,14 +107,6 @@ def _t(key: str, lang: Lang) -> str:
 
 def _r(v: float) -> float:
     return round(float(v), DECIMALS)
-
-
-def _round_coords(obj: Any) -> Any:
-    if isinstance(obj, list | tuple):
-        if obj and isinstance(obj[0], int | float):
-            return [_r(v) for v in obj]
-        return [_round_coords(v) for v in obj]
-    return obj
 
 
 def _wgs(frame: gpd.GeoDataFrame, crs: CRS, *, simplify_m: float = 0.0) -> gpd.GeoDataFrame:
@@ -140,17 +137,14 @@ def point_features(
 def polygon_features(
     gdf: gpd.GeoDataFrame, keys: Sequence[str], titles: Sequence[str], values: Sequence[Sequence[str]]
 ) -> list[dict[str, Any]]:
-    """Compact polygon features: GeoJSON geometry with rounded coordinates."""
+    """Compact polygon (or line) features: GeoJSON geometry with rounded coordinates."""
+    # rounded in one vectorised pass (a prefecture's service areas hold millions of vertices)
+    geoms = shapely.transform(gdf.geometry.to_numpy(), lambda c: np.round(c, DECIMALS))
     out = []
-    for geom, k, t, v in zip(gdf.geometry, keys, titles, values, strict=True):
+    for geom, k, t, v in zip(geoms, keys, titles, values, strict=True):
         gj = geom.__geo_interface__
         out.append(
-            {
-                "g": {"type": gj["type"], "coordinates": _round_coords(gj["coordinates"])},
-                "k": k,
-                "t": t,
-                "v": list(v),
-            }
+            {"g": {"type": gj["type"], "coordinates": gj["coordinates"]}, "k": k, "t": t, "v": list(v)}
         )
     return out
 
@@ -391,13 +385,16 @@ def _service_layer(result: RunResult, lang: Lang) -> DataLayer | None:
         )
     if src.empty:
         return None
+    # each area simplified before the union: simplifying the union of a prefecture's thousands of
+    # traced areas (one polygon with tens of thousands of rings) took eight minutes
+    src = src.set_geometry(src.geometry.simplify(15.0, preserve_topology=True))
     dissolved = src[["status", "geometry"]].dissolve(by="status").reset_index()
     if {"existing", "proposed"} <= set(dissolved["status"]):  # show only the plan's new reach in orange
         old = dissolved.loc[dissolved["status"] == "existing"].geometry.iloc[0]
         mask = dissolved["status"] == "proposed"
         dissolved.loc[mask, "geometry"] = dissolved.loc[mask].geometry.difference(old)
     dissolved = dissolved[~dissolved.geometry.is_empty]
-    g = _wgs(dissolved, result.crs, simplify_m=15.0)
+    g = _wgs(dissolved, result.crs)
     keys = [str(s) for s in g["status"]]
     titles = [_t("svc_proposed" if k == "proposed" else "svc_existing", lang) for k in keys]
     styles = {
@@ -416,7 +413,20 @@ def _service_layer(result: RunResult, lang: Lang) -> DataLayer | None:
     )
 
 
+def _plan_standards(result: RunResult) -> dict[str, set[str]]:
+    """Proposed facility id -> the standards the plan placed it for (``proposals["standards"]``)."""
+    plan = result.proposals
+    if "standards" not in plan.columns or "id" not in plan.columns:
+        return {}
+    return {
+        str(i): {p for p in str(s).split(";") if p}
+        for i, s in zip(plan["id"], plan["standards"].fillna(""), strict=True)
+    }
+
+
 def _fixes(ftype: str) -> str:
+    """The standards a facility of this type counts towards (an existing one, or a run without
+    the plan's own reasons)."""
     if ftype == "village_station":
         return "V-ALL / V-STATION"
     if ftype in ("park", "sorting_centre"):
@@ -440,6 +450,7 @@ def _facility_layers(result: RunResult, lang: Lang, names: dict[str, str]) -> li
     ]
     status_col = _col(fac, "status").astype(str)
     is_station = fac["type"].astype(str) == "village_station"
+    plan_for = _plan_standards(result)
     groups = (  # existing village stations get their own layer (many, and the village layer shows them)
         ("existing", "existing", (status_col == "existing") & ~is_station, True),
         ("existing", "existing_stations", (status_col == "existing") & is_station, False),
@@ -468,6 +479,9 @@ def _facility_layers(result: RunResult, lang: Lang, names: dict[str, str]) -> li
             + sub["type"].astype(str)
         )
         counts = places.map(places.value_counts())
+        reasons: dict[str, set[str]] = {}
+        for place, fid in zip(places, _col(sub, "facility_id").astype(str), strict=True):
+            reasons.setdefault(place, set()).update(plan_for.get(fid, set()))
         first = ~places.duplicated()
         sub, types, counts = sub[first], [t for t, k in zip(types, first, strict=True) if k], counts[first]
         for (_, row), t in zip(sub.iterrows(), types, strict=True):
@@ -489,7 +503,9 @@ def _facility_layers(result: RunResult, lang: Lang, names: dict[str, str]) -> li
                     names.get(str(row.get("township_code", "")), ""),
                     i18n.fmt_yuan(row.get("cost"), lang) if proposed else "",
                     i18n.fmt_count(row.get("population_gained"), lang) if proposed else "",
-                    _fixes(t),
+                    i18n.standards_text(";".join(sorted(reasons[places[row.name]])), lang)
+                    if proposed and reasons.get(places[row.name])
+                    else _fixes(t),
                     str(int(counts[row.name])) if int(counts[row.name]) > 1 else "",
                 ]
             )
@@ -511,23 +527,50 @@ def _facility_layers(result: RunResult, lang: Lang, names: dict[str, str]) -> li
     return layers
 
 
+def village_states(
+    result: RunResult, vil: pd.DataFrame, lang: Lang
+) -> tuple[list[str], list[str], list[str]]:
+    """Each village's map key and its station before and after the plan, in words.
+
+    Keys: ``station`` (a station of its own before the plan), ``gained`` (the plan builds one in
+    it), ``shared`` (served by a neighbour's station within the sharing reach, none of its own) and
+    ``none``. Without an ``own_station`` column every served village counts as having a station.
+    """
+    served_b = _col(vil, "has_station_before").fillna(False).astype(bool).to_numpy()
+    served_a = _col(vil, "has_station_after").fillna(False).astype(bool).to_numpy()
+    if "own_station" in vil.columns:
+        own_b = vil["own_station"].fillna(False).astype(bool).to_numpy()
+        fac = result.facilities
+        built = set()
+        if {"status", "type", "village_code"} <= set(fac.columns):
+            new = fac[(fac["status"] == "proposed") & (fac["type"] == "village_station")]
+            built = set(new["village_code"].astype(str))
+        own_a = own_b | vil["village_code"].astype(str).isin(built).to_numpy()
+    else:
+        own_b, own_a = served_b, served_a
+    words = {k: _t(k, lang) for k in ("own", "shared_word", "no_station")}
+
+    def word(own: Any, served: Any) -> str:
+        return words["own"] if own else words["shared_word"] if served else words["no_station"]
+
+    keys = [
+        "station" if ob else "gained" if oa else "shared" if sa else "none"
+        for ob, oa, sa in zip(own_b, own_a, served_a, strict=True)
+    ]
+    before = [word(o, s) for o, s in zip(own_b, served_b, strict=True)]
+    after = [word(o, s) for o, s in zip(own_a, served_a, strict=True)]
+    return keys, before, after
+
+
 def _village_layer(result: RunResult, lang: Lang) -> DataLayer | None:
     vil = _wgs(result.villages, result.crs)
     if vil.empty:
         return None
-    before = _col(vil, "has_station_before").fillna(False).astype(bool).to_numpy()
-    after = _col(vil, "has_station_after").fillna(False).astype(bool).to_numpy()
-    keys = ["station" if b else ("gained" if a else "none") for b, a in zip(before, after, strict=True)]
+    keys, before_words, after_words = village_states(result, vil, lang)
     reasons: dict[str, str] = {}
-    vg = result.audit.village_gaps
-    if {"village_code", "reason"} <= set(vg.columns):
-        reasons = dict(
-            zip(
-                vg["village_code"].astype(str),
-                (i18n.local_text(str(r), lang) for r in vg["reason"]),
-                strict=True,
-            )
-        )
+    vg = files.village_gaps_frame(result, lang=lang)  # the reason worded from its cause
+    if len(vg):
+        reasons = dict(zip(vg["village_code"].astype(str), vg["reason"].astype(str), strict=True))
     fields = [
         i18n.column_label("village_code", lang),
         i18n.column_label("township_name", lang),
@@ -542,7 +585,7 @@ def _village_layer(result: RunResult, lang: Lang) -> DataLayer | None:
     ]
     kind_word = {"village": i18n.word("village_kind", lang), "community": i18n.word("community_kind", lang)}
     values = []
-    for (_, row), b, a in zip(vil.iterrows(), before, after, strict=True):
+    for (_, row), b, a in zip(vil.iterrows(), before_words, after_words, strict=True):
         values.append(
             [
                 str(row.get("village_code", "")),
@@ -550,8 +593,8 @@ def _village_layer(result: RunResult, lang: Lang) -> DataLayer | None:
                 kind_word.get(str(row.get("kind", "")), str(row.get("kind", "") or "")),
                 i18n.fmt_count(row.get("population"), lang),
                 i18n.fmt_count(row.get("households"), lang, "households"),
-                i18n.fmt_bool(b, lang),
-                i18n.fmt_bool(a, lang),
+                b,
+                a,
                 i18n.fmt_km(row.get("nearest_station_km"), lang),
                 i18n.fmt_min(row.get("nearest_station_min"), lang),
                 reasons.get(str(row.get("village_code", "")), ""),
@@ -562,6 +605,13 @@ def _village_layer(result: RunResult, lang: Lang) -> DataLayer | None:
     styles = {  # a station: teal dot; added by the plan: teal ring; none: white dot
         "station": {"radius": 5.5, "color": "#222222", "weight": 1.2, "fillColor": teal, "fillOpacity": 0.95},
         "gained": {"radius": 5.5, "color": teal, "weight": 3, "fillColor": "#ffffff", "fillOpacity": 0.95},
+        "shared": {
+            "radius": 5.5,
+            "color": "#222222",
+            "weight": 1.2,
+            "fillColor": palette.VILLAGE_COLOURS["shared"],
+            "fillOpacity": 0.95,
+        },
         "none": {
             "radius": 5.5,
             "color": palette.VILLAGE_NONE_EDGE,
@@ -678,6 +728,7 @@ def legend_html(result: RunResult, lang: Lang, breaks: Sequence[float] | None) -
     for style, label in (
         (f"background:{teal};border:1.5px solid #222", "station"),
         (f"background:#fff;border:3px solid {teal}", "station_gained"),
+        (f"background:{palette.VILLAGE_COLOURS['shared']};border:1.5px solid #222", "station_shared"),
         (f"background:#fff;border:1.5px solid {palette.VILLAGE_NONE_EDGE}", "station_none"),
     ):
         rows.append(f"<div class='row'><span class='dot' style='{style}'></span>{e(_t(label, lang))}</div>")

@@ -36,10 +36,12 @@ COVER_COLOURS: Final[dict[str, str]] = {
     "uncovered": NOT_COVERED,
 }
 
-#: Villages: a village station (teal, as the facility), one added by the plan (teal ring), none (white).
+#: Villages: a village station (teal, as the facility), one added by the plan (teal ring), served by a
+#: neighbour's shared station (pale teal), none (white).
 VILLAGE_COLOURS: Final[dict[str, str]] = {
     "station": FACILITY_COLOURS["village_station"],
     "gained": FACILITY_COLOURS["village_station"],
+    "shared": "#99e9f2",
     "none": "#ffffff",
 }
 VILLAGE_NONE_EDGE: Final = "#212529"

@@ -22,9 +22,10 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from planner.outputs import charts, files, i18n, report_sections, sources, staticmap
+from planner.outputs import charts, files, i18n, report_sections, report_standards, sources, staticmap
 from planner.outputs.i18n import Lang
 from planner.outputs.report_labels import REPORT_LABELS
+from planner.outputs.report_standards import citation, standards_table
 from planner.outputs.tableview import Cell, TableView
 from planner.types import RunResult
 
@@ -57,190 +58,114 @@ def _env() -> jinja2.Environment:
 # ---------------------------------------------------------------------------------------------
 
 
+def _card(label: str, main: Cell, sub: Cell | None = None) -> dict[str, Any]:
+    return {"label": label, "main": main, "sub": sub}
+
+
+def _of(part: Any, whole: Any, lang: Lang) -> str:
+    return f"{i18n.fmt_number(part, lang)} / {i18n.fmt_number(whole, lang)}"
+
+
+def _before(text: str, value: Any, key: str, lang: Lang) -> Cell:
+    return Cell(f"{i18n.word('before', lang)} {text}", value, key)
+
+
+def _coverage_cards(s: Mapping[str, Any], lang: Lang) -> list[dict[str, Any]]:
+    """One card per area class; a class no standard holds the plan to is marked as information."""
+    cards = []
+    for area, cov in (s.get("coverage") or {}).items():
+        cov = cov or {}
+        label = f"{i18n.area_label(str(area), lang)}{_l('coverage', lang)}"
+        if cov.get("information"):
+            label += _l("info_mark", lang)
+        after, before = cov.get("after"), cov.get("before")
+        cards.append(
+            _card(
+                label,
+                Cell(i18n.fmt_pct(after, lang), after, f"coverage.{area}.after"),
+                _before(i18n.fmt_pct(before, lang), before, f"coverage.{area}.before", lang),
+            )
+        )
+    return cards
+
+
+def _village_cards(vil: Mapping[str, Any], lang: Lang) -> list[dict[str, Any]]:
+    """Villages with a station of their own, and served (own or a neighbour's shared station)."""
+    cards = []
+    total = vil.get("total")
+    if "own_station_after" in vil:
+        own_b = vil.get("own_station_before")
+        cards.append(
+            _card(
+                _l("own_stations", lang),
+                Cell(_of(vil.get("own_station_after"), total, lang), vil.get("own_station_after"),
+                     "villages.own_station_after"),
+                _before(i18n.fmt_number(own_b, lang), own_b, "villages.own_station_before", lang),
+            )
+        )  # fmt: skip
+    with_b = vil.get("with_station_before")
+    sub = _before(i18n.fmt_number(with_b, lang), with_b, "villages.with_station_before", lang)
+    if "shared_station_before" in vil:
+        sub.text += _l("of_them_shared", lang).format(n=i18n.fmt_number(vil["shared_station_before"], lang))
+    label = _l("stations_shared" if "own_station_after" in vil else "stations", lang)
+    cards.append(
+        _card(
+            label,
+            Cell(_of(vil.get("with_station_after"), total, lang), vil.get("with_station_after"),
+                 "villages.with_station_after"),
+            sub,
+        )
+    )  # fmt: skip
+    return cards
+
+
+def _standards_card(result: RunResult, lang: Lang) -> dict[str, Any] | None:
+    """Judged county standards met before and after the plan (undecided ones left out)."""
+    if result.audit_after is None or "role" not in result.audit.table.columns:
+        return None
+
+    def met(table: pd.DataFrame) -> tuple[int, int]:
+        county = report_standards.county_rows(table)
+        judged = county[county["role"].astype(str).isin(["standard", "summary"]) & county["passed"].notna()]
+        return int(judged["passed"].astype(bool).sum()), len(judged)
+
+    before, n_before = met(result.audit.table)
+    after, n_after = met(result.audit_after.table)
+    return _card(
+        _l("standards_met", lang),
+        Cell(_of(after, n_after, lang), after, "standards.met_after"),
+        _before(_of(before, n_before, lang), before, "standards.met_before", lang),
+    )
+
+
 def headline_cards(result: RunResult, lang: Lang) -> list[dict[str, Any]]:
     """The headline figure cards: label, main text, sub text, and raw values with their keys."""
     s = result.summary
-    cards: list[dict[str, Any]] = [
-        {
-            "label": _l("population", lang),
-            "main": Cell(
-                i18n.fmt_count(s.get("population_total"), lang), s.get("population_total"), "population_total"
-            ),
-            "sub": None,
-        }
-    ]
-    for area, cov in (s.get("coverage") or {}).items():
-        cov = cov or {}
-        suffix = _l("coverage", lang) if lang == "zh" else " coverage"
-        cards.append(
-            {
-                "label": f"{i18n.area_label(str(area), lang)}{suffix}",
-                "main": Cell(
-                    i18n.fmt_pct(cov.get("after"), lang), cov.get("after"), f"coverage.{area}.after"
-                ),
-                "sub": Cell(
-                    f"{i18n.word('before', lang)} {i18n.fmt_pct(cov.get('before'), lang)}",
-                    cov.get("before"),
-                    f"coverage.{area}.before",
-                ),
-            }
-        )
-    vil = s.get("villages") or {}
-    if vil and "own_station_after" in vil:
-        cards.append(
-            {
-                "label": _l("own_stations", lang),
-                "main": Cell(
-                    f"{i18n.fmt_number(vil.get('own_station_after'), lang)} / "
-                    f"{i18n.fmt_number(vil.get('total'), lang)}",
-                    vil.get("own_station_after"),
-                    "villages.own_station_after",
-                ),
-                "sub": Cell(
-                    f"{i18n.word('before', lang)} {i18n.fmt_number(vil.get('own_station_before'), lang)}",
-                    vil.get("own_station_before"),
-                    "villages.own_station_before",
-                ),
-            }
-        )
-    if vil:
-        cards.append(
-            {
-                "label": _l("stations", lang),
-                "main": Cell(
-                    f"{i18n.fmt_number(vil.get('with_station_after'), lang)} / "
-                    f"{i18n.fmt_number(vil.get('total'), lang)}",
-                    vil.get("with_station_after"),
-                    "villages.with_station_after",
-                ),
-                "sub": Cell(
-                    f"{i18n.word('before', lang)} {i18n.fmt_number(vil.get('with_station_before'), lang)}",
-                    vil.get("with_station_before"),
-                    "villages.with_station_before",
-                ),
-            }
-        )
+    pop = s.get("population_total")
+    cards = [_card(_l("population", lang), Cell(i18n.fmt_count(pop, lang), pop, "population_total"))]
+    cards += _coverage_cards(s, lang)
+    cards += _village_cards(s.get("villages") or {}, lang) if s.get("villages") else []
     counts = s.get("proposals") or {}
     total = sum(int(v) for v in counts.values())
-    detail = "、".join(f"{i18n.facility_label(str(t), lang)} {int(n)}" for t, n in counts.items() if int(n))
-    if lang == "en":
-        detail = detail.replace("、", ", ")
+    sep = "、" if lang == "zh" else ", "
+    detail = sep.join(f"{i18n.facility_label(str(t), lang)} {int(n)}" for t, n in counts.items() if int(n))
     cards.append(
-        {
-            "label": _l("new_facilities", lang),
-            "main": Cell(i18n.fmt_count(total, lang, "count"), total, "proposals.total"),
-            "sub": Cell(detail or _l("none", lang)),
-        }
+        _card(
+            _l("new_facilities", lang),
+            Cell(i18n.fmt_count(total, lang, "count"), total, "proposals.total"),
+            Cell(detail or _l("none", lang)),
+        )
     )
-    cost = _total_cost(result)
-    cards.append(
-        {
-            "label": _l("investment", lang),
-            "main": Cell(i18n.fmt_yuan(cost, lang), cost, "proposals.cost"),
-            "sub": None,
-        }
-    )
+    cost = report_standards.plan_cost(result)
+    cards.append(_card(_l("investment", lang), Cell(i18n.fmt_yuan(cost, lang), cost, "proposals.cost")))
+    standards = _standards_card(result, lang)
+    if standards is not None:
+        cards.append(standards)
     for card in cards:  # the unit in smaller type, so that a long figure fits its card
         number, _, unit = card["main"].text.rpartition(" ")
         is_unit = bool(number) and bool(unit) and not any(ch.isdigit() for ch in unit)
         card["number"], card["unit"] = (number, unit) if is_unit else (card["main"].text, "")
     return cards
-
-
-def _total_cost(result: RunResult) -> float:
-    if "cost" in result.proposals.columns and len(result.proposals):
-        return float(pd.to_numeric(result.proposals["cost"], errors="coerce").fillna(0).sum())
-    return 0.0
-
-
-def _pass_cell(passed: Any, lang: Lang, key: str) -> Cell:
-    if i18n.is_missing(passed):
-        return Cell(i18n.MISSING, None, key)
-    ok = bool(passed)
-    return Cell(
-        ("✔ " if ok else "✘ ") + i18n.word("pass" if ok else "fail", lang), ok, key, "pass" if ok else "fail"
-    )
-
-
-def standards_table(result: RunResult, lang: Lang) -> TableView:
-    """County-level audit rows: value, target, pass/fail and the clause; the after-plan value if known."""
-    files.audit_frame(result)  # checks the contract columns
-    audit = result.audit.table
-    county = audit[audit["unit_level"].astype(str) == "county"]
-    after: dict[tuple[str, str], pd.Series] = {}
-    if result.audit_after is not None and not result.audit_after.table.empty:
-        at = result.audit_after.table
-        after = {(str(r["standard_id"]), str(r["unit_code"])): r for _, r in at.iterrows()}
-    headers = [
-        _l("standard", lang),
-        _l("content", lang),
-        _l("value", lang),
-        _l("target", lang),
-        _l("result", lang),
-    ]
-    if after:
-        headers += [_l("after_value", lang), _l("after_result", lang)]
-    meet = result.summary.get("meet")
-    meet_ids = {str(m) for m in meet} if isinstance(meet, list) else None
-    if meet_ids is not None:
-        headers.append(_l("meet", lang))
-    headers.append(_l("citation", lang))
-    view = TableView(headers=headers, id="standards")
-    view.numeric = (
-        [False, False, True, True, False]
-        + ([True, False] if after else [])
-        + ([False] if meet_ids is not None else [])
-        + [False]
-    )
-    for _, r in county.iterrows():
-        sid, code = str(r["standard_id"]), str(r["unit_code"])
-        base = f"audit:{sid}:{code}"
-        row = [
-            Cell(sid, sid, f"{base}:standard_id"),
-            Cell(i18n.standard_label(sid, lang)),
-            Cell(
-                i18n.fmt_standard_value(sid, r["value"], lang, "county"), r["value"], f"{base}:value", "num"
-            ),
-            Cell(
-                i18n.fmt_standard_value(sid, r["target"], lang, "county"),
-                r["target"],
-                f"{base}:target",
-                "num",
-            ),
-            _pass_cell(r["passed"], lang, f"{base}:passed"),
-        ]
-        if after:
-            ar = after.get((sid, code))
-            row += (
-                [
-                    Cell(
-                        i18n.fmt_standard_value(sid, ar["value"], lang, "county"),
-                        ar["value"],
-                        f"after:{sid}:{code}:value",
-                        "num",
-                    ),
-                    _pass_cell(ar["passed"], lang, f"after:{sid}:{code}:passed"),
-                ]
-                if ar is not None
-                else [Cell(i18n.MISSING), Cell(i18n.MISSING)]
-            )
-        if meet_ids is not None:
-            planned = sid in meet_ids or i18n.base_standard(sid, {m: 1 for m in meet_ids}) is not None
-            row.append(Cell("●" if planned else "", planned, f"meet:{sid}:{code}"))
-        row.append(Cell(citation(result, sid, r)))
-        view.rows.append(row)
-    return view
-
-
-def citation(result: RunResult, standard_id: str, row: Any = None) -> str:
-    """The clause a standard comes from: the audit row's own ``citation`` if it has one, else
-    ``result.citations`` for the id or its base id (``V-ALL-2021`` -> ``V-ALL``)."""
-    if row is not None:
-        text = row.get("citation")
-        if isinstance(text, str) and text.strip():
-            return text
-    base = i18n.base_standard(standard_id, result.citations)
-    return result.citations[base] if base else i18n.MISSING
 
 
 def township_standards_table(result: RunResult, lang: Lang) -> TableView | None:
@@ -270,7 +195,7 @@ def township_standards_table(result: RunResult, lang: Lang) -> TableView | None:
             mark = "" if ok is None else (" ✔" if ok else " ✘")
             row.append(
                 Cell(
-                    i18n.fmt_standard_value(sid, r["value"], lang, "township") + mark,
+                    i18n.fmt_standard_value(sid, r["value"], lang, "township", r.get("role")) + mark,
                     r["value"],
                     f"audit:{sid}:{code}:value",
                     "num " + ("" if ok is None else ("pass" if ok else "fail")),
@@ -303,6 +228,10 @@ def frame_table(
                 text = i18n.facility_label(str(v), lang)
             elif c in ("lon", "lat"):
                 text = i18n.fmt_number(v, lang, decimals=5)
+            elif c == "standards":
+                text = i18n.standards_text(v, lang)
+            elif c == "cause":
+                text = i18n.cause_label(v, lang) or i18n.MISSING
             else:
                 text = i18n.fmt_column_value(str(c), v, lang)
             raw = v.item() if hasattr(v, "item") else v
@@ -462,22 +391,49 @@ def facility_gap_tables(result: RunResult, lang: Lang) -> tuple[TableView | None
     return summary, detail
 
 
+#: Input names and provenance kinds in the report's words.
+_INPUT_NAMES: Final[dict[str, tuple[str, str]]] = {
+    "boundary": ("县界", "county boundary"),
+    "townships": ("乡镇界", "townships"),
+    "population": ("人口栅格", "population raster"),
+    "census": ("普查人口", "census population"),
+    "roads": ("道路网", "roads"),
+    "villages": ("村（居）名录", "village register"),
+    "village_points": ("村点位", "village points"),
+    "facilities": ("现有设施", "existing facilities"),
+    "candidates": ("候选点", "candidate sites"),
+}
+_KINDS: Final[dict[str, tuple[str, str]]] = {
+    "real": ("实际数据", "real data"),
+    "synthetic": ("合成数据（虚构）", "synthetic (fictional) data"),
+    "generated": ("按规则生成", "generated by rule"),
+    "unstated": ("来源未注明", "source not stated"),
+}
+
+
+def data_sources_text(provenance: Mapping[str, Any], lang: Lang) -> str:
+    """Each input the run used: its name, file, kind (real, synthetic, generated, not stated) and source."""
+    parts = []
+    for name, entry in provenance.items():
+        if not isinstance(entry, Mapping) or entry.get("kind") == "none":
+            continue
+        label = i18n.pick(_INPUT_NAMES.get(str(name), (str(name), str(name))), lang)
+        kind = i18n.pick(_KINDS.get(str(entry.get("kind")), ("", "")), lang)
+        what = [str(v) for v in (entry.get("file"), kind, entry.get("source")) if v]
+        parts.append(f"{label}：{'，'.join(what)}" if lang == "zh" else f"{label}: {', '.join(what)}")
+    return ("；" if lang == "zh" else "; ").join(parts)
+
+
 def method_notes(result: RunResult, lang: Lang) -> list[tuple[str, str]]:
     """Method notes as (label, text) pairs: data sources, CRS, radius reading, solver, timings."""
     s = result.summary
     method = s.get("method") if isinstance(s.get("method"), Mapping) else {}
     assert isinstance(method, Mapping)
     notes: list[tuple[str, str]] = []
-    data_sources = method.get("data_sources") or s.get("data_sources") or s.get("inputs")
-    if isinstance(data_sources, Mapping) and data_sources:
-        notes.append(
-            (
-                _l("data_sources", lang),
-                "；".join(f"{k}: {v}" for k, v in data_sources.items())
-                if lang == "zh"
-                else "; ".join(f"{k}: {v}" for k, v in data_sources.items()),
-            )
-        )
+    inputs = s.get("inputs")
+    provenance = inputs.get("provenance") if isinstance(inputs, Mapping) else None
+    if isinstance(provenance, Mapping) and provenance:
+        notes.append((_l("data_sources", lang), data_sources_text(provenance, lang)))
     epsg = result.crs.to_epsg()
     if lang == "zh":
         crs_text = f"投影坐标系 EPSG:{epsg}" if epsg else "投影坐标系（米）"
@@ -812,7 +768,7 @@ def report_context(result: RunResult, lang: Lang, *, maps: bool = True) -> dict[
     key = "township_code" if "township_code" in township.columns else None
     gaps = files.village_gaps_frame(result, lang=lang)
     epsg = result.crs.to_epsg()
-    unmet, unmet_source = report_sections.unmet_view(result, lang)
+    unmet, unmet_source = report_standards.unmet_view(result, lang)
     sites = report_sections.site_list(result)
     year = result.summary.get("year")
     return {
@@ -835,7 +791,8 @@ def report_context(result: RunResult, lang: Lang, *, maps: bool = True) -> dict[
         "documents": report_sections.cited_documents(result, lang),
         "unmet": unmet,
         "unmet_source": unmet_source,
-        "cost_by_standard": report_sections.cost_view(result, lang),
+        "cost_by_standard": report_standards.cost_view(result, lang),
+        "standard_notes": report_standards.standard_notes(result, lang),
         "curve_note": report_sections.curve_note(result, lang),
         "county_map": staticmap.county_map(result, lang) if maps else None,
         "town_pages": report_sections.township_pages(result, lang, maps=maps),
@@ -843,11 +800,12 @@ def report_context(result: RunResult, lang: Lang, *, maps: bool = True) -> dict[
         "townships": frame_table(township, lang, id="townships", key_col=key) if len(township) else None,
         "coverage_chart": charts.coverage_chart(result.summary, lang),
         "township_chart": _township_chart(result, lang),
-        "budget_chart": charts.budget_chart(curve, lang, chosen_budget=_total_cost(result))
+        "budget_chart": charts.budget_chart(curve, lang, chosen_budget=report_standards.plan_cost(result))
         if has_curve and curve is not None
         else None,
         "plan_by_type": plan_by_type(result, lang),
         "plan": frame_table(sites, lang, id="proposals", key_col="id", total=True),
+        "sites_have_standards": "standards" in sites.columns,
         "village_gaps": frame_table(gaps, lang, id="village_gaps", key_col="village_code")
         if len(gaps)
         else None,

@@ -9,7 +9,6 @@ column of the proposals. Without them it says what it can from the after-plan au
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -50,111 +49,8 @@ def cited_documents(result: RunResult, lang: Lang) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Still unmet after the plan
+# The budget curve
 # ---------------------------------------------------------------------------------------------
-
-
-def _unmet_from_audit(result: RunResult) -> pd.DataFrame:
-    """Failing rows of the after-plan audit below county level (when the run has no ``unmet``)."""
-    after = result.audit_after
-    if after is None or after.table.empty:
-        return pd.DataFrame()
-    t = after.table
-    rows = t[(t["unit_level"].astype(str) != "county") & failing(t)]
-    return rows.rename(columns={"standard_id": "standard"})
-
-
-def unmet_view(result: RunResult, lang: Lang) -> tuple[Any, str]:
-    """Units still failing a standard after the plan, grouped by standard, level and cause.
-
-    Returns the table (``None`` when nothing is unmet) and a sentence saying where the rows come
-    from (the run's ``unmet`` list, or the after-plan audit).
-    """
-    Cell, TableView = _cells()
-    unmet = result.summary.get("unmet")
-    from_summary = isinstance(unmet, list)
-    frame = pd.DataFrame(unmet) if from_summary and unmet else _unmet_from_audit(result)
-    if from_summary and not unmet:
-        return None, _l("all_met", lang)
-    if frame.empty:
-        return None, _l("all_met", lang) if result.audit_after is not None else _l("no_after_audit", lang)
-    if "cause" not in frame.columns:
-        frame["cause"] = ""
-    if "short_by" not in frame.columns:
-        frame["short_by"] = float("nan")
-    view = TableView(
-        headers=[
-            _l("standard", lang),
-            _l("content", lang),
-            i18n.column_label("unit_level", lang),
-            _l("units_failing", lang),
-            _l("examples", lang),
-            _l("short_by", lang),
-            _l("cause", lang),
-        ],
-        id="unmet",
-        numeric=[False, False, False, True, False, True, False],
-    )
-    keys = [frame["standard"].astype(str), frame["unit_level"].astype(str), frame["cause"].astype(str)]
-    for (sid_key, lev_key, cause), grp in frame.groupby(keys, sort=False):
-        sid, lev = str(sid_key), str(lev_key)
-        names = [str(n) for n in grp.get("unit_name", pd.Series(dtype=str)).head(4)]
-        more = len(grp) - len(names)
-        sep = "、" if lang == "zh" else ", "
-        example = sep.join(names) + (_l("and_more", lang).format(n=more) if more > 0 else "")
-        short = pd.to_numeric(grp["short_by"], errors="coerce")
-        short_text = (
-            i18n.fmt_standard_value(sid, short.sum(), lang, lev) if short.notna().any() else i18n.MISSING
-        )
-        view.rows.append(
-            [
-                Cell(sid),
-                Cell(i18n.standard_label(sid, lang)),
-                Cell(i18n.pick(i18n.UNIT_LEVEL_LABELS.get(lev, (lev, lev)), lang)),
-                Cell(i18n.fmt_number(len(grp), lang), len(grp), f"unmet:{sid}:{lev}:{cause}:units", "num"),
-                Cell(example),
-                Cell(short_text, float(short.sum()) if short.notna().any() else None, None, "num"),
-                Cell(i18n.cause_label(cause, lang) if cause else i18n.MISSING),
-            ]
-        )
-    source = _l("unmet_from_summary" if from_summary else "unmet_from_audit", lang)
-    return view, source
-
-
-# ---------------------------------------------------------------------------------------------
-# What the money is for
-# ---------------------------------------------------------------------------------------------
-
-
-def cost_view(result: RunResult, lang: Lang) -> Any:
-    """What each standard adds to the plan's cost (``summary["cost_by_standard"]``), or ``None``."""
-    Cell, TableView = _cells()
-    by = result.summary.get("cost_by_standard")
-    if not isinstance(by, Mapping) or not by:
-        return None
-    total = sum(float(v) for v in by.values() if not i18n.is_missing(v))
-    view = TableView(
-        headers=[_l("standard", lang), _l("content", lang), _l("cost", lang), _l("share_of_cost", lang)],
-        id="cost-by-standard",
-        numeric=[False, False, True, True],
-    )
-    for sid, yuan in sorted(by.items(), key=lambda kv: -float(kv[1] or 0)):
-        value = float(yuan or 0)
-        view.rows.append(
-            [
-                Cell(str(sid)),
-                Cell(i18n.standard_label(str(sid), lang)),
-                Cell(i18n.fmt_yuan(value, lang), value, f"cost_by_standard:{sid}", "num"),
-                Cell(i18n.fmt_pct(value / total if total else None, lang), None, None, "num"),
-            ]
-        )
-    view.foot = [
-        Cell(i18n.word("total", lang)),
-        Cell(""),
-        Cell(i18n.fmt_yuan(total, lang), total, "cost_by_standard:total", "num"),
-        Cell(""),
-    ]
-    return view
 
 
 def curve_note(result: RunResult, lang: Lang) -> str | None:
@@ -226,23 +122,83 @@ def _failing_after(result: RunResult, code: str, lang: Lang) -> list[str]:
     bad = mine[failing(mine)]
     lines = []
     for sid, grp in bad.groupby(bad["standard_id"].astype(str), sort=False):
+        if "role" in grp.columns and (grp["role"].astype(str) == "standard").any():
+            grp = grp[grp["role"].astype(str) == "standard"]  # the township total repeats its units
         label = i18n.standard_label(sid, lang)
         lev = str(grp["unit_level"].iloc[0])
-        if lev == "township":
+        if lev == "township" or (len(grp) == 1 and lev == "county"):
             r = grp.iloc[0]
             lines.append(
                 _l("town_fail", lang).format(
                     sid=sid,
                     label=label,
-                    value=i18n.fmt_standard_value(sid, r["value"], lang, lev),
-                    target=i18n.fmt_standard_value(sid, r["target"], lang, lev),
+                    value=i18n.fmt_standard_value(sid, r["value"], lang, lev, r.get("role")),
+                    target=i18n.fmt_standard_value(sid, r["target"], lang, lev, r.get("role")),
                 )
             )
         else:
             sep = "、" if lang == "zh" else ", "
             names = sep.join(str(n) for n in grp["unit_name"].head(3))
-            lines.append(_l("town_fail_units", lang).format(sid=sid, label=label, n=len(grp), names=names))
+            names += _l("and_more", lang).format(n=len(grp) - 3) if len(grp) > 3 else ""
+            level = i18n.pick(i18n.UNIT_LEVEL_LABELS.get(lev, (lev, lev)), lang)
+            lines.append(
+                _l("town_fail_units", lang).format(
+                    sid=sid,
+                    label=label,
+                    n=len(grp),
+                    names=names,
+                    level=level if lang == "zh" else level.lower(),
+                )
+            )
     return lines
+
+
+def _village_facts(row: pd.Series, lang: Lang) -> list[tuple[str, str]]:
+    """Villages with their own station, and served (own or shared), before → after / all."""
+    n = row.get("villages")
+    if n is None or i18n.is_missing(n) or not int(n):
+        return []
+
+    def change(before: Any, after: Any) -> str:
+        return (
+            f"{i18n.fmt_number(before, lang)} → {i18n.fmt_number(after, lang)} / {i18n.fmt_number(n, lang)}"
+        )
+
+    facts = []
+    if "villages_own_station_before" in row:
+        facts.append(
+            (
+                _l("own_stations", lang),
+                change(row["villages_own_station_before"], row["villages_own_station_after"]),
+            )
+        )
+    vb = row.get("villages_with_station_before", row.get("with_station_before"))
+    va = row.get("villages_with_station_after", row.get("with_station_after"))
+    label = "stations_shared" if "villages_own_station_before" in row else "stations"
+    facts.append((_l(label, lang), change(vb, va)))
+    return facts
+
+
+def _plan_text(mine: pd.DataFrame, lang: Lang) -> str:
+    """The township's new sites by facility type, and the standards they are for (units per standard)."""
+    if not len(mine):
+        return _l("town_no_plan", lang)
+    sep = "、" if lang == "zh" else ", "
+    counts = mine.groupby("type", sort=False)["units"].sum()
+    parts = [f"{i18n.facility_label(str(t), lang)} {int(n)}" for t, n in counts.items()]
+    text = _l("town_plan", lang).format(sites=len(mine), parts=sep.join(parts))
+    if "standards" in mine.columns:
+        per: dict[str, int] = {}
+        for ids, units in zip(mine["standards"], mine["units"], strict=True):
+            for sid in str(ids).split(";"):
+                if sid:
+                    per[sid] = per.get(sid, 0) + int(units)
+        if per:
+            listed = sep.join(
+                f"{i18n.standards_text(k, lang)} {v}" for k, v in sorted(per.items(), key=lambda kv: -kv[1])
+            )
+            text += _l("town_for", lang).format(parts=listed)
+    return text
 
 
 def township_pages(result: RunResult, lang: Lang, *, maps: bool = True) -> list[TownshipPage]:
@@ -262,25 +218,9 @@ def township_pages(result: RunResult, lang: Lang, *, maps: bool = True) -> list[
         page.facts.append(
             (_l("coverage_word", lang), f"{i18n.fmt_pct(before, lang)} → {i18n.fmt_pct(after, lang)}")
         )
-        if "villages" in row and not i18n.is_missing(row["villages"]) and int(row["villages"]):
-            vb = row.get("villages_with_station_before", row.get("with_station_before"))
-            va = row.get("villages_with_station_after", row.get("with_station_after"))
-            page.facts.append(
-                (
-                    _l("stations", lang),
-                    f"{i18n.fmt_number(vb, lang)} → {i18n.fmt_number(va, lang)}"
-                    f" / {i18n.fmt_number(row['villages'], lang)}",
-                )
-            )
+        page.facts += _village_facts(row, lang)
         page.facts.append((_l("cost", lang), i18n.fmt_yuan(row.get("proposed_cost", 0.0), lang)))
-        mine = sites[sites["township_name"].astype(str) == name]
-        if len(mine):
-            counts = mine.groupby("type", sort=False)["units"].sum()
-            sep = "、" if lang == "zh" else ", "
-            parts = [f"{i18n.facility_label(str(t), lang)} {int(n)}" for t, n in counts.items()]
-            page.plan_text = _l("town_plan", lang).format(sites=len(mine), parts=sep.join(parts))
-        else:
-            page.plan_text = _l("town_no_plan", lang)
+        page.plan_text = _plan_text(sites[sites["township_name"].astype(str) == name], lang)
         page.unmet = _failing_after(result, code, lang)
         pages.append(page)
     return pages

@@ -35,13 +35,27 @@ class DocumentInfo:
     title_zh: str
     title_en: str
     number: str
+    date: str = ""
+    numbered: bool = True
+    issuer_en: str = ""
 
     def full(self, lang: Lang) -> str:
-        """``吉林市人民政府办公室《吉林市快递业发展"十四五"规划》（吉市政办发〔2021〕30号）``."""
+        """``吉林市人民政府办公室《吉林市快递业发展"十四五"规划》（吉市政办发〔2021〕30号）``; a document
+        without a number (文号) is named by its date."""
         if lang == "zh":
+            if not self.numbered:
+                return f"{self.issuer_zh}《{self.title_zh}》（{_date_zh(self.date)}印发）"
             return f"{self.issuer_zh}《{self.title_zh}》（{self.number}）"
         title = self.title_en or self.title_zh
-        return f"{title} ({self.issuer_zh}, {self.number})"
+        issuer = self.issuer_en or self.issuer_zh
+        return f"{title} ({issuer}, {self.number if self.numbered else self.date})"
+
+
+def _date_zh(date: str) -> str:
+    parts = date.split("-")
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        return f"{int(parts[0])}年{int(parts[1])}月{int(parts[2])}日"
+    return date
 
 
 def _profile_dirs() -> list[Path]:
@@ -73,11 +87,18 @@ def _docs_of(raw: Mapping[str, Any]) -> dict[str, DocumentInfo]:
     for doc_id, doc in (raw.get("documents") or {}).items():
         if not isinstance(doc, Mapping):
             continue
+        title_zh = str(doc.get("title_zh") or "")
+        date = str(doc.get("date") or "")
+        # a document without a number is cited by its title and date (Source.cite)
+        number = doc.get("number") or (f"《{title_zh}》（{date}）" if title_zh and date else str(doc_id))
         out[str(doc_id)] = DocumentInfo(
             issuer_zh=str(doc.get("issuer_zh") or ""),
-            title_zh=str(doc.get("title_zh") or ""),
+            title_zh=title_zh,
             title_en=str(doc.get("title_en") or ""),
-            number=str(doc.get("number") or doc_id),
+            number=str(number),
+            date=date,
+            numbered=bool(doc.get("number")),
+            issuer_en=str(doc.get("issuer_en") or ""),
         )
     return out
 
@@ -129,3 +150,42 @@ def profile_title(summary: Mapping[str, Any], lang: Lang) -> str:
     raw = _profile_yaml(slug) if slug else {}
     title = raw.get("title_zh" if lang == "zh" else "title_en")
     return str(title) if title else slug
+
+
+@functools.lru_cache(maxsize=16)
+def _load(name: str) -> Any:
+    """The profile named ``name`` as the scenario loader finds it (``None`` when it cannot be read)."""
+    from planner.errors import PlannerError
+    from planner.standards import load_profile, resolve_profile_path
+
+    if not name:
+        return None
+    try:
+        return load_profile(resolve_profile_path(name, Path.cwd()))
+    except (PlannerError, OSError):
+        return None
+
+
+def source_title(source: Any, summary: Mapping[str, Any], lang: Lang) -> str:
+    """The title of the profile a standard comes from (``role``/``source`` of the audit): the run's
+    own profile by :func:`profile_title`, a profile it extends by that profile's title."""
+    name = str(source or "")
+    if not name or name == str(summary.get("profile") or ""):
+        return profile_title(summary, lang)
+    profile = _load(name)
+    return str(profile.title(lang)) if profile is not None else name
+
+
+def is_inherited(source: Any, summary: Mapping[str, Any]) -> bool:
+    """True when an audit row's ``source`` is a profile the run's profile extends."""
+    name = str(source or "")
+    return bool(name) and name != str(summary.get("profile") or "")
+
+
+def count_title(standard_id: str, summary: Mapping[str, Any], lang: Lang) -> str:
+    """The title of a countable target (``C-…``) of the run's profile ("" when unknown)."""
+    profile = _load(str(summary.get("profile") or ""))
+    target = profile.counts.get(standard_id) if profile is not None else None
+    if target is None:
+        return ""
+    return str(target.title_zh if lang == "zh" else target.title_en)

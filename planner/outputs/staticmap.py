@@ -27,6 +27,9 @@ from planner.outputs import fonts, i18n, palette
 from planner.outputs.i18n import Lang
 from planner.types import RunResult
 
+#: A drawing window (xmin, ymin, xmax, ymax) in the work CRS; ``None`` draws everything.
+Window = tuple[float, float, float, float] | None
+
 #: Marker of each proposed facility type (matplotlib marker codes).
 MARKERS: Final[dict[str, str]] = {
     "outlet": "s",
@@ -67,18 +70,46 @@ def png_data_uri(fig: Any, *, dpi: int) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def sites(result: RunResult, *, cell_m: float = 1.0) -> pd.DataFrame:
+def _inside(xs: np.ndarray, ys: np.ndarray, window: Window) -> np.ndarray:
+    if window is None:
+        return np.ones(len(xs), dtype=bool)
+    x0, y0, x1, y1 = window
+    return (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
+
+
+def _segments(geoms: gpd.GeoSeries) -> list[np.ndarray]:
+    """The line strings' vertex arrays, read in one vectorised pass (a township map of a
+    prefecture draws tens of thousands of road pieces)."""
+    lines = geoms[geoms.notna() & (geoms.geom_type == "LineString")].to_numpy()
+    if len(lines) == 0:
+        return []
+    coords, index = shapely.get_coordinates(lines, return_index=True)
+    cuts = np.flatnonzero(np.diff(index)) + 1
+    return np.split(coords, cuts)
+
+
+def sites(
+    result: RunResult,
+    *,
+    cell_m: float = 1.0,
+    window: Window = None,
+    cell_factor: dict[str, float] | None = None,
+) -> pd.DataFrame:
     """Proposed facilities grouped by type within square cells of ``cell_m`` metres.
 
     Returns x, y (the mean position of the group, work CRS), type and units (how many proposed
     facilities the group holds). With the default 1 m cell, units at one site are one group; the
     maps use cells of about 1/45 of their width so that nearby sites merge into one counted symbol.
+    ``cell_factor`` widens the cells of some types (lockers, which come by the hundred in towns);
+    ``window`` keeps the facilities inside it.
     """
     fac = result.facilities
     empty = pd.DataFrame({"x": [], "y": [], "type": [], "units": []})
     if "status" not in fac.columns:
         return empty
     new = fac[(fac["status"] == "proposed") & fac.geometry.notna()]
+    if window is not None and not new.empty:
+        new = new[_inside(new.geometry.x.to_numpy(), new.geometry.y.to_numpy(), window)]
     if new.empty:
         return empty
     frame = pd.DataFrame(
@@ -88,16 +119,19 @@ def sites(result: RunResult, *, cell_m: float = 1.0) -> pd.DataFrame:
             "type": new["type"].astype(str).to_numpy(),
         }
     )
-    frame["cx"] = np.floor(frame["x"] / cell_m)
-    frame["cy"] = np.floor(frame["y"] / cell_m)
+    cell = cell_m * frame["type"].map(cell_factor or {}).fillna(1.0).to_numpy(dtype=float)
+    frame["cx"] = np.floor(frame["x"] / cell)
+    frame["cy"] = np.floor(frame["y"] / cell)
     grouped = frame.groupby(["type", "cx", "cy"], as_index=False, sort=False).agg(
         x=("x", "mean"), y=("y", "mean"), units=("x", "size")
     )
     return grouped[["x", "y", "type", "units"]]
 
 
-def _draw_base(ax: Any, result: RunResult, lang: Lang, focus: str | None) -> None:
+def _draw_base(ax: Any, result: RunResult, focus: str | None, window: Window) -> None:
     towns = result.townships
+    if window is not None:
+        towns = towns.cx[window[0] : window[2], window[1] : window[3]]
     if focus is None:
         towns.plot(ax=ax, facecolor="#f8f9fa", edgecolor="#868e96", linewidth=0.6)
     else:
@@ -107,15 +141,10 @@ def _draw_base(ax: Any, result: RunResult, lang: Lang, focus: str | None) -> Non
     roads = result.extra_tables.get("roads")
     if isinstance(roads, gpd.GeoDataFrame) and not roads.empty and "road_class" in roads.columns:
         rd = roads.to_crs(result.crs) if roads.crs is not None else roads
-        if focus is not None:
-            xmin, ymin, xmax, ymax = towns[towns["township_code"].astype(str) == focus].total_bounds
-            pad = max(xmax - xmin, ymax - ymin) * 0.6
-            rd = rd.cx[xmin - pad : xmax + pad, ymin - pad : ymax + pad]
+        if window is not None:
+            rd = rd.cx[window[0] : window[2], window[1] : window[3]]
         for cls in ("minor", "secondary", "major"):
-            part = rd[rd["road_class"] == cls].geometry
-            segs = [
-                np.asarray(g.coords)[:, :2] for g in part if g is not None and g.geom_type == "LineString"
-            ]
+            segs = _segments(rd.geometry[(rd["road_class"] == cls).to_numpy()])
             if segs:
                 ax.add_collection(
                     LineCollection(
@@ -125,13 +154,20 @@ def _draw_base(ax: Any, result: RunResult, lang: Lang, focus: str | None) -> Non
                         zorder=1,
                     )
                 )
-    result.boundary.boundary.plot(ax=ax, color=palette.BOUNDARY_COLOUR, linewidth=1.0, zorder=2)
+    edge = result.boundary.boundary
+    if window is not None:
+        edge = edge.clip_by_rect(*window)
+        edge = edge[~edge.is_empty]
+    if not edge.empty:
+        edge.plot(ax=ax, color=palette.BOUNDARY_COLOUR, linewidth=1.0, zorder=2)
 
 
-def _draw_demand(ax: Any, result: RunResult, size: float) -> None:
+def _draw_demand(ax: Any, result: RunResult, size: float, window: Window) -> None:
     d = result.demand
     if d.empty or "covered_before" not in d.columns:
         return
+    if window is not None:
+        d = d[_inside(d.geometry.x.to_numpy(), d.geometry.y.to_numpy(), window)]
     pop = d["population"].astype(float).to_numpy()
     before = d["covered_before"].fillna(False).astype(bool).to_numpy()
     after = d.get("covered_after", d["covered_before"]).fillna(False).astype(bool).to_numpy()
@@ -145,20 +181,23 @@ def _draw_demand(ax: Any, result: RunResult, size: float) -> None:
         ax.scatter(xs[mask], ys[mask], s=s[mask], c=palette.COVER_COLOURS[key], linewidths=0, zorder=z)
 
 
-def _draw_sites(ax: Any, result: RunResult, lang: Lang, scale: float, cell_m: float) -> list[str]:
+def _draw_sites(ax: Any, result: RunResult, scale: float, cell_m: float, window: Window) -> list[str]:
     fac = result.facilities
     old = fac[
         (fac.get("status", "existing") == "existing")
         & fac["type"].isin(["outlet", "locker", "village_station"])
+        & fac.geometry.notna()
     ]
+    if window is not None:
+        old = old[_inside(old.geometry.x.to_numpy(), old.geometry.y.to_numpy(), window)]
     if len(old):
         ax.scatter(
             old.geometry.x, old.geometry.y, s=6 * scale, c="#495057", marker="o", linewidths=0, zorder=6
         )
     shown = []
+    # lockers come by the hundred in towns: grouped in cells three times as large
+    groups = sites(result, cell_m=cell_m, window=window, cell_factor={"locker": 3.0})
     for ftype in sorted(set(_proposed_types(result)), key=_type_order):
-        # lockers come by the hundred in towns: grouped in cells three times as large
-        groups = sites(result, cell_m=cell_m * (3 if ftype == "locker" else 1))
         grp = groups[groups["type"] == ftype]
         colour = palette.facility_colour(ftype)
         marker = MARKERS.get(ftype, "o")
@@ -304,9 +343,9 @@ def county_map(result: RunResult, lang: Lang, *, width_in: float = 6.6, dpi: int
     with matplotlib.rc_context(_rc()):
         fig = Figure(figsize=(width_in, min(width_in * aspect, 5.2) + 0.6))
         ax = fig.subplots()
-        _draw_base(ax, result, lang, None)
-        _draw_demand(ax, result, size=10)
-        types = _draw_sites(ax, result, lang, scale=1.0, cell_m=(xmax - xmin) / 45)
+        _draw_base(ax, result, None, None)
+        _draw_demand(ax, result, size=10, window=None)
+        types = _draw_sites(ax, result, scale=1.0, cell_m=(xmax - xmin) / 45, window=None)
         _labels(ax, result, None)
         ax.set_aspect("equal")
         ax.set_axis_off()
@@ -326,17 +365,20 @@ def township_map(
     xmin, ymin, xmax, ymax = sel.total_bounds if not sel.empty else (np.nan,) * 4
     if not np.isfinite([xmin, ymin, xmax, ymax]).all():
         return None
-    pad = max(xmax - xmin, ymax - ymin) * 0.06
+    # a square window around the township (the figure is square): equal axes need no adjusting
+    half = max(xmax - xmin, ymax - ymin) * 0.56
+    cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
     with matplotlib.rc_context(_rc()):
         fig = Figure(figsize=(width_in, width_in))
         ax = fig.subplots()
-        _draw_base(ax, result, lang, code)
-        _draw_demand(ax, result, size=22)
-        _draw_sites(ax, result, lang, scale=1.6, cell_m=max(xmax - xmin, ymax - ymin) / 30)
+        window = (cx - half, cy - half, cx + half, cy + half)
+        _draw_base(ax, result, code, window)
+        _draw_demand(ax, result, size=22, window=window)
+        _draw_sites(ax, result, scale=1.6, cell_m=max(xmax - xmin, ymax - ymin) / 30, window=window)
         _labels(ax, result, code)
-        ax.set_xlim(xmin - pad, xmax + pad)
-        ax.set_ylim(ymin - pad, ymax + pad)
-        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_xlim(cx - half, cx + half)
+        ax.set_ylim(cy - half, cy + half)
+        ax.set_aspect("equal", adjustable="box")
         ax.set_axis_off()
         _scale_bar(ax, lang)
         return png_data_uri(fig, dpi=dpi)

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from planner.audit import failing
-from planner.outputs import files, i18n, sources
+from planner.outputs import files, i18n, report_standards, sources
 from planner.outputs.i18n import Lang
-from planner.types import RunResult
+from planner.types import AUDIT_COLUMNS, RunResult
 
 SHEETS: Final[dict[str, tuple[str, str]]] = {
     "summary": ("摘要", "Summary"),
@@ -55,7 +55,17 @@ def _is_share(col: str) -> bool:
 
 def _is_count(col: str) -> bool:
     return (
-        col in ("population", "households", "covered_weight", "gain", "existing", "needed", "short_by")
+        col
+        in (
+            "population",
+            "households",
+            "covered_weight",
+            "gain",
+            "existing",
+            "needed",
+            "short_by",
+            "shortfall",
+        )
         or col.startswith(("population", "villages", "proposed_", "with_station", "own_station"))
         or col.startswith("shared_station")
         or col.endswith(("_gained", "_population"))
@@ -88,13 +98,22 @@ def column_format(col: str, lang: Lang) -> str | None:
     return None
 
 
-def _value_format(standard_id: str, unit_level: str) -> str:
-    kind = i18n.standard_kind(standard_id, unit_level)
+def _value_format(standard_id: str, unit_level: str, role: Any = None) -> str:
+    kind = i18n.standard_kind(standard_id, unit_level, role)
     return {"pct": "0.0%", "count": "0"}.get(kind, "0.00")
 
 
-def people_frame(frame: pd.DataFrame, lang: Lang, *, docs: Mapping[str, Any] | None = None) -> pd.DataFrame:
+def people_frame(
+    frame: pd.DataFrame,
+    lang: Lang,
+    *,
+    docs: Mapping[str, Any] | None = None,
+    summary: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
     """A table in the run's language: words translated, money in 万元 (zh), infinities empty.
+
+    Codes become words: facility types, unit levels, solver statuses, causes, the audit's ``role``,
+    its ``source`` (the profile's title, from ``summary``) and a site's ``standards``.
 
     ``frame.attrs`` of the result carries ``formats`` (column index → Excel format) and
     ``cell_formats`` (row, column index → format; the audit's value and target read per standard).
@@ -118,6 +137,12 @@ def people_frame(frame: pd.DataFrame, lang: Lang, *, docs: Mapping[str, Any] | N
             series = series.map(lambda t: i18n.status_label(t, lang))
         elif col == "cause":
             series = series.map(lambda t: i18n.cause_label(t, lang))
+        elif col == "role":
+            series = series.map(lambda t: i18n.role_label(t, lang))
+        elif col == "source":
+            series = series.map(lambda t: sources.source_title(t, summary or {}, lang))
+        elif col == "standards":
+            series = series.map(lambda t: i18n.standards_text(t, lang))
         elif col in ("note", "reason", "explanation"):
             series = series.map(lambda t: i18n.local_note(t, lang))
         elif col == "citation":
@@ -130,10 +155,12 @@ def people_frame(frame: pd.DataFrame, lang: Lang, *, docs: Mapping[str, Any] | N
     formats = {i: f for i, c in enumerate(src.columns) if (f := column_format(str(c), lang))}
     cell_formats: dict[tuple[int, int], str] = {}
     if {"standard_id", "unit_level"} <= set(src.columns):
+        roles = src["role"] if "role" in src.columns else pd.Series(None, index=src.index)
         for j, col in enumerate(src.columns):
-            if col in ("value", "target", "shortfall"):
-                for i, (sid, lev) in enumerate(zip(src["standard_id"], src["unit_level"], strict=True)):
-                    cell_formats[(i, j)] = _value_format(str(sid), str(lev))
+            if col in ("value", "target"):
+                triples = zip(src["standard_id"], src["unit_level"], roles, strict=True)
+                for i, (sid, lev, role) in enumerate(triples):
+                    cell_formats[(i, j)] = _value_format(str(sid), str(lev), role)
     out.attrs["formats"] = formats
     out.attrs["cell_formats"] = cell_formats
     return out
@@ -158,8 +185,12 @@ _S: Final[dict[str, tuple[str, str]]] = {
     "new": ("新增{type}", "New: {type}"),
     "cost_total": ("规划总投资", "Total cost"),
     "cost_by_standard": ("其中为满足 {sid}（{name}）", "of which for {sid} ({name})"),
+    "cost_shared": ("其中同时服务多项标准的设施", "of which sites serving several standards"),
     "failing": ("未达标的标准（全县）", "Standards failing (county)"),
-    "unmet": ("规划后仍未达标的单元", "Units still short after the plan"),
+    "unmet": (
+        "规划后仍未达标的单元（不含乡镇、全县汇总）",
+        "Units still short after the plan (totals not repeated)",
+    ),
     "people": ("人", "people"),
     "villages": ("个", "villages"),
     "count": ("个", "sites"),
@@ -234,15 +265,21 @@ def summary_rows(result: RunResult, lang: Lang) -> tuple[pd.DataFrame, pd.DataFr
     if cost is None:
         cost = float(pd.to_numeric(result.proposals.get("cost", pd.Series(dtype=float))).sum())
     rows.append((_s("cost_total", lang), None, float(cost) / scale, _s("yuan", lang), money))
-    for sid, yuan in (s.get("cost_by_standard") or {}).items():
+    by_standard = s.get("cost_by_standard") or {}
+    for sid, yuan in by_standard.items():
         label = _s("cost_by_standard", lang).format(sid=sid, name=i18n.standard_label(str(sid), lang))
         rows.append((label, None, float(yuan) / scale, _s("yuan", lang), money))
+    shared = float(cost) - sum(float(v or 0) for v in by_standard.values())
+    if by_standard and shared > 0.5:
+        rows.append((_s("cost_shared", lang), None, shared / scale, _s("yuan", lang), money))
     before_fail = _county_failing(result.audit.table)
     after_fail = _county_failing(result.audit_after.table) if result.audit_after is not None else None
     if before_fail is not None:
         rows.append((_s("failing", lang), before_fail, after_fail, _s("standards", lang), "0"))
     if isinstance(s.get("unmet"), list):
-        rows.append((_s("unmet", lang), None, len(s["unmet"]), _s("units", lang), "0"))
+        unmet = pd.DataFrame(s["unmet"])
+        n_units = len(report_standards.standard_unit_rows(unmet, result)) if len(unmet) else 0
+        rows.append((_s("unmet", lang), None, n_units, _s("units", lang), "0"))
     figures = pd.DataFrame(
         [r[:4] for r in rows], columns=[_s(k, lang) for k in ("item", "before", "after", "unit")]
     )
@@ -273,15 +310,32 @@ def summary_rows(result: RunResult, lang: Lang) -> tuple[pd.DataFrame, pd.DataFr
 # ---------------------------------------------------------------------------------------------
 
 
-def unmet_frame(summary: Mapping[str, Any]) -> pd.DataFrame | None:
-    """``summary["unmet"]`` as a table (None when the run has no such list or it is empty)."""
+def unmet_frame(summary: Mapping[str, Any], result: RunResult | None = None) -> pd.DataFrame | None:
+    """``summary["unmet"]`` as a table (None when the run has no such list or it is empty); with the
+    run, each row's role in the after-plan audit (a township or county total is ``summary``)."""
     unmet = summary.get("unmet")
     if not isinstance(unmet, list) or not unmet:
         return None
     cols = ["standard", "unit_level", "unit_code", "unit_name", "value", "target", "short_by", "cause"]
     frame = pd.DataFrame(unmet)
-    frame = frame[[c for c in cols if c in frame.columns]].rename(columns={"standard": "standard_id"})
-    return frame
+    frame = frame[[c for c in cols if c in frame.columns]]
+    if result is not None and result.audit_after is not None and "role" in result.audit_after.table.columns:
+        frame = frame.assign(role=report_standards.row_roles(frame, result))
+    return frame.rename(columns={"standard": "standard_id"})
+
+
+#: Columns of the audit sheets after the ``audit.csv`` contract (``source`` only when a standard is
+#: inherited from a profile the run's profile extends).
+_AUDIT_EXTRA: Final = ("role", "population", "existing", "shortfall", "note", "citation")
+
+
+def audit_sheet(table: pd.DataFrame, summary: Mapping[str, Any]) -> pd.DataFrame:
+    """An audit table for the workbook: the contract columns, what each row is, the counts, the note
+    and the clause; the source profile when some standard is inherited."""
+    cols = [*AUDIT_COLUMNS, *(c for c in _AUDIT_EXTRA if c in table.columns)]
+    if "source" in table.columns and any(sources.is_inherited(v, summary) for v in table["source"]):
+        cols.append("source")
+    return pd.DataFrame(table.loc[:, cols]).reset_index(drop=True)
 
 
 def xlsx_tables(result: RunResult, lang: Lang) -> dict[str, pd.DataFrame]:
@@ -289,25 +343,40 @@ def xlsx_tables(result: RunResult, lang: Lang) -> dict[str, pd.DataFrame]:
     docs = sources.documents(result.summary)
     township = result.township_table
     srcs: dict[str, pd.DataFrame | None] = {
-        "audit": files.audit_frame(result),
+        "audit": audit_sheet(result.audit.table, result.summary) if _has_contract(result) else None,
         "townships": township,
-        "proposals": files.proposals_frame(result),
-        "unmet": unmet_frame(result.summary),
+        "proposals": _proposals_sheet(result),
+        "unmet": unmet_frame(result.summary, result),
         "village_gaps": files.village_gaps_frame(result, lang=lang),
     }
     gaps = result.audit.township_gaps
     if gaps is not None and len(gaps):
         srcs["facility_gaps"] = pd.DataFrame(gaps).reset_index(drop=True)
     if result.audit_after is not None and len(result.audit_after.table):
-        srcs["audit_after"] = pd.DataFrame(result.audit_after.table).reset_index(drop=True)
+        srcs["audit_after"] = audit_sheet(result.audit_after.table, result.summary)
     srcs.update(files.extra_frames(result))
     figures, particulars = summary_rows(result, lang)
     figures.attrs["particulars"] = particulars
     tables = {i18n.pick(SHEETS["summary"], lang): figures}
     for key, frame in srcs.items():
         if frame is not None:
-            tables[i18n.pick(SHEETS[key], lang)] = people_frame(frame, lang, docs=docs)
+            tables[i18n.pick(SHEETS[key], lang)] = people_frame(
+                frame, lang, docs=docs, summary=result.summary
+            )
     return tables
+
+
+def _proposals_sheet(result: RunResult) -> pd.DataFrame:
+    """The plan's rows with the standards each one is there for (when the run gives them)."""
+    frame = files.proposals_frame(result)
+    if "standards" not in result.proposals.columns or len(result.proposals) != len(frame):
+        return frame
+    return frame.assign(standards=result.proposals["standards"].to_numpy())
+
+
+def _has_contract(result: RunResult) -> bool:
+    files.audit_frame(result)  # raises naming the missing contract columns
+    return True
 
 
 def _style_header(ws: Any, row: int) -> None:

@@ -151,7 +151,12 @@ def place_parks(
         from planner.optimize import solve_p_center  # type: ignore[attr-defined]
 
         result = solve_p_center(
-            minutes[reach], p=p, fixed_open=fixed, eligible=carriers >= rule.min_carriers, settings=settings
+            minutes[reach],
+            weight[reach],
+            p=p,
+            fixed_open=fixed,
+            eligible=carriers >= rule.min_carriers,
+            settings=settings,
         )
     else:
         result = solve_parks(

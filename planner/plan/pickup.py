@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from planner.audit import Requirement, Units, members_mask
+from planner.audit import Requirement, Units, members_matrix
 from planner.coverage import ServiceRule, SnapCache, demand_site_coverage
 from planner.geo import points_xy
 from planner.optimize import SolverSettings
@@ -79,11 +79,7 @@ def expand_multi_unit_sites(
 
 def _members(requirements: Sequence[Requirement], sites: gpd.GeoDataFrame, units: Units) -> sp.csr_matrix:
     """Units × sites: the sites of the counted types in each requirement's unit."""
-    kinds = sites["type"].astype(str).to_numpy()
-    rows = [members_mask(sites, r.members, units) & np.isin(kinds, r.types) for r in requirements]
-    if not rows:
-        return sp.csr_matrix((0, len(sites)), dtype=bool)
-    return sp.csr_matrix(np.vstack(rows), dtype=bool)
+    return members_matrix(sites, requirements, units)
 
 
 def _capacity(sites: gpd.GeoDataFrame, n_exist: int, caps: Capacities) -> np.ndarray:
@@ -193,6 +189,9 @@ def _purposes(
 ) -> list[str]:
     """The standards each chosen site is there for: radius classes it newly serves, units that needed it."""
     A = sp.csc_matrix(inst.coverage)
+    M = sp.csc_matrix(inst.members)
+    M.sort_indices()  # requirements in their order
+    short = np.array([r.short_by > 0 for r in requirements], dtype=bool)
     served_by_existing = np.asarray(inst.coverage[:, inst.fixed].sum(axis=1)).ravel() > 0
     out = []
     for j in np.flatnonzero(chosen):
@@ -200,9 +199,8 @@ def _purposes(
         rows = A.indices[A.indptr[j] : A.indptr[j + 1]]
         for cls in np.unique(rows_class[rows[~served_by_existing[rows]]]):
             mine.append(RADIUS[cls])
-        for k, r in enumerate(requirements):
-            if r.short_by > 0 and inst.members[k, j]:
-                mine.append(r.standard_id)
+        ks = M.indices[M.indptr[j] : M.indptr[j + 1]]
+        mine.extend(requirements[k].standard_id for k in ks[short[ks]])
         out.append(";".join(dict.fromkeys(mine)))
     return out
 

@@ -32,7 +32,8 @@ def proposals_table(
     *,
     township_names: Mapping[str, str],
 ) -> pd.DataFrame:
-    """The ``proposals.csv`` table (WGS-84 lon/lat) for the chosen candidates of every model."""
+    """The ``proposals.csv`` table (WGS-84 lon/lat) for the chosen candidates of every model, with the
+    standards each site is there for (``standards``: ``;``-joined ids; ``max_coverage``: the budget plan)."""
     frames = []
     for frame, gain in zip(chosen, gains, strict=True):
         if len(frame) == 0:
@@ -49,6 +50,9 @@ def proposals_table(
                     "township_name": [township_names.get(str(c), "") for c in frame["township_code"]],
                     "cost": frame["cost"].to_numpy(dtype=float),
                     "population_gained": np.round(gain, 1),
+                    "standards": frame["standards"].fillna("").astype(str).to_numpy()
+                    if "standards" in frame.columns
+                    else "",
                 }
             )
         )
@@ -63,6 +67,7 @@ def proposals_table(
                 "township_name",
                 "cost",
                 "population_gained",
+                "standards",
             ]
         )
     return pd.concat(frames, ignore_index=True)

@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
-from planner.audit import Requirement, Units, count_requirements
+from planner.audit import Requirement, Units, count_requirements, members_matrix
 from planner.coverage import SnapCache, service_rules
 from planner.errors import BudgetError, InfeasibleError
 from planner.network import ModeNetwork
@@ -111,15 +112,10 @@ def _requirements(
 
 def _targets_table(reqs: list[Requirement], cands: gpd.GeoDataFrame, ctx: PlanContext) -> pd.DataFrame:
     """Per unit of each count standard: what the standard asks, what exists, the candidates, the shortfall."""
-    from planner.audit import members_mask
-
+    per_unit = np.asarray(members_matrix(cands, reqs, ctx.units).sum(axis=1)).ravel()
     rows = []
-    for r in reqs:
-        n_cand = int(
-            (
-                members_mask(cands, r.members, ctx.units) & cands["type"].astype(str).isin(r.types).to_numpy()
-            ).sum()
-        )
+    for r, n in zip(reqs, per_unit, strict=True):
+        n_cand = int(n)
         rows.append(
             {
                 "standard_id": r.standard_id,

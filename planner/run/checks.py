@@ -19,6 +19,7 @@ removed at once.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -27,20 +28,21 @@ from pathlib import Path
 from typing import Literal
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import shapely
 from pyproj import Transformer
 
 from planner.errors import CheckError, PlannerError, Problem, StandardsError
 from planner.geo import points_xy
-from planner.inputs import read_roads
-from planner.run.prepare import read_study_data
+from planner.inputs.roadtable import RoadTable
+from planner.run.prepare import read_scenario_roads, read_study_data
 from planner.scenario import Scenario, read_scenario, readable_sections
 from planner.standards import STANDARD_IDS, Profile, load_profile, resolve_profile_path
 from planner.types import StudyData
 
 __all__ = ["Checked", "Command", "check_loaded", "check_scenario", "output_problems"]
+
+log = logging.getLogger(__name__)
 
 #: What the checks are for: ``run`` replaces the output folder, ``audit`` writes two tables into it.
 Command = Literal["validate", "audit", "run"]
@@ -136,25 +138,23 @@ def _check(
     whole: Scenario | None,
 ) -> Checked:
     problems = list(problems)
-    notes: list[Problem] = []
-    target = out
-    if target is not None:
-        found, told = output_problems(target, scenario, replace=command != "audit")
+    folder_notes: list[Problem] = []
+    if out is not None:
+        found, folder_notes = output_problems(out, scenario, replace=command != "audit")
         problems += found
-        notes += told
     profile = _profile(scenario)
     read = read_study_data(scenario, profile, skip=skip)
     problems += read.problems
-    notes += read.notes
     study = read.study
     roads = _roads(scenario, read.boundary, problems, skip)
     if study is not None and roads is not None:
         problems += _reach_problems(scenario, study, roads)
         study = replace(study, roads=roads)
-    notes += year_notes(scenario, profile)
-    return Checked(
-        whole, tuple(problems), tuple(notes), study, target, round(time.perf_counter() - started, 2)
-    )
+    years = year_notes(scenario, profile)
+    for note in [*folder_notes, *years]:  # logged for audit and run (the repairs: by their reader)
+        log.info("%s", note)
+    notes = (*folder_notes, *read.notes, *years)
+    return Checked(whole, tuple(problems), notes, study, out, round(time.perf_counter() - started, 2))
 
 
 def _target(scenario: Scenario, out: Path | None, command: Command) -> Path | None:
@@ -180,46 +180,46 @@ def _profile(scenario: Scenario) -> Profile:
 
 def _roads(
     scenario: Scenario, boundary: gpd.GeoDataFrame | None, problems: list[Problem], skip: frozenset[Path]
-) -> nx.MultiDiGraph | None:
-    """The road graph read as the run reads it (clipped to the area); None without roads or on a
-    problem (added to ``problems``). A .osm/.pbf file is read only with a usable boundary to clip it."""
+) -> RoadTable | None:
+    """The roads read as the run reads them (:func:`planner.run.prepare.read_scenario_roads`, clipped to
+    the area); None without roads or on a problem (added to ``problems``). Without a usable boundary
+    only a GraphML file is read (an OSM extract or a line layer is clipped while it is read)."""
     layer = scenario.inputs.roads
     if layer is None or Path(layer.path) in skip:
         return None
     if boundary is None and not layer.path.name.lower().endswith(".graphml"):
         return None
     try:
-        return read_roads(layer.path, boundary=boundary)
+        return read_scenario_roads(scenario, boundary)
     except PlannerError as exc:
         problems += [p if p.file is not None else replace(p, file=layer.path) for p in exc.problems]
         return None
 
 
-def _reach_problems(scenario: Scenario, study: StudyData, roads: nx.MultiDiGraph) -> list[Problem]:
+def _reach_problems(scenario: Scenario, study: StudyData, roads: RoadTable) -> list[Problem]:
     """A problem when the roads reach none of the people: no demand point lies within
-    ``travel.max_snap_m`` of any road (straight segments between the graph's nodes, or the edges'
-    geometry). A network reaching some of them is not a problem: the run reports the rest."""
+    ``travel.max_snap_m`` of any road (the edges' drawn lines, or straight between their nodes). A
+    network reaching some of them is not a problem: the run reports the rest."""
     if scenario.travel.reading != "network" or scenario.inputs.roads is None or len(study.demand) == 0:
         return []
-    to_work = Transformer.from_crs(4326, study.crs, always_xy=True)
-    lines = []
-    for u, v, data in roads.edges(data=True):
-        geom = data.get("geometry")
-        coords = (
-            np.asarray(geom.coords)
-            if geom is not None
-            else np.array(
-                [[roads.nodes[u]["x"], roads.nodes[u]["y"]], [roads.nodes[v]["x"], roads.nodes[v]["y"]]]
-            )
+    if roads.n_edges:
+        drawn = roads.geometries()
+        ends = np.stack(
+            [
+                np.column_stack([roads.x[roads.u], roads.y[roads.u]]),
+                np.column_stack([roads.x[roads.v], roads.y[roads.v]]),
+            ],
+            axis=1,
         )
-        x, y = to_work.transform(coords[:, 0], coords[:, 1])
-        lines.append(shapely.LineString(np.column_stack([x, y])))
-    tree = shapely.STRtree(lines)
-    near, _ = tree.query(
-        shapely.points(points_xy(study.demand)), predicate="dwithin", distance=scenario.travel.max_snap_m
-    )
-    if len(near):
-        return []
+        straight = shapely.linestrings(ends)
+        lines = np.where([g is None for g in drawn], straight, drawn)
+        to_work = Transformer.from_crs(roads.crs, study.crs, always_xy=True)
+        lines = shapely.transform(lines, lambda xy: np.column_stack(to_work.transform(xy[:, 0], xy[:, 1])))
+        near, _ = shapely.STRtree(lines).query(
+            shapely.points(points_xy(study.demand)), predicate="dwithin", distance=scenario.travel.max_snap_m
+        )
+        if len(near):
+            return []
     return [
         Problem(
             f"the roads reach none of the people: no populated cell lies within travel.max_snap_m "

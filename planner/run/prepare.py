@@ -43,7 +43,6 @@ from planner.inputs import (
     read_facilities,
     read_poi_facilities,
     read_population_demand,
-    read_roads,
     read_townships,
     read_village_points,
     read_villages,
@@ -52,6 +51,8 @@ from planner.inputs import (
     work_crs,
 )
 from planner.inputs.repair import Repair
+from planner.inputs.roads import read_road_table
+from planner.inputs.roadtable import RoadTable
 from planner.inputs.tables import WGS84
 from planner.network import ModeNetwork
 from planner.network.modes import DEFAULT_MODES, ModeSpec, mode_from_overrides
@@ -632,6 +633,20 @@ def candidates_without_roads(
     )
 
 
+def _known_classes(scenario: Scenario) -> list[str]:
+    """The road classes the scenario's speed overrides name (a line layer may use them)."""
+    return sorted({k for m in scenario.travel.modes.values() for k in m.speeds_kmh})
+
+
+def read_scenario_roads(scenario: Scenario, boundary_wgs84: gpd.GeoDataFrame | None) -> RoadTable:
+    """The scenario's road file read as the networks read it (clipped to the area, the layer options)."""
+    roads = scenario.inputs.roads
+    assert roads is not None
+    return read_road_table(
+        roads.path, boundary=boundary_wgs84, known_classes=_known_classes(scenario), **roads.reader_options()
+    )
+
+
 def _networks(
     scenario: Scenario, profile: Profile, study: StudyData, store: DiskStore
 ) -> tuple[dict[str, ModeNetwork], bool]:
@@ -639,17 +654,22 @@ def _networks(
     if scenario.inputs.roads is None:
         log.info("network: no road file; straight-line reading only (no networks built)")
         return {}, False
-    roads_path = scenario.inputs.roads.path
+    roads = scenario.inputs.roads
     boundary_wgs = study.boundary.to_crs(4326)
     read = study.roads  # already read by the checks: not read twice
+
+    def table() -> RoadTable:
+        return read if read is not None else read_scenario_roads(scenario, boundary_wgs)
+
+    options = roads.reader_options()
+    known = _known_classes(scenario)
     networks, from_cache = mode_networks(
         store,
-        [roads_path],
+        [roads.path],
         crs=study.crs,
         modes=_mode_specs(scenario, profile),
-        read_roads=(lambda: read)
-        if read is not None
-        else (lambda: read_roads(roads_path, boundary=boundary_wgs)),
+        read_roads=table,
+        options={**options, "known_classes": known} if options or known else None,
     )
     if from_cache:
         log.info("cache: road networks (%s) reused from %s", ", ".join(networks), store.root)

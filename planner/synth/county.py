@@ -455,6 +455,18 @@ def write_scenario(out_dir: Path, params: SynthParams, *, profile: str = "nation
             "villages": {"path": "villages/villages.csv"},
             "facilities": {"path": "facilities/existing.csv"},
             "candidates": {"path": "facilities/candidates.csv"},
+            "provenance": {
+                name: {"kind": "synthetic", "source": f"planner synth, seed {params.seed}"}
+                for name in (
+                    "boundary",
+                    "townships",
+                    "population",
+                    "roads",
+                    "villages",
+                    "facilities",
+                    "candidates",
+                )
+            },
         },
         "standards": profile,
         "plan": {
