@@ -225,7 +225,15 @@ def read_population_demand(
     if not crs.is_projected:
         raise CRSError(problems=[Problem(f"the work CRS must be projected (metres), got {crs.name}")])
     if not resolution_m > 0 or not household_size > 0:
-        raise ValueError("resolution_m and household_size must be positive")
+        raise InputDataError(
+            problems=[
+                Problem(
+                    f"resolution_m ({resolution_m}) and household_size ({household_size}) must be positive",
+                    location="inputs.population.resolution_m",
+                    fix="give a demand cell size in metres (e.g. 200) and the profile's household size",
+                )
+            ]
+        )
     if boundary.crs is None:
         raise CRSError(problems=[Problem("the boundary has no CRS", fix="read it with read_boundary")])
     notes: list[str] = []

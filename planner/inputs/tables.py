@@ -403,8 +403,14 @@ def parse_free_numbers(
 
 def _check_coordinate_system(coordinate_system: CoordinateSystem) -> CoordinateSystem:
     if coordinate_system not in COORDINATE_SYSTEMS:
-        raise ValueError(
-            f"coordinate_system must be one of {', '.join(COORDINATE_SYSTEMS)}, not {coordinate_system!r}"
+        raise InputDataError(
+            problems=[
+                Problem(
+                    f"unknown coordinate_system {coordinate_system!r}",
+                    location="coordinate_system",
+                    fix=f"use one of {', '.join(COORDINATE_SYSTEMS)}",
+                )
+            ]
         )
     return coordinate_system
 

@@ -25,7 +25,7 @@ import geopandas as gpd
 import numpy as np
 from pyproj import CRS
 
-from planner.errors import Problem
+from planner.errors import InputDataError, Problem
 from planner.inputs.coords import CoordinateSystem
 from planner.inputs.plausible import household_findings, size_findings
 from planner.inputs.tables import (
@@ -374,7 +374,15 @@ def villages_from_osm_places(
         Missing ``place``/``name`` columns, bad coordinates, a bad ``county_code``.
     """
     if not re.fullmatch(r"\d{6}", county_code):
-        raise ValueError(f"county_code must be 6 digits, not {county_code!r}")
+        raise InputDataError(
+            problems=[
+                Problem(
+                    f"county_code must be 6 digits, not {county_code!r}",
+                    location="study_area.county_code",
+                    fix="give the county's 6-digit NBS code",
+                )
+            ]
+        )
     table = read_table(path, what="places")
     problems: list[Problem] = []
     cols = resolve_columns(
