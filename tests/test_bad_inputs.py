@@ -549,6 +549,7 @@ def test_broken_input_exits_2_naming_the_file_and_writing_nothing(
         assert "Traceback" not in text and isinstance(result.exception, SystemExit), text
         flat = " ".join(text.split())
         assert kind.names in text and SAYS[kind.name] in flat, text
+        assert "in 1 file(s)" in flat, text  # no other file is blamed (a metres boundary: not the raster)
         assert "Fix:" in text, text
     assert _snapshot(case) == before, "an input changed or a file was written"
     assert sorted(p.name for p in tmp_path.iterdir()) == listing
