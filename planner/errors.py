@@ -169,3 +169,15 @@ class CheckError(PlannerError, ValueError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class EditError(PlannerError, ValueError):
+    """An edit the plan being edited cannot take (``planner serve``): an unknown site id, a point outside
+    the study area or off the roads, a type the scenario does not place. ``status`` is the HTTP status
+    the server answers with (404 unknown id, 409 conflicts with the plan, 422 a bad value). Exit 2."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, status: int = 422, problems: list[Problem] | None = None) -> None:
+        super().__init__(message, problems)
+        self.status = status

@@ -172,6 +172,8 @@ class AuditResult:
 
 
 AUDIT_COLUMNS: Final = ("standard_id", "unit_level", "unit_code", "unit_name", "value", "target", "passed")
+#: The audit table's explanation columns, written after the contract ones (see planner.audit).
+AUDIT_EXTRA_COLUMNS: Final = ("population", "existing", "shortfall", "note", "citation", "role", "source")
 VILLAGE_GAP_COLUMNS: Final = (
     "village_code",
     "village_name",

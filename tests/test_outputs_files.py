@@ -21,7 +21,7 @@ from pyproj import Transformer
 from planner.outputs import OutputDirError, files
 from planner.outputs import write_outputs as _write_outputs
 from planner.outputs.i18n import Lang
-from planner.types import AUDIT_COLUMNS, PROPOSAL_COLUMNS, VILLAGE_GAP_COLUMNS
+from planner.types import AUDIT_COLUMNS, AUDIT_EXTRA_COLUMNS, PROPOSAL_COLUMNS, VILLAGE_GAP_COLUMNS
 
 CONTRACT = {
     "summary.json",
@@ -103,7 +103,8 @@ def test_csvs_have_contract_columns_and_values(run) -> None:
     assert [r["township_name"] for r in rows] == ["东城街道", "东城街道", "东城街道", "柳林镇"]
 
     audit = pd.read_csv(out / "audit.csv", dtype={"unit_code": str})
-    assert list(audit.columns) == list(AUDIT_COLUMNS)
+    extra = [c for c in AUDIT_EXTRA_COLUMNS if c in result.audit.table.columns]
+    assert list(audit.columns) == [*AUDIT_COLUMNS, *extra]
     assert len(audit) == len(result.audit.table)
     assert np.allclose(audit["value"], result.audit.table["value"], rtol=1e-12)
     assert audit["passed"].tolist() == result.audit.table["passed"].tolist()
@@ -359,7 +360,8 @@ def test_write_audit_tables_for_planner_audit(tmp_path: Path) -> None:
     assert [p.name for p in paths] == ["audit.csv", "village_gaps.csv"]
     assert sorted(p.name for p in out.iterdir()) == ["audit.csv", "keep.txt", "village_gaps.csv"]
     table = pd.read_csv(out / "audit.csv", dtype={"unit_code": str})
-    assert list(table.columns) == list(AUDIT_COLUMNS) and len(table) == len(audit.table)
+    extra = [c for c in AUDIT_EXTRA_COLUMNS if c in audit.table.columns]
+    assert list(table.columns) == [*AUDIT_COLUMNS, *extra] and len(table) == len(audit.table)
     with pytest.raises(OutputDirError):
         write_audit_tables(audit, out / "keep.txt")
 

@@ -15,19 +15,16 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import InputDataError, Problem
-from planner.types import AUDIT_COLUMNS
+from planner.types import AUDIT_COLUMNS, AUDIT_EXTRA_COLUMNS
 
 #: Columns of the audit table: the ``audit.csv`` contract plus explanation columns.
-TABLE_COLUMNS: Final = (
-    *AUDIT_COLUMNS,
-    "population",  # people (or, for V-*, residents of the administrative villages) the check counts
-    "existing",  # covered people / facilities counted / villages with a station
-    "shortfall",  # uncovered people / facilities to add / villages to equip to reach the target
-    "note",  # plain text, e.g. the target year or "no floor-area data"
-    "citation",  # document number and clause (Profile.cite)
-    "role",  # standard / summary / breakdown / year / info / not_set (see planner.audit)
-    "source",  # the profile that sets the standard (the run's, or the one it extends)
-)
+TABLE_COLUMNS: Final = (*AUDIT_COLUMNS, *AUDIT_EXTRA_COLUMNS)
+# population: people (or, for V-*, residents of the administrative villages) the check counts;
+# existing: covered people / facilities counted / villages with a station; shortfall: uncovered
+# people / facilities to add / villages to equip to reach the target; note: plain text (the target
+# year, "no floor-area data"); citation: document number and clause (Profile.cite); role: standard /
+# summary / breakdown / year / info / not_set (see planner.audit); source: the profile that sets the
+# standard (the run's, or the one it extends).
 
 #: Row roles: ``standard`` — the unit the standard is measured over; ``summary`` — a township or county
 #: aggregate that passes only when every unit in it passes; ``breakdown`` — an informative split (no

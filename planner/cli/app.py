@@ -12,9 +12,11 @@ from typing import Annotated
 import typer
 
 from planner import __version__
+from planner.cli.compare import compare
 from planner.cli.console import out_console
 from planner.cli.fetch import fetch
 from planner.cli.run import audit, run, validate
+from planner.cli.serve import serve
 from planner.cli.synth import synth
 
 app = typer.Typer(
@@ -46,7 +48,7 @@ def main(
     """快递服务设施覆盖规划工具 (planner)."""
 
 
-for _command in (run, audit, validate, synth, fetch):
+for _command in (run, audit, validate, synth, fetch, serve, compare):
     app.command()(_command)
 
 

@@ -33,6 +33,10 @@ def run(
         typer.Option("--no-cache", help="Rebuild road networks and coverage instead of reusing the cache."),
     ] = False,
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Do not print report.pdf (faster).")] = False,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Then serve the plan editable (planner serve OUT) until Ctrl-C.")
+    ] = False,
+    port: Annotated[int, typer.Option("--port", help="Port of --serve (0: any free one).")] = 8765,
 ) -> None:
     """Run a scenario end to end: audit, plan (integer program), map, report and files.
 
@@ -71,6 +75,10 @@ def run(
         out_console.print(headline_table(result.summary, lang=run_lang))
         _print_cache(result.summary.get("cache") or {}, run_lang)
     _print_paths(target, run_lang)
+    if serve:
+        from planner.cli.serve import serve_folder
+
+        serve_folder(target, port=port, lang=run_lang, quiet=quiet)
 
 
 def _run(sc: Any, target: Path, *, stage: Any, use_cache: bool, pdf: bool, checked: Any) -> Any:

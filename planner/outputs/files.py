@@ -30,7 +30,14 @@ from planner import atomic
 from planner.errors import OutputDirError, Problem
 from planner.outputs import i18n
 from planner.outputs.i18n import Lang
-from planner.types import AUDIT_COLUMNS, PROPOSAL_COLUMNS, VILLAGE_GAP_COLUMNS, AuditResult, RunResult
+from planner.types import (
+    AUDIT_COLUMNS,
+    AUDIT_EXTRA_COLUMNS,
+    PROPOSAL_COLUMNS,
+    VILLAGE_GAP_COLUMNS,
+    AuditResult,
+    RunResult,
+)
 
 WGS84: Final = CRS.from_epsg(4326)
 #: Tolerance (metres, work CRS) used to simplify polygons before they are written for people.
@@ -182,9 +189,11 @@ def audit_frame(result: RunResult) -> pd.DataFrame:
 
 
 def audit_frame_of(audit: AuditResult) -> pd.DataFrame:
-    """The ``audit.csv`` columns of an audit, in contract order."""
+    """The ``audit.csv`` columns of an audit: the contract columns, then those of the explanation
+    columns the table has (population, existing, shortfall, note, citation, role, source)."""
     _require_columns(audit.table, AUDIT_COLUMNS, "audit table")
-    return pd.DataFrame(audit.table.loc[:, list(AUDIT_COLUMNS)]).reset_index(drop=True)
+    extra = [c for c in AUDIT_EXTRA_COLUMNS if c in audit.table.columns]
+    return pd.DataFrame(audit.table.loc[:, [*AUDIT_COLUMNS, *extra]]).reset_index(drop=True)
 
 
 def village_gaps_frame(result: RunResult, *, lang: Lang | None = None) -> pd.DataFrame:

@@ -22,7 +22,16 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from planner.outputs import charts, files, i18n, report_sections, report_standards, sources, staticmap
+from planner.outputs import (
+    charts,
+    files,
+    i18n,
+    report_access,
+    report_sections,
+    report_standards,
+    sources,
+    staticmap,
+)
 from planner.outputs.i18n import Lang
 from planner.outputs.report_labels import REPORT_LABELS
 from planner.outputs.report_standards import citation, standards_table
@@ -799,6 +808,11 @@ def report_context(result: RunResult, lang: Lang, *, maps: bool = True) -> dict[
         "standards_town": township_standards_table(result, lang),
         "townships": frame_table(township, lang, id="townships", key_col=key) if len(township) else None,
         "coverage_chart": charts.coverage_chart(result.summary, lang),
+        "access": {
+            "heading": report_access.heading(lang),
+            "chart": report_access.access_chart(result.summary, lang),
+            "table": report_access.access_table(result.summary, lang),
+        },
         "township_chart": _township_chart(result, lang),
         "budget_chart": charts.budget_chart(curve, lang, chosen_budget=report_standards.plan_cost(result))
         if has_curve and curve is not None

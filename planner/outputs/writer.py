@@ -8,7 +8,8 @@ file                format   content
 summary.json        always   headline figures (contract keys), always written
 proposals.csv       csv      the plan: id, type, lon, lat, township_code, township_name, cost,
                              population_gained (WGS-84)
-audit.csv           csv      standard_id, unit_level, unit_code, unit_name, value, target, passed
+audit.csv           csv      standard_id, unit_level, unit_code, unit_name, value, target, passed,
+                             population, existing, shortfall, note, citation, role, source
 village_gaps.csv    csv      villages without a station before the plan, with the reason
 results.gpkg        gpkg     layers boundary, townships, demand, villages, facilities, gaps
                              (EPSG:4326) and a QGIS style per layer in ``layer_styles``

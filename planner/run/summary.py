@@ -18,6 +18,7 @@ import pandas as pd
 from planner import __version__
 from planner.audit.explain import explain_row
 from planner.coverage import ServiceRule, service_rules
+from planner.coverage.access import access_block
 from planner.inputs import input_summary
 from planner.plan import PlacementOutcome, solver_summary
 from planner.standards import STANDARD_IDS, Profile
@@ -103,6 +104,7 @@ def run_summary(
         "title_en": scenario.title_en or scenario.title or scenario.name,
         "planner_version": __version__,
         "scenario_hash": prepared.scenario_hash,
+        "scenario_file": str(scenario.path) if scenario.path is not None else None,
         "crs": prepared.study.crs.to_string(),
         "reading": scenario.travel.reading,
         "year": scenario.plan.year,
@@ -125,6 +127,12 @@ def run_summary(
             }
             for reading in ("network", "buffer")
         },
+        "access": access_block(
+            demand_before,
+            demand_after,
+            rules=service_rules(prepared.profile),
+            townships=prepared.study.townships,
+        ),
         "villages": {**inputs["villages"], **village_block(villages_before, villages_after)},
         "population_calibration": inputs["population_calibration"],
         "inputs": inputs["inputs"],
