@@ -136,3 +136,35 @@ def test_the_study_areas_coordinate_system_applies_to_point_layers(tmp_path: Pat
     # converted back to WGS-84 on load: within a metre of the original points (GCJ-02 offsets are ~500 m)
     assert np.abs(back.geometry.x.to_numpy() - original["lon"].to_numpy()).max() < 1e-5
     assert np.abs(back.geometry.y.to_numpy() - original["lat"].to_numpy()).max() < 1e-5
+
+
+def test_park_objective_median_and_center_are_each_optimal_by_enumeration(cache: Path) -> None:
+    """The park chosen by p-median has the least population-weighted travel time from the outlets,
+    the one chosen by p-center the least longest travel time: checked over every park candidate."""
+    from planner.geo import points_xy
+    from planner.plan.county import travel_minutes
+    from planner.run.prepare import prepare
+
+    median = run_scenario(demo(cache, park_objective="median"), write=False)
+    center = run_scenario(demo(cache, park_objective="center"), write=False)
+    prepared = prepare(demo(cache), use_cache=True)
+    cands = prepared.study.candidates
+    cands = cands[cands["type"] == "park"]
+    net = prepared.networks["car"]
+    for result, kind in ((median, "median"), (center, "center")):
+        fac = result.facilities
+        outlets = fac[fac["type"] == "outlet"]
+        population = result.demand.groupby(result.demand["township_code"].astype(str))["population"].sum()
+        codes = outlets["township_code"].astype(str)
+        per_town = codes.value_counts()
+        weight = np.array([population.get(c, 0.0) / per_town[c] for c in codes])
+        minutes = travel_minutes(net, points_xy(outlets), points_xy(cands), max_snap_m=1000.0)
+        score = (weight[:, None] * minutes).sum(axis=0) if kind == "median" else minutes.max(axis=0)
+        chosen = fac[(fac["type"] == "park") & (fac["status"] == "proposed")]
+        assert len(chosen) == 1, kind
+        j = int(
+            np.flatnonzero(
+                cands["candidate_id"].astype(str).to_numpy() == str(chosen["facility_id"].iloc[0])
+            )[0]
+        )
+        assert score[j] <= score.min() * (1 + 1e-4) + 1e-9, (kind, score[j], score.min())

@@ -13,6 +13,7 @@ from planner.optimize.curve import budget_coverage_curve
 from planner.optimize.density import centre_requirement, locker_requirement, outlet_requirement, solve_density
 from planner.optimize.mclp import solve_max_coverage
 from planner.optimize.parks import solve_parks
+from planner.optimize.pcenter import solve_p_center
 from planner.optimize.result import SolveResult, SolverSettings
 from planner.optimize.solver import MipModel, MipSolution, solve_mip
 from planner.optimize.stations import Phase, solve_village_stations
@@ -35,6 +36,7 @@ __all__ = [
     "solve_max_coverage",
     "solve_min_cost_cover",
     "solve_mip",
+    "solve_p_center",
     "solve_parks",
     "solve_village_stations",
 ]

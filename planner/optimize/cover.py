@@ -14,6 +14,8 @@ Reductions (each exact for set cover with costs, applied until nothing changes):
 5. a row whose site set strictly contains another row's set is dropped (covering the smaller
    row covers it).
 
+Rounds stop when nothing changes or a round removes under 1 % of the rows and of the sites.
+
 The reduced model gets Chvátal's greedy plan as a warm start.
 """
 
@@ -23,6 +25,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,9 +33,10 @@ import scipy.sparse as sp
 from planner.errors import SolverError
 from planner.optimize._common import site_mask, vector
 from planner.optimize.greedy import greedy_cover
+from planner.optimize.lagrange_mip import solve_cover_reduced
 from planner.optimize.reduce import as_bool_csr, dominated_columns, dominated_rows, merge_identical_rows
-from planner.optimize.result import SolveResult, SolverSettings
-from planner.optimize.solver import MipModel, solve_mip
+from planner.optimize.result import SolveResult, SolverSettings, relative_gap
+from planner.optimize.solver import check_backend
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,15 @@ class ReducedCover:
     cols: np.ndarray
     forced: np.ndarray
     notes: tuple[str, ...]
+
+
+def _small_round(before: tuple[int, int], after: tuple[int, int]) -> bool:
+    """A reduction round that removed under 1 % of the rows and of the sites ends the rounds.
+
+    The late rounds cost as much as the first and remove a few rows each (on the 400k-node county:
+    7 rounds, 4.5 s, 0.4 % of the rows); stopping early keeps every reduction exact.
+    """
+    return before[0] - after[0] < 0.01 * before[0] and before[1] - after[1] < 0.01 * before[1]
 
 
 def reduce_cover(A: sp.csr_matrix, cost: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> ReducedCover:
@@ -74,6 +87,7 @@ def reduce_cover(A: sp.csr_matrix, cost: np.ndarray, rows: np.ndarray, cols: np.
     n_forced = n_domcol = n_domrow = 0
     for _ in range(20):
         changed = False
+        shape0 = sub.shape
         # 3. singleton rows force their site
         size = np.diff(sub.indptr)
         single = size == 1
@@ -105,7 +119,7 @@ def reduce_cover(A: sp.csr_matrix, cost: np.ndarray, rows: np.ndarray, cols: np.
             n_domrow += int(domr.sum())
             sub = sp.csr_matrix(sub[~domr])
             changed = True
-        if not changed:
+        if not changed or _small_round(shape0, sub.shape):
             break
     used = np.diff(sp.csc_matrix(sub).indptr) > 0
     n_domcol += int((~used).sum())
@@ -148,6 +162,7 @@ def solve_min_cost_cover(
         ``extra["greedy_objective"]``: cost of the greedy warm start.
     """
     settings = settings or SolverSettings()
+    check_backend(settings)
     t0 = time.perf_counter()
     A = as_bool_csr(coverage)
     m, n = A.shape
@@ -180,28 +195,19 @@ def solve_min_cost_cover(
         notes.append(f"greedy plan costs {greedy_cost:g}")
     selected = fixed.copy()
     selected[red.forced] = True
+    timings = {"reduce": t_reduce, "greedy": t_greedy}
+    extra: dict[str, Any] = {"greedy_objective": greedy_cost}
     if R.shape[0] == 0:
-        status, bound, gap, solver, t_build, t_solve = "trivial", forced_cost, 0.0, "reductions", 0.0, 0.0
+        status, bound, solver = "trivial", forced_cost, "reductions"
     else:
-        model = MipModel(
-            cost=cc,
-            A=R,
-            row_lower=np.ones(R.shape[0]),
-            row_upper=np.full(R.shape[0], np.inf),
-            col_lower=np.zeros(R.shape[1]),
-            col_upper=np.ones(R.shape[1]),
-            integer=np.ones(R.shape[1], dtype=bool),
-            start=start.astype(np.float64),
-        )
-        sol = solve_mip(model, settings=settings)
-        x = sol.x > 0.5
-        selected[red.cols[x]] = True
-        status, bound, gap, solver = sol.status, sol.bound + forced_cost, sol.mip_gap, sol.solver
-        t_build, t_solve = sol.build_seconds, sol.seconds
-        if sol.status == "time_limit":
-            notes.append(
-                f"time limit {settings.time_limit_s:g} s reached: best plan returned, proven gap {gap:.4%}"
-            )
+        out = solve_cover_reduced(R, cc, start=start, settings=settings, deadline=t0 + settings.time_limit_s)
+        selected[red.cols[out.plan]] = True
+        status, bound, solver = out.status, out.bound + forced_cost, out.solver
+        notes.extend(out.notes)
+        timings.update(out.timings)
+        extra.update(out.extra)
+        if "lagrangian_bound" in extra:
+            extra["lagrangian_bound"] += forced_cost
     new = selected & ~fixed
     covered = np.asarray(A @ selected.astype(np.int32)).ravel() > 0
     missing = need & ~covered
@@ -211,7 +217,12 @@ def solve_min_cost_cover(
             "this is a planner bug"
         )
     objective = float(c[new].sum())
-    gap = gap if status != "trivial" else 0.0
+    bound = min(bound, objective)
+    gap = relative_gap(objective, bound) if status != "trivial" else 0.0
+    if status == "time_limit":
+        notes.append(
+            f"time limit {settings.time_limit_s:g} s reached: best plan returned, proven gap {gap:.4%}"
+        )
     seconds = time.perf_counter() - t0
     result = SolveResult(
         selected=selected,
@@ -225,8 +236,8 @@ def solve_min_cost_cover(
         size_after={"rows": int(R.shape[0]), "cols": int(R.shape[1]), "nnz": int(R.nnz)},
         notes=tuple(notes),
         arrays={"new": new, "covered": covered, "uncoverable": uncoverable, "covered_before": covered_before},
-        timings={"reduce": t_reduce, "greedy": t_greedy, "build": t_build, "solve": t_solve},
-        extra={"greedy_objective": greedy_cost},
+        timings=timings,
+        extra=extra,
     )
     log.info(
         "cover: %d new sites, cost %g, %s (gap %.2g), %s -> %s in %.2f s",

@@ -6,6 +6,8 @@ as its first incumbent, and report its value next to the optimum.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -152,6 +154,7 @@ def improve_max_coverage(
     max_new: int | None = None,
     private: np.ndarray | None = None,
     max_iter: int = 500,
+    deadline: float | None = None,
 ) -> np.ndarray:
     """Best-improvement interchange (Teitz–Bart) for max coverage, from a feasible plan.
 
@@ -160,6 +163,8 @@ def improve_max_coverage(
     covers, ``gain(k)`` the uncovered weight ``k`` would add and ``shared(j, k)`` the weight only
     ``j`` covers that ``k`` also covers. The best improving swap that keeps the count and budget
     is applied (or a plain opening while the limits allow one); stops when none improves.
+
+    ``deadline`` (a ``time.perf_counter()`` value) stops the rounds early.
 
     Returns
     -------
@@ -176,6 +181,8 @@ def improve_max_coverage(
     cnt = np.asarray(csr @ x.astype(np.float64)).ravel()
     tol = 1e-9 * max(1.0, float(w.sum() + priv.sum()))
     for _ in range(max_iter):
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
         spent = float(c[x].sum())
         gain = np.asarray(csc.T @ (w * (cnt == 0))).ravel() + priv
         gain[x] = -np.inf

@@ -28,6 +28,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,9 +36,10 @@ import scipy.sparse as sp
 from planner.errors import SolverError
 from planner.optimize._common import site_mask, vector
 from planner.optimize.greedy import greedy_max_coverage, improve_max_coverage
+from planner.optimize.lagrange_mip import solve_max_coverage_reduced
 from planner.optimize.reduce import as_bool_csr, dominated_columns, merge_identical_rows
-from planner.optimize.result import SolveResult, SolverSettings
-from planner.optimize.solver import MipModel, solve_mip
+from planner.optimize.result import SolveResult, SolverSettings, relative_gap
+from planner.optimize.solver import check_backend
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +148,7 @@ def solve_max_coverage(
     if max_new is not None and max_new < 0:
         raise ValueError(f"max_new must be >= 0, got {max_new}")
     settings = settings or SolverSettings()
+    check_backend(settings)
     t0 = time.perf_counter()
     A = as_bool_csr(coverage)
     m, n = A.shape
@@ -180,43 +183,38 @@ def solve_max_coverage(
     greedy_value = const + float(priv[start].sum() + rw[y0].sum())
     notes.append(f"greedy plan covers {greedy_value:g}")
     selected = fixed.copy()
+    timings = {"reduce": t_reduce, "greedy": t_greedy}
+    extra: dict[str, Any] = {}
     if k == 0 or max_new == 0:
-        status, bound, gap, solver, t_build, t_solve = "trivial", const, 0.0, "reductions", 0.0, 0.0
+        status, bound, gap, solver = "trivial", const, 0.0, "reductions"
     else:
-        top = sp.hstack([-R, sp.identity(r, format="csr")], format="csr")
-        extra_rows = []
-        upper = [np.zeros(r)]
-        if budget is not None:
-            extra_rows.append(sp.csr_matrix(np.concatenate([cc, np.zeros(r)])[None, :]))
-            upper.append(np.array([float(budget)]))
-        if max_new is not None:
-            extra_rows.append(sp.csr_matrix(np.concatenate([np.ones(k), np.zeros(r)])[None, :]))
-            upper.append(np.array([float(max_new)]))
-        M = sp.vstack([top, *extra_rows], format="csr")
-        row_upper = np.concatenate(upper)
-        model = MipModel(
-            cost=np.concatenate([priv, rw]),
-            A=M,
-            row_lower=np.full(M.shape[0], -np.inf),
-            row_upper=row_upper,
-            col_lower=np.zeros(k + r),
-            col_upper=np.ones(k + r),
-            integer=np.concatenate([np.ones(k, dtype=bool), np.zeros(r, dtype=bool)]),
-            sense="max",
-            offset=const,
-            start=np.concatenate([start, y0]).astype(np.float64),
+        out = solve_max_coverage_reduced(
+            R,
+            rw,
+            priv,
+            cc,
+            budget=budget,
+            max_new=max_new,
+            start=start,
+            settings=settings,
+            deadline=t0 + settings.time_limit_s,
         )
-        sol = solve_mip(model, settings=settings)
-        selected[red.cols[sol.x[:k] > 0.5]] = True
-        status, bound, gap, solver = sol.status, sol.bound, sol.mip_gap, sol.solver
-        t_build, t_solve = sol.build_seconds, sol.seconds
-        if status == "time_limit":
-            notes.append(
-                f"time limit {settings.time_limit_s:g} s reached: best plan returned, proven gap {gap:.4%}"
-            )
+        selected[red.cols[out.plan]] = True
+        status, bound, solver = out.status, const + out.bound, out.solver
+        notes.extend(out.notes)
+        timings.update(out.timings)
+        extra.update(out.extra)
+        if "lagrangian_bound" in extra:
+            extra["lagrangian_bound"] += const
     new = selected & ~fixed
     covered = np.asarray(A @ selected.astype(np.int32)).ravel() > 0
     objective = float(w[covered].sum())
+    bound = max(bound, objective)
+    gap = relative_gap(objective, bound) if status != "trivial" else 0.0
+    if status == "time_limit":
+        notes.append(
+            f"time limit {settings.time_limit_s:g} s reached: best plan returned, proven gap {gap:.4%}"
+        )
     if budget is not None and c[new].sum() > budget * (1 + 1e-9) + 1e-6:
         raise SolverError(f"the plan costs {c[new].sum():g} > budget {budget:g}; this is a planner bug")
     if max_new is not None and new.sum() > max_new:
@@ -226,19 +224,20 @@ def solve_max_coverage(
         selected=selected,
         status=status,  # type: ignore[arg-type]
         objective=objective,
-        bound=float(max(bound, objective)) if status != "trivial" else objective,
-        mip_gap=float(gap) if status != "trivial" else 0.0,
+        bound=float(bound) if status != "trivial" else objective,
+        mip_gap=float(gap),
         seconds=seconds,
         solver=solver,
         size_before=size_before,
         size_after={"rows": int(r), "cols": int(k), "nnz": int(R.nnz)},
         notes=tuple(notes),
         arrays={"new": new, "covered": covered, "covered_before": covered_before, "uncoverable": uncoverable},
-        timings={"reduce": t_reduce, "greedy": t_greedy, "build": t_build, "solve": t_solve},
+        timings=timings,
         extra={
             "greedy_objective": greedy_value,
             "weight_total": float(w.sum()),
             "cost_new": float(c[new].sum()),
+            **extra,
         },
     )
     log.info(

@@ -45,6 +45,11 @@ class SolverSettings:
         Apply the model's reductions before solving (off only to measure them).
     warm_start
         Pass the greedy plan to the solver as a starting incumbent.
+    lagrangian
+        Max coverage and set cover only: bound the model by a Lagrangian relaxation first
+        (subgradient, :mod:`planner.optimize.lagrange`), keep the heuristic plans it finds, fix
+        sites by reduced cost and hand only the rest to the solver; the proven bound is the
+        better of the two. ``False``: one solver call on the reduced model (the plain path).
     options
         Extra solver options passed as they are (HiGHS option names for ``"highs"``, keyword
         arguments of the PuLP solver class for ``"pulp:..."``).
@@ -57,6 +62,7 @@ class SolverSettings:
     verbose: bool = False
     reduce: bool = True
     warm_start: bool = True
+    lagrangian: bool = True
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -113,6 +113,18 @@ def solve_mip(model: MipModel, *, settings: SolverSettings) -> MipSolution:
     return _solve_pulp(model, settings)
 
 
+def check_backend(settings: SolverSettings) -> None:
+    """Raise :class:`~planner.errors.SolverError` now if the backend cannot run.
+
+    Models that may finish without a solver call (reductions, Lagrangian bound) call this first,
+    so a missing solver is reported before any work, never skipped silently.
+    """
+    if settings.backend != "highs":
+        _pulp_solver(settings)
+    else:
+        import highspy  # noqa: F401  (a dependency: fails only in a broken install)
+
+
 # ---------------------------------------------------------------------------------------------
 # HiGHS
 # ---------------------------------------------------------------------------------------------
