@@ -148,7 +148,7 @@ def place_parks(
         )
     p = max(rule.min_parks, int(fixed.sum()))
     if objective == "center":
-        from planner.optimize import solve_p_center  # type: ignore[attr-defined]
+        from planner.optimize import solve_p_center
 
         result = solve_p_center(
             minutes[reach],
