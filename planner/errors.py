@@ -7,6 +7,7 @@ or row, and the fix. :class:`Problem` lets a stage gather every problem of an in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,17 +37,43 @@ class Problem:
     fix: str | None = None
 
     def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self, *, with_file: bool = True) -> str:
+        """The problem in one line: where (file, line, location), what, and the fix.
+
+        ``with_file=False`` leaves the file out (for lists already grouped by file) but keeps the line.
+        """
         where = ""
-        if self.file is not None:
+        if self.file is not None and with_file:
             where = str(self.file)
             if self.line is not None:
                 where += f":{self.line}"
+        elif self.line is not None and f"line {self.line}" not in (self.location or ""):
+            where = f"line {self.line}"
         if self.location:
             where = f"{where} [{self.location}]" if where else f"[{self.location}]"
         text = f"{where}: {self.message}" if where else self.message
         if self.fix:
             text += f" Fix: {self.fix}"
         return text
+
+
+def group_by_file(problems: Sequence[Problem]) -> dict[Path | None, list[Problem]]:
+    """The problems grouped by file, files in the order they first appear (``None``: no file)."""
+    groups: dict[Path | None, list[Problem]] = {}
+    for problem in problems:
+        groups.setdefault(problem.file, []).append(problem)
+    return groups
+
+
+def grouped_text(problems: Sequence[Problem]) -> str:
+    """Every problem, grouped under the file it is in (indented lines, no trailing newline)."""
+    lines: list[str] = []
+    for file, group in group_by_file(problems).items():
+        lines.append(f"{file if file is not None else '(no file)'}: {len(group)} problem(s)")
+        lines += [f"  - {p.describe(with_file=False)}" for p in group]
+    return "\n".join(lines)
 
 
 class PlannerError(Exception):
@@ -124,6 +151,24 @@ class BudgetError(PlannerError, ValueError):
     """The budgets cannot pay for what the standards in ``plan.meet`` need; says short by how much. Exit 2."""
 
     exit_code = 2
+
+
+class CheckError(PlannerError, ValueError):
+    """The checks made before any work (``planner validate``, and the start of ``audit`` and ``run``)
+    found problems: in the scenario, the profile, the input files or the output folder. The message
+    lists every problem of every file, grouped by file. Exit code 2."""
+
+    exit_code = 2
+
+    def __init__(self, problems: Sequence[Problem], *, seconds: float | None = None) -> None:
+        files = group_by_file(problems)
+        took = f" (checked in {seconds:.1f} s)" if seconds is not None else ""
+        head = f"{len(problems)} problem(s) in {len(files)} file(s){took}; nothing was computed or written"
+        super().__init__(head, problems=list(problems))
+        self.args = (head + "\n" + grouped_text(problems),)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class EditError(PlannerError, ValueError):

@@ -14,14 +14,14 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from planner.errors import Problem, ScenarioError
 from planner.standards import PLANNABLE, Profile, load_profile, resolve_profile_path
-from planner.types import FacilityType
+from planner.types import FACILITY_TYPES, FacilityType
 
 CoordinateSystem = Literal["wgs84", "gcj02", "bd09"]
 TravelModeName = Literal["walk", "tricycle", "car"]
@@ -292,20 +292,26 @@ class FacilityPlan(_Strict):
     (outlet, locker, delivery_centre) take a capacity.
     """
 
-    cost: float = Field(ge=0)
+    cost: float = Field(ge=0, allow_inf_nan=False)
     place: bool = True
-    capacity: float | None = Field(default=None, gt=0, description="parcels per day one new unit handles")
+    capacity: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, description="parcels per day one new unit handles"
+    )
     max_per_site: int = Field(
         default=1, ge=1, le=50, description="how many units one candidate site can host (e.g. locker groups)"
     )
 
 
+#: An amount of money (yuan): a finite number >= 0.
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
 class Budget(_Strict):
     """Money budgets (yuan) in total, per facility type, or per year (village-station phasing)."""
 
-    total: float | None = Field(default=None, ge=0)
-    per_type: dict[FacilityType, float] = Field(default_factory=dict)
-    per_year: dict[int, float] = Field(default_factory=dict)
+    total: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    per_type: dict[FacilityType, Money] = Field(default_factory=dict)
+    per_year: dict[int, Money] = Field(default_factory=dict)
 
 
 #: Parcels per person per day in China, 2023: 132.07 billion express items (国家邮政局《2023年邮政行业
@@ -394,6 +400,22 @@ class Outputs(_Strict):
         return value
 
 
+def _inherit_coordinate_system(data: Any) -> Any:
+    """The raw scenario with each point layer lacking a ``coordinate_system`` given the study area's."""
+    if not isinstance(data, dict):
+        return data
+    area, inputs = data.get("study_area"), data.get("inputs")
+    system = area.get("coordinate_system") if isinstance(area, dict) else None
+    if system is None or not isinstance(inputs, dict):
+        return data
+    inputs = dict(inputs)
+    for key in ("villages", "facilities", "candidates", "roads"):
+        layer = inputs.get(key)
+        if isinstance(layer, dict) and "coordinate_system" not in layer:
+            inputs[key] = {**layer, "coordinate_system": system}
+    return {**data, "inputs": inputs}
+
+
 class Scenario(_Strict):
     """A validated scenario. Paths are absolute (resolved against the scenario file's folder)."""
 
@@ -415,18 +437,7 @@ class Scenario(_Strict):
     @classmethod
     def _layers_inherit_coordinate_system(cls, data: Any) -> Any:
         """A point layer without its own ``coordinate_system`` takes the study area's (GCJ-02 / BD-09)."""
-        if not isinstance(data, dict):
-            return data
-        area, inputs = data.get("study_area"), data.get("inputs")
-        system = area.get("coordinate_system") if isinstance(area, dict) else None
-        if system is None or not isinstance(inputs, dict):
-            return data
-        inputs = dict(inputs)
-        for key in ("villages", "facilities", "candidates", "roads"):
-            layer = inputs.get(key)
-            if isinstance(layer, dict) and "coordinate_system" not in layer:
-                inputs[key] = {**layer, "coordinate_system": system}
-        return {**data, "inputs": inputs}
+        return _inherit_coordinate_system(data)
 
     @property
     def base_dir(self) -> Path:
@@ -493,8 +504,18 @@ def _line_for(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | 
     return None
 
 
+def yaml_text(path: Path) -> str:
+    """A YAML file's text: UTF-8 (with or without BOM), else GB18030 (what a Chinese Windows editor
+    saves as "ANSI"). Raises :class:`UnicodeDecodeError` when it is neither (a binary file)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gb18030")
+
+
 def _read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
-    text = path.read_text(encoding="utf-8")
+    text = yaml_text(path)
     node = yaml.compose(text)
     data = yaml.safe_load(text)
     lines = dict(_line_index(node)) if node is not None else {}
@@ -560,6 +581,7 @@ def _check_files(scenario: Scenario, path: Path, lines: dict[tuple[Any, ...], in
             problems.extend(exc.problems)
         else:
             problems.extend(_meet_problems(scenario, profile, path, lines))
+            problems.extend(_phase_problems(scenario, profile, path, lines))
     return problems
 
 
@@ -579,6 +601,49 @@ def _meet_problems(
             fix=f"remove them from plan.meet, or use a profile that sets them (e.g. one with "
             f"'extends: national-default'); this profile sets "
             f"{', '.join(s for s in PLANNABLE_STANDARDS if profile.sets(s)) or 'no plannable standard'}",
+        )
+    ]
+
+
+def _phase_problems(
+    scenario: Scenario, profile: Profile, path: Path, lines: dict[tuple[Any, ...], int]
+) -> list[Problem]:
+    """``budget.per_year`` naming years the profile's village-station table does not have.
+
+    The yearly budgets pay for the village stations of each target year of V-STATION (else V-ALL); a
+    budget for another year would be ignored, so it is refused.
+    """
+    budget = scenario.plan.budget
+    if budget is None or not budget.per_year:
+        return []
+    loc = "plan.budget.per_year"
+    line = _line_for(lines, ("plan", "budget", "per_year"))
+    sid = "V-STATION" if profile.sets("V-STATION") else "V-ALL" if profile.sets("V-ALL") else None
+    if sid is None:
+        return [
+            Problem(
+                f"budget.per_year phases the village stations by the target years of V-STATION or V-ALL, "
+                f"and profile {profile.profile!r} sets neither",
+                file=path,
+                location=loc,
+                line=line,
+                fix="remove budget.per_year (use budget.total), or use a profile that sets V-STATION",
+            )
+        ]
+    years = sorted(profile.get(sid).targets)
+    extra = sorted(set(budget.per_year) - set(years))
+    if not extra:
+        return []
+    return [
+        Problem(
+            f"budget.per_year names {', '.join(map(str, extra))}, which {'is' if len(extra) == 1 else 'are'} "
+            f"not a target year of {sid} in profile {profile.profile!r} (its years: "
+            f"{', '.join(map(str, years))}); a budget for another year would be ignored",
+            file=path,
+            location=loc,
+            line=line,
+            fix=f"give the budgets for the target years {', '.join(map(str, years))} (each pays for the "
+            "stations that year's target needs)",
         )
     ]
 
@@ -644,14 +709,43 @@ def _parse(path: Path) -> tuple[Scenario | None, list[Problem], dict[tuple[Any, 
         return None, [Problem("scenario file not found", file=path, fix="check the path")], {}
     try:
         data, lines = _read_yaml(path)
+    except UnicodeDecodeError as exc:
+        return (
+            None,
+            [
+                Problem(
+                    f"not text: {exc.reason} at byte {exc.start}",
+                    file=path,
+                    fix="save it as UTF-8 text (YAML)",
+                )
+            ],
+            {},
+        )
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        return None, [Problem(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path, line=line)], {}
+        return (
+            None,
+            [
+                Problem(
+                    f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                    file=path,
+                    line=line,
+                    fix="check the indentation, the colons and the closing brackets at or before this line",
+                )
+            ],
+            {},
+        )
     if not isinstance(data, dict):
         return (
             None,
-            [Problem("a scenario must be a mapping of keys (name, study_area, inputs, plan …)", file=path)],
+            [
+                Problem(
+                    "a scenario must be a mapping of keys (name, study_area, inputs, plan …)",
+                    file=path,
+                    fix="start from scenarios/demo.yaml",
+                )
+            ],
             {},
         )
     _resolve_paths(data, path.parent.resolve())
@@ -668,9 +762,9 @@ def _parse(path: Path) -> tuple[Scenario | None, list[Problem], dict[tuple[Any, 
                 fix = "remove it or check its spelling (see scenarios/demo.yaml for the known keys)"
             elif err["type"] == "missing":
                 message = "required field is missing"
-                fix = None
+                fix = f"add {field_path} (see scenarios/demo.yaml and the scenario keys in README.md)"
             else:
-                fix = None
+                fix = f"correct {field_path} (see scenarios/demo.yaml and the scenario keys in README.md)"
                 if "input" in err and not isinstance(err["input"], dict | list):
                     message += f" (got {err['input']!r})"
             problems.append(
@@ -718,25 +812,88 @@ def _raw_missing_files(data: dict[str, Any], path: Path, lines: dict[tuple[Any, 
     return problems
 
 
-def validate_scenario(path: str | Path) -> list[Problem]:
-    """Every problem of a scenario file, in file order (an empty list when it is valid)."""
+def read_scenario(path: str | Path) -> tuple[Scenario | None, list[Problem]]:
+    """The scenario of a file and every problem of the file, in file order.
+
+    The scenario is None when the file does not validate; with problems of its files only (missing,
+    no CRS, a profile that does not set what ``plan.meet`` names) it is returned with them.
+    """
     path = Path(path)
     scenario, problems, lines = _parse(path)
     if scenario is not None:
         problems = _check_files(scenario, path, lines)
-    return sorted(problems, key=lambda p: (p.line or 0, p.location or ""))
+    return scenario, sorted(problems, key=lambda p: (p.line or 0, p.location or ""))
+
+
+def language_of(path: str | Path) -> Literal["zh", "en"]:
+    """The ``outputs.language`` a scenario file asks for (``zh`` when it is not readable or not set), for
+    the words around its checks before they run."""
+    try:
+        data = yaml.safe_load(yaml_text(Path(path)))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return "zh"
+    outputs = data.get("outputs") if isinstance(data, dict) else None
+    return "en" if isinstance(outputs, dict) and outputs.get("language") == "en" else "zh"
+
+
+def validate_scenario(path: str | Path) -> list[Problem]:
+    """Every problem of a scenario file, in file order (an empty list when it is valid)."""
+    return read_scenario(path)[1]
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario; raise :class:`ScenarioError` listing every problem."""
     path = Path(path)
-    scenario, problems, lines = _parse(path)
-    if scenario is not None:
-        problems = _check_files(scenario, path, lines)
+    scenario, problems = read_scenario(path)
     if problems or scenario is None:
-        problems = sorted(problems, key=lambda p: (p.line or 0, p.location or ""))
         raise ScenarioError(f"{path}: {len(problems)} problem(s) in the scenario", problems=problems)
     return scenario
+
+
+def _section(model: type[BaseModel], value: Any) -> Any:
+    """``value`` validated as ``model`` (``None`` when it is not valid or absent)."""
+    try:
+        return model.model_validate(value if value is not None else {})
+    except ValidationError:
+        return None
+
+
+def readable_sections(path: str | Path) -> Scenario | None:
+    """The sections of a scenario file that validate on their own, as a scenario to read the inputs with.
+
+    When a scenario file has problems in some sections, its input files can still be checked: this
+    returns a scenario (built without the whole-file validation) holding the study area and the inputs
+    when both validate, the plan when it validates (else a cost table of zeros, so no "no cost"
+    problem is invented), and defaults for the rest. None when the study area or the inputs do not
+    validate, or the file is not a YAML mapping.
+    """
+    path = Path(path)
+    try:
+        data, _ = _read_yaml(path)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    _resolve_paths(data, path.parent.resolve())
+    data = _inherit_coordinate_system(data)
+    area, inputs = _section(StudyArea, data.get("study_area")), _section(Inputs, data.get("inputs"))
+    if area is None or inputs is None:
+        return None
+    plan = _section(Plan, data.get("plan")) or Plan.model_construct(
+        facilities={t: FacilityPlan(cost=0.0) for t in FACILITY_TYPES}
+    )
+    standards = data.get("standards")
+    return Scenario.model_construct(
+        name=str(data.get("name") or path.stem),
+        study_area=area,
+        inputs=inputs,
+        standards=standards if isinstance(standards, str) else "national-default",
+        area_classification=_section(AreaClassification, data.get("area_classification"))
+        or AreaClassification(),
+        travel=_section(Travel, data.get("travel")) or Travel(),
+        plan=plan,
+        path=path.resolve(),
+    )
 
 
 def _file_digest(path: Path) -> str:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import geopandas as gpd
-import networkx as nx
 import pandas as pd
 from pyproj import CRS
 
@@ -144,7 +143,9 @@ class StudyData:
     villages: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
     candidates: gpd.GeoDataFrame
-    roads: nx.MultiDiGraph | None  # None: read lazily (the networks may come from the cache)
+    #: the road table as the checks read it (:class:`planner.inputs.roadtable.RoadTable`), to build the
+    #: networks without reading the file twice; None: read when the networks are built (if not cached)
+    roads: Any = None
     notes: tuple[str, ...] = ()
     straight_line_only: bool = False
     provenance: dict[str, dict[str, Any]] = field(default_factory=dict)

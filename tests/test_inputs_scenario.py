@@ -219,18 +219,22 @@ def _bad_inputs(tmp_path: Path, case: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("case", "expected"),
+    ("case", "file", "expected"),
     [
-        ("poi-location", "poi.csv:2 [line 2, column 'location']: location '116.6 36.45' is not \"lng,lat\""),
-        ("census-township", "c.csv:3 [line 3, column '乡镇']: township '火星乡' is not in the register"),
-        ("points-no-key", "p.csv [column village_code/name]: the village point layer has no join key"),
+        ("poi-location", "poi.csv", "[line 2, column 'location']: location '116.6 36.45' is not \"lng,lat\""),
+        ("census-township", "c.csv", "[line 3, column '乡镇']: township '火星乡' is not in the register"),
+        ("points-no-key", "p.csv", "[column village_code/name]: the village point layer has no join key"),
     ],
 )
-def test_bad_inputs_exit_2_naming_file_row_and_fix(tmp_path: Path, case: str, expected: str) -> None:
+def test_bad_inputs_exit_2_naming_file_row_and_fix(
+    tmp_path: Path, case: str, file: str, expected: str
+) -> None:
     path = _bad_inputs(tmp_path, case)
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["run", str(path), "--out", str(out), "--quiet"])
     assert result.exit_code == 2, result.output
     flat = " ".join(result.output.split())
+    # grouped by file: the file's line, then its problems with their line, column and fix
+    assert f"{tmp_path / file}: 1 problem(s)" in flat
     assert " ".join(expected.split()) in flat and "Fix:" in flat
     assert not out.exists()

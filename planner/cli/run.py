@@ -45,20 +45,25 @@ def run(
     atomically (a failed run leaves nothing behind). Quiet by default: a progress bar, the warnings
     once, the headline table and the paths of the report and map; -v shows the INFO lines.
     """
-    from planner.scenario import load_scenario
+    from planner.run.checks import check_scenario
+    from planner.scenario import language_of
 
+    if lang is not None and lang not in ("zh", "en"):
+        raise typer.BadParameter("--lang must be zh or en")
     warnings = setup_logging(verbose, quiet, group=True)
-    run_lang = "zh"
+    run_lang = sc_lang = language_of(scenario)
+    if lang is not None:
+        run_lang = "en" if lang == "en" else "zh"
     try:
-        sc = load_scenario(scenario)
-        if lang is not None:
-            if lang not in ("zh", "en"):
-                raise typer.BadParameter("--lang must be zh or en")
-            sc = sc.model_copy(update={"outputs": sc.outputs.model_copy(update={"language": lang})})
-        run_lang = sc.outputs.language
-        target = Path(out or sc.outputs.folder or Path("out") / sc.name)
         with progress(quiet, lang=run_lang) as stage:
-            result = _run(sc, target, stage=stage, use_cache=not no_cache, pdf=not no_pdf)
+            with stage("inputs"):  # the checks read every input: nothing is computed when one fails
+                checked = check_scenario(scenario, out=out, command="run")
+            checked.raise_if_failed()
+            assert checked.scenario is not None and checked.out_dir is not None
+            sc, target = checked.scenario, checked.out_dir
+            if run_lang != sc_lang:
+                sc = sc.model_copy(update={"outputs": sc.outputs.model_copy(update={"language": run_lang})})
+            result = _run(sc, target, stage=stage, use_cache=not no_cache, pdf=not no_pdf, checked=checked)
     except PlannerError as exc:
         raise fail(exc) from exc
     finally:
@@ -76,15 +81,15 @@ def run(
         serve_folder(target, port=port, lang=run_lang, quiet=quiet)
 
 
-def _run(sc: Any, target: Path, *, stage: Any, use_cache: bool, pdf: bool) -> Any:
+def _run(sc: Any, target: Path, *, stage: Any, use_cache: bool, pdf: bool, checked: Any) -> Any:
     """The pipeline, writing the outputs; without the PDF the CLI writes them (``pdf=False``)."""
     from planner.run import run_scenario
 
     if pdf:
-        return run_scenario(sc, out_dir=target, stage=stage, use_cache=use_cache)
+        return run_scenario(sc, out_dir=target, stage=stage, use_cache=use_cache, checked=checked)
     from planner.outputs import write_outputs
 
-    result = run_scenario(sc, stage=stage, use_cache=use_cache, write=False)
+    result = run_scenario(sc, stage=stage, use_cache=use_cache, write=False, checked=checked)
     with stage("outputs"):
         write_outputs(result, target, lang=sc.outputs.language, formats=sc.outputs.formats, pdf=False)
     return result
@@ -137,15 +142,18 @@ def audit(
 ) -> None:
     """Audit the existing network against the standards, fast, without optimisation."""
     from planner.run import audit_scenario
-    from planner.scenario import load_scenario
+    from planner.run.checks import check_scenario
+    from planner.scenario import language_of
 
     warnings = setup_logging(verbose, quiet, group=True)
-    run_lang = "zh"
+    run_lang = language_of(scenario)
     try:
-        sc = load_scenario(scenario)
-        run_lang = sc.outputs.language
         with progress(quiet, lang=run_lang, stages=AUDIT_STAGES) as stage:
-            result, _summary = audit_scenario(sc, stage=stage)
+            with stage("inputs"):  # the checks read every input: nothing is computed when one fails
+                checked = check_scenario(scenario, out=out, command="audit")
+            checked.raise_if_failed()
+            assert checked.scenario is not None
+            result, _summary = audit_scenario(checked.scenario, stage=stage, checked=checked)
     except PlannerError as exc:
         raise fail(exc) from exc
     finally:
@@ -158,7 +166,10 @@ def audit(
     if out is not None:
         from planner.outputs import write_audit_tables
 
-        write_audit_tables(result, out)
+        try:
+            write_audit_tables(result, out)
+        except PlannerError as exc:
+            raise fail(exc) from exc
         out_console.print(
             ("核查结果已写入 " if run_lang == "zh" else "audit written to ") + f"[bold]{out}[/]"
         )
@@ -177,18 +188,36 @@ def audit(
 
 def validate(
     scenario: Annotated[Path, typer.Argument(help="The scenario YAML file to check.")],
+    *,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="The output folder to check (default: outputs.folder)."),
+    ] = None,
 ) -> None:
-    """Check a scenario file and report every problem at once (file, line, field, what is expected).
+    """Check a scenario without running it: the file, its profile, every input file's contents (read
+    as the run reads them) and the output folder. Reports every problem of every file at once,
+    grouped by file (line, field, what is expected, the fix), and what it repaired or will assume.
 
-    Exits 0 when the scenario is valid and 2 when it has problems.
+    Exits 0 when the scenario can run and 2 when it has problems.
     """
-    from planner.scenario import validate_scenario
+    import logging
 
-    problems = validate_scenario(scenario)
-    if not problems:
-        out_console.print(f"[green]ok[/]: {scenario} is a valid scenario")
+    from planner.errors import CheckError
+    from planner.run.checks import check_scenario
+
+    logging.disable(logging.WARNING)  # what the readers log is in the notes and problems below
+    try:
+        checked = check_scenario(scenario, out=out, command="validate")
+    finally:
+        logging.disable(logging.NOTSET)
+    for note in checked.notes:
+        console.print("[yellow]note[/]: " + escape(str(note)), highlight=False, soft_wrap=True)
+    if checked.ok:
+        out_console.print(
+            f"[green]ok[/]: {escape(str(scenario))} is valid and every input file reads "
+            f"(checked in {checked.seconds:.1f} s)"
+        )
         return
-    console.print(f"[bold red]{len(problems)} problem(s)[/] in {scenario}:")
-    for problem in problems:
-        console.print("  - " + escape(str(problem)), highlight=False, soft_wrap=True)
+    error = CheckError(checked.problems, seconds=checked.seconds)
+    console.print("[bold red]error[/]: " + escape(str(error)), highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)

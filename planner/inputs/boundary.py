@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
-from shapely.geometry.base import BaseGeometry
 
 from planner.errors import CRSError, InputDataError, Problem
 from planner.inputs.coords import CoordinateSystem, geometry_to_wgs84
+from planner.inputs.plausible import axes_problem
+from planner.inputs.repair import Repair, repair_polygons
 from planner.inputs.tables import WGS84, check_exists, raise_if, read_table, resolve_columns
 from planner.types import BOUNDARY_COLUMNS, TOWNSHIP_COLUMNS
 
@@ -67,7 +68,9 @@ def work_crs(boundary_wgs84: gpd.GeoDataFrame, *, epsg: int | None = None) -> CR
         except Exception as exc:  # pyproj.exceptions.CRSError
             raise CRSError(
                 problems=[
-                    Problem(f"EPSG:{epsg} is not a known CRS", location="work_crs", fix="use e.g. 32650")
+                    Problem(
+                        f"EPSG:{epsg} is not a known CRS", location="study_area.crs", fix="use e.g. 32650"
+                    )
                 ]
             ) from exc
         if not crs.is_projected:
@@ -75,7 +78,7 @@ def work_crs(boundary_wgs84: gpd.GeoDataFrame, *, epsg: int | None = None) -> CR
                 problems=[
                     Problem(
                         f"EPSG:{epsg} ({crs.name}) is geographic; distances need a projected CRS in metres",
-                        location="work_crs",
+                        location="study_area.crs",
                         fix="name a projected CRS such as a UTM zone (EPSG:326xx) or leave it out",
                     )
                 ]
@@ -92,7 +95,14 @@ def work_crs(boundary_wgs84: gpd.GeoDataFrame, *, epsg: int | None = None) -> CR
 def _polygons_only(gdf: gpd.GeoDataFrame, path: Path | None, what: str, problems: list[Problem]) -> None:
     for i, (geom, kind) in enumerate(zip(gdf.geometry, gdf.geom_type, strict=True)):
         if geom is None or geom.is_empty:
-            problems.append(Problem("the feature has no geometry", file=path, location=f"feature {i + 1}"))
+            problems.append(
+                Problem(
+                    "the feature has no geometry",
+                    file=path,
+                    location=f"feature {i + 1}",
+                    fix="give it its polygon or remove the feature",
+                )
+            )
         elif kind not in ("Polygon", "MultiPolygon"):
             problems.append(
                 Problem(
@@ -104,31 +114,45 @@ def _polygons_only(gdf: gpd.GeoDataFrame, path: Path | None, what: str, problems
             )
 
 
-def _to_wgs84_frame(gdf: gpd.GeoDataFrame, coordinate_system: CoordinateSystem) -> gpd.GeoDataFrame:
-    """Reproject to WGS-84; geographic data declared GCJ-02/BD-09 are converted vertex by vertex."""
+def _to_wgs84_frame(
+    gdf: gpd.GeoDataFrame, coordinate_system: CoordinateSystem, *, what: str, file: Path | None
+) -> tuple[gpd.GeoDataFrame, list[Repair]]:
+    """Reproject to WGS-84; geographic data declared GCJ-02/BD-09 are converted vertex by vertex.
+
+    Invalid polygons are repaired (:func:`planner.inputs.repair.repair_polygons`); each repair is
+    returned to be told.
+    """
     src = CRS.from_user_input(gdf.crs)
     out = gdf.to_crs(WGS84)
     if src.is_geographic and coordinate_system != "wgs84":
         out = out.set_geometry([geometry_to_wgs84(g, coordinate_system) for g in out.geometry], crs=WGS84)
-    fixed = [_polygonal(g) for g in shapely.make_valid(out.geometry.to_numpy())]
-    return out.set_geometry(fixed, crs=WGS84)
+    fixed, repairs = repair_polygons(list(out.geometry), what=what, file=file)
+    for repair in repairs:
+        logger.warning("%s", repair.note())
+    return out.set_geometry(fixed, crs=WGS84), repairs
 
 
-def _polygonal(geom: BaseGeometry) -> BaseGeometry:
-    """The polygonal part of a repaired geometry (make_valid may add stray lines or points)."""
-    if geom.geom_type in ("Polygon", "MultiPolygon"):
-        return geom
-    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
-    return shapely.union_all(parts) if parts else geom
+def _check_axes(gdf: gpd.GeoDataFrame, path: Path, what: str) -> None:
+    """Refuse coordinates that cannot be in the file's CRS (metres labelled as degrees, or the reverse)."""
+    problem = axes_problem(gdf.total_bounds, gdf.crs, file=path, what=what)
+    if problem is not None:
+        raise CRSError(problems=[problem])
+
+
+_VECTOR_FIX = "give the area's polygon(s) as GeoJSON, GeoPackage or Shapefile (e.g. exported from QGIS)"
 
 
 def _read_vector(path: Path, *, what: str) -> gpd.GeoDataFrame:
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # pyogrio DataSourceError and friends
-        raise InputDataError(problems=[Problem(f"cannot read the {what} file: {exc}", file=path)]) from exc
+        raise InputDataError(
+            problems=[Problem(f"cannot read the {what} file: {exc}", file=path, fix=_VECTOR_FIX)]
+        ) from exc
     if len(gdf) == 0:
-        raise InputDataError(problems=[Problem(f"the {what} file has no features", file=path)])
+        raise InputDataError(
+            problems=[Problem(f"the {what} file has no features", file=path, fix=_VECTOR_FIX)]
+        )
     if gdf.crs is None:
         if path.suffix.lower() in (".geojson", ".json"):
             gdf = gdf.set_crs(WGS84)
@@ -279,12 +303,15 @@ def read_boundary(
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns ``county_code``, ``county_name``, geometry (valid polygons), CRS EPSG:4326.
+        Columns ``county_code``, ``county_name``, geometry (valid polygons), CRS EPSG:4326;
+        ``attrs["repairs"]``: a :class:`~planner.inputs.repair.Repair` for each polygon that was invalid
+        (each also logged as a warning).
 
     Raises
     ------
     InputFileNotFoundError, InputDataError, CRSError
-        Missing file, no polygons, no CRS, unknown or ambiguous admin name.
+        Missing file, no polygons, no CRS, coordinates that cannot be in the declared CRS (metres
+        labelled as degrees or the reverse), unknown or ambiguous admin name.
     """
     if (path is None) == (admin_name is None):
         raise InputDataError(
@@ -296,6 +323,7 @@ def read_boundary(
         gdf = _read_vector(p, what="boundary")
         _polygons_only(gdf, p, "boundary", problems)
         raise_if(problems, what="boundary", path=p)
+        _check_axes(gdf, p, "boundary")
         cols = {str(c).lower(): c for c in gdf.columns}
         code_col = next((cols[a] for a in _COUNTY_CODE_ALIASES if a in cols), None)
         name_col = next((cols[a] for a in _COUNTY_NAME_ALIASES if a in cols), None)
@@ -310,7 +338,8 @@ def read_boundary(
             geometry=gdf.geometry.to_numpy(),
             crs=gdf.crs,
         )
-        out = _drop_enclosing(_to_wgs84_frame(out, coordinate_system), p)
+        out, repairs = _to_wgs84_frame(out, coordinate_system, what="boundary", file=p)
+        out = _drop_enclosing(out, p)
     else:
         assert admin_name is not None
         found = _cnmaps_boundary(admin_name)
@@ -328,7 +357,7 @@ def read_boundary(
             geometry=found.geometry.to_numpy(),
             crs=WGS84,
         )
-        out = _to_wgs84_frame(gcj, "gcj02")
+        out, repairs = _to_wgs84_frame(gcj, "gcj02", what="boundary", file=None)
     if (
         county_code is not None
         or county_name is not None
@@ -344,6 +373,7 @@ def read_boundary(
             crs=WGS84,
         )
     out = out.reset_index(drop=True)[[*BOUNDARY_COLUMNS, "geometry"]]
+    out.attrs["repairs"] = repairs
     logger.info("boundary: %d polygon(s), bounds %s", len(out), np.round(out.total_bounds, 4).tolist())
     return out
 
@@ -398,21 +428,29 @@ def read_townships(
         elif code in seen:
             problems.append(
                 table.problem(
-                    i, f"township code {code} is duplicated ({table.locations[seen[code]]})", column=code_col
+                    i,
+                    f"township code {code} is duplicated ({table.locations[seen[code]]})",
+                    column=code_col,
+                    fix="each township must appear once",
                 )
             )
         else:
             seen[code] = i
     geometry: list[object] = [None] * len(codes)
+    repairs: list[Repair] = []
     if table.geometry is not None:
         gdf = gpd.GeoDataFrame(geometry=table.geometry.to_numpy(), crs=table.geometry.crs)
         _polygons_only(gdf, table.path, "townships", problems)
         raise_if(problems, what="townships", path=table.path)
-        gdf = _to_wgs84_frame(gdf, coordinate_system).to_crs(crs)
+        _check_axes(gdf, table.path, "townships")
+        gdf, repairs = _to_wgs84_frame(gdf, coordinate_system, what="townships", file=table.path)
+        gdf = gdf.to_crs(crs)
         geometry = list(gdf.geometry)
     raise_if(problems, what="townships", path=table.path)
     out = gpd.GeoDataFrame(
         {"township_code": codes.to_numpy(), "township_name": names.to_numpy()}, geometry=geometry, crs=crs
     )
     logger.info("townships: %d (%d with polygons)", len(out), int(out.geometry.notna().sum()))
-    return out[[*TOWNSHIP_COLUMNS, "geometry"]]
+    out = out[[*TOWNSHIP_COLUMNS, "geometry"]]
+    out.attrs["repairs"] = repairs
+    return out

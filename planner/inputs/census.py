@@ -238,7 +238,13 @@ def _keep_row(
     code, how = found
     if np.isnan(pops[i]):
         blank = table.frame[pop_col].iat[i] == ""
-        return table.problem(i, "the population is blank", column=pop_col) if blank else None
+        return (
+            table.problem(
+                i, "the population is blank", column=pop_col, fix="give the census figure or remove the row"
+            )
+            if blank
+            else None
+        )
     if code in seen:
         return table.problem(
             i,

@@ -20,6 +20,8 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from planner.errors import InputDataError, Problem
+
 CoordinateSystem: TypeAlias = Literal["wgs84", "gcj02", "bd09"]
 COORDINATE_SYSTEMS: tuple[CoordinateSystem, ...] = ("wgs84", "gcj02", "bd09")
 
@@ -205,8 +207,14 @@ def to_wgs84(
         return gcj02_to_wgs84(lon, lat)
     if coordinate_system == "bd09":
         return bd09_to_wgs84(lon, lat)
-    raise ValueError(
-        f"unknown coordinate system {coordinate_system!r}; expected one of {', '.join(COORDINATE_SYSTEMS)}"
+    raise InputDataError(
+        problems=[
+            Problem(
+                f"unknown coordinate system {coordinate_system!r}",
+                location="coordinate_system",
+                fix=f"use one of {', '.join(COORDINATE_SYSTEMS)}",
+            )
+        ]
     )
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from pyproj import CRS
 
-from planner.errors import Problem
+from planner.errors import InputDataError, Problem
 from planner.inputs.coords import CoordinateSystem
 from planner.inputs.tables import (
     WGS84,
@@ -157,7 +157,14 @@ def _village_codes(table: Table, column: str | None, problems: list[Problem]) ->
     codes = table.frame[column].tolist()
     for i, c in enumerate(codes):
         if c and not re.fullmatch(r"\d{12}", c):
-            problems.append(table.problem(i, f"village code {c!r} is not 12 digits", column=column))
+            problems.append(
+                table.problem(
+                    i,
+                    f"village code {c!r} is not 12 digits",
+                    column=column,
+                    fix="use the NBS 12-digit 统计用区划代码 as text, or leave it blank",
+                )
+            )
     return codes
 
 
@@ -221,7 +228,15 @@ def read_facilities(
         coordinates, facilities outside the area.
     """
     if default_type is not None and default_type not in FACILITY_TYPES:
-        raise ValueError(f"default_type must be one of {FACILITY_TYPES}, not {default_type!r}")
+        raise InputDataError(
+            problems=[
+                Problem(
+                    f"unknown default_type {default_type!r}",
+                    location="inputs.facilities.default_type",
+                    fix=f"use one of {', '.join(FACILITY_TYPES)}",
+                )
+            ]
+        )
     table = read_table(path, what="facilities")
     problems: list[Problem] = []
     cols = resolve_columns(

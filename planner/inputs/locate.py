@@ -137,7 +137,12 @@ def read_village_points(path: Path | str, *, coordinate_system: CoordinateSystem
     for i, code in enumerate(codes):
         if code and not re.fullmatch(r"\d{12}", code):
             problems.append(
-                table.problem(i, f"village code {code!r} is not 12 digits", column=cols["village_code"])
+                table.problem(
+                    i,
+                    f"village code {code!r} is not 12 digits",
+                    column=cols["village_code"],
+                    fix="use the NBS 12-digit 统计用区划代码 as text, or leave it blank to join by name",
+                )
             )
     lon, lat = read_points(table, problems, coordinate_system=coordinate_system, required=True)
     raise_if(problems, what="village points", path=table.path)

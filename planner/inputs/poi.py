@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from planner.errors import Problem
+from planner.errors import InputDataError, Problem
 from planner.inputs.coords import CoordinateSystem
 from planner.inputs.tables import (
     WGS84,
@@ -113,7 +113,15 @@ def _compile(patterns: Mapping[str, Sequence[str]]) -> list[tuple[str, re.Patter
     out: list[tuple[str, re.Pattern[str]]] = []
     for ftype, pats in patterns.items():
         if ftype not in FACILITY_TYPES:
-            raise ValueError(f"unknown facility type {ftype!r} in the name patterns")
+            raise InputDataError(
+                problems=[
+                    Problem(
+                        f"unknown facility type {ftype!r} in the name patterns",
+                        location="inputs.facilities.type_patterns",
+                        fix=f"use the types {', '.join(FACILITY_TYPES)}",
+                    )
+                ]
+            )
         if pats:
             out.append((ftype, re.compile("|".join(f"(?:{p})" for p in pats), re.IGNORECASE)))
     return out

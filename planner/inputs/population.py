@@ -34,6 +34,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.transform import Affine
 
 from planner.errors import CRSError, InputDataError, Problem
+from planner.inputs.plausible import axes_problem, density_problem
 from planner.inputs.tables import check_exists
 from planner.types import DEMAND_COLUMNS
 
@@ -224,7 +225,15 @@ def read_population_demand(
     if not crs.is_projected:
         raise CRSError(problems=[Problem(f"the work CRS must be projected (metres), got {crs.name}")])
     if not resolution_m > 0 or not household_size > 0:
-        raise ValueError("resolution_m and household_size must be positive")
+        raise InputDataError(
+            problems=[
+                Problem(
+                    f"resolution_m ({resolution_m}) and household_size ({household_size}) must be positive",
+                    location="inputs.population.resolution_m",
+                    fix="give a demand cell size in metres (e.g. 200) and the profile's household size",
+                )
+            ]
+        )
     if boundary.crs is None:
         raise CRSError(problems=[Problem("the boundary has no CRS", fix="read it with read_boundary")])
     notes: list[str] = []
@@ -247,8 +256,18 @@ def read_population_demand(
                     )
                 ]
             )
+        if (mislabelled := axes_problem(src.bounds, src.crs, file=p, what="population raster")) is not None:
+            raise CRSError(problems=[mislabelled])
         if band < 1 or band > src.count:
-            raise InputDataError(problems=[Problem(f"the raster has no band {band}", file=p)])
+            raise InputDataError(
+                problems=[
+                    Problem(
+                        f"the raster has no band {band}",
+                        file=p,
+                        fix="give a raster whose first band holds persons per cell",
+                    )
+                ]
+            )
         if src.count > 1:
             notes.append(f"raster has {src.count} bands; band {band} was used")
         src_crs = CRS.from_user_input(src.crs)
@@ -347,6 +366,10 @@ def read_population_demand(
     cx = ox + (agg["ix"].to_numpy() + 0.5) * resolution_m
     cy = oy - (agg["iy"].to_numpy() + 0.5) * resolution_m
     population = agg["population"].to_numpy(dtype=float)
+    centres = np.column_stack([cx, cy])
+    dense = density_problem(population, cell_km2=resolution_m**2 / 1e6, xy=centres, crs=crs, file=p)
+    if dense is not None:
+        raise InputDataError(problems=[dense])
     demand = gpd.GeoDataFrame(
         {
             "demand_id": np.arange(len(agg), dtype=np.int64),

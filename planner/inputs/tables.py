@@ -24,6 +24,7 @@ from pyproj import CRS
 
 from planner.errors import CRSError, InputDataError, InputFileNotFoundError, Problem
 from planner.inputs.coords import COORDINATE_SYSTEMS, CoordinateSystem, to_wgs84
+from planner.inputs.plausible import axes_problem
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
         except UnicodeDecodeError as exc:
             last = exc
         except pd.errors.EmptyDataError as exc:
-            raise InputDataError(problems=[Problem("the file is empty", file=path)]) from exc
+            raise InputDataError(
+                problems=[Problem("the file is empty", file=path, fix="give the table with its header row")]
+            ) from exc
         except pd.errors.ParserError as exc:
             raise InputDataError(
                 problems=[
@@ -173,7 +176,15 @@ def read_table(path: Path | str, *, what: str) -> Table:
         try:
             gdf = gpd.read_file(p)
         except Exception as exc:  # pyogrio's DataSourceError and friends
-            raise InputDataError(problems=[Problem(f"cannot read the vector file: {exc}", file=p)]) from exc
+            raise InputDataError(
+                problems=[
+                    Problem(
+                        f"cannot read the vector file: {exc}",
+                        file=p,
+                        fix="check that the file is complete; or give the table as CSV or XLSX",
+                    )
+                ]
+            ) from exc
         if gdf.crs is None:
             if suffix in (".geojson", ".json"):
                 gdf = gdf.set_crs(WGS84)  # RFC 7946: GeoJSON is WGS-84 longitude/latitude
@@ -286,12 +297,24 @@ def parse_numbers(
     values = np.array(pd.to_numeric(raw.where(raw != "", None), errors="coerce"), dtype=float)
     cells = table.frame[column].tolist()
     for i in np.flatnonzero(np.isnan(values) & (raw != "").to_numpy()).tolist():
-        problems.append(table.problem(i, f"{cells[i]!r} is not {what}", column=column))
+        problems.append(
+            table.problem(
+                i,
+                f"{cells[i]!r} is not {what}",
+                column=column,
+                fix="write one number (digits and a decimal point; 1,234 is read as 1234) or leave it blank",
+            )
+        )
     values[np.isinf(values)] = np.nan
     if minimum is not None:
         for i in np.flatnonzero(values < minimum).tolist():
             problems.append(
-                table.problem(i, f"value {values[i]:g} is below the minimum {minimum:g}", column=column)
+                table.problem(
+                    i,
+                    f"value {values[i]:g} is below the minimum {minimum:g}",
+                    column=column,
+                    fix=f"give a value of at least {minimum:g}, or leave it blank if unknown",
+                )
             )
     return values
 
@@ -380,8 +403,14 @@ def parse_free_numbers(
 
 def _check_coordinate_system(coordinate_system: CoordinateSystem) -> CoordinateSystem:
     if coordinate_system not in COORDINATE_SYSTEMS:
-        raise ValueError(
-            f"coordinate_system must be one of {', '.join(COORDINATE_SYSTEMS)}, not {coordinate_system!r}"
+        raise InputDataError(
+            problems=[
+                Problem(
+                    f"unknown coordinate_system {coordinate_system!r}",
+                    location="coordinate_system",
+                    fix=f"use one of {', '.join(COORDINATE_SYSTEMS)}",
+                )
+            ]
         )
     return coordinate_system
 
@@ -431,6 +460,10 @@ def read_points(
             pts[non_point] = geom[non_point].representative_point()
         # A projected file is exact: reproject it. A geographic one holds lon/lat in the declared system.
         projected = source_crs is not None and not CRS.from_user_input(source_crs).is_geographic
+        mislabelled = axes_problem(geom[~missing].total_bounds, source_crs, file=table.path, what="layer")
+        if mislabelled is not None:
+            problems.append(mislabelled)
+            return np.full(n, np.nan), np.full(n, np.nan)
         pts = pts.to_crs(WGS84)
         lon = np.where(missing, np.nan, shapely.get_x(pts.to_numpy()))
         lat = np.where(missing, np.nan, shapely.get_y(pts.to_numpy()))
@@ -465,13 +498,22 @@ def read_points(
         lat = parse_numbers(table, lat_col, problems, what="a latitude in decimal degrees")
         lon_blank = (table.frame[lon_col] == "").to_numpy()
         lat_blank = (table.frame[lat_col] == "").to_numpy()
+    if _metres_in_degree_columns(table, lon, lat, lon_col, lat_col, problems):
+        return np.full(n, np.nan), np.full(n, np.nan)
     for i in range(n):
         if lon_blank[i] != lat_blank[i]:
             problems.append(table.problem(i, "only one of lon/lat is given", fix="give both or neither"))
         elif required and lon_blank[i]:
             problems.append(table.problem(i, "lon/lat are blank", fix="give the point's coordinates"))
         if not np.isnan(lon[i]) and not -180.0 <= lon[i] <= 180.0:
-            problems.append(table.problem(i, f"longitude {lon[i]:g} is outside -180..180", column=lon_col))
+            problems.append(
+                table.problem(
+                    i,
+                    f"longitude {lon[i]:g} is outside -180..180",
+                    column=lon_col,
+                    fix="give the longitude in decimal degrees (WGS-84, or the declared coordinate_system)",
+                )
+            )
             lon[i] = np.nan
         if not np.isnan(lat[i]) and not -90.0 <= lat[i] <= 90.0:
             problems.append(
@@ -488,6 +530,34 @@ def read_points(
     lat[bad] = np.nan
     wlon, wlat = to_wgs84(lon, lat, cs)
     return np.asarray(wlon, dtype=float), np.asarray(wlat, dtype=float)
+
+
+def _metres_in_degree_columns(
+    table: Table,
+    lon: npt.NDArray[np.float64],
+    lat: npt.NDArray[np.float64],
+    lon_col: str,
+    lat_col: str,
+    problems: list[Problem],
+) -> bool:
+    """One problem (and True) when every coordinate given lies beyond ±180/±90: projected metres in
+    the degree columns, said once for the file instead of once per row."""
+    given = ~(np.isnan(lon) | np.isnan(lat))
+    beyond = given & ((np.abs(lon) > 180.0) | (np.abs(lat) > 90.0))
+    if given.sum() < 2 or beyond.sum() < given.sum():
+        return False
+    shown = f"x {np.nanmin(lon):,.0f}..{np.nanmax(lon):,.0f}, y {np.nanmin(lat):,.0f}..{np.nanmax(lat):,.0f}"
+    problems.append(
+        Problem(
+            f"the coordinates in columns {lon_col!r}/{lat_col!r} look like projected metres ({shown}), "
+            "not degrees of longitude/latitude",
+            file=table.path,
+            location=f"columns {lon_col}, {lat_col}",
+            fix="convert them to WGS-84 degrees (e.g. in QGIS, or with pyproj from the CRS they are in), "
+            "or give the layer as a GeoPackage that carries its CRS",
+        )
+    )
+    return True
 
 
 _LOCATION_RE = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*[,，]\s*([-+]?\d+(?:\.\d+)?)\s*$")

@@ -25,10 +25,12 @@ import geopandas as gpd
 import numpy as np
 from pyproj import CRS
 
-from planner.errors import Problem
+from planner.errors import InputDataError, Problem
 from planner.inputs.coords import CoordinateSystem
+from planner.inputs.plausible import household_findings, size_findings
 from planner.inputs.tables import (
     WGS84,
+    Table,
     check_inside,
     parse_free_numbers,
     parse_numbers,
@@ -86,6 +88,29 @@ def kind_from_code(code: str) -> str | None:
     if 200 <= n <= 599:
         return "village"
     return None
+
+
+def _implausible(
+    table: Table,
+    cols: dict[str, str | None],
+    population: np.ndarray,
+    households: np.ndarray,
+    household_size: float,
+) -> list[Problem]:
+    """Villages too large to be real, and people per household outside the plausible band
+    (:mod:`planner.inputs.plausible`)."""
+    column = cols["population"]
+    out = [table.problem(f.row, f.message, column=column, fix=f.fix) for f in size_findings(population)]
+    if cols["population"] is None:  # people derived from households: their size is judged instead
+        out += [
+            table.problem(f.row, f.message, column=cols["households"], fix=f.fix)
+            for f in size_findings(households * household_size)
+        ]
+    out += [
+        table.problem(f.row, f.message, column=cols["households"], fix=f.fix)
+        for f in household_findings(population, households, household_size=household_size)
+    ]
+    return out
 
 
 def read_villages(
@@ -174,7 +199,14 @@ def read_villages(
             if given == "":
                 continue
             if not re.fullmatch(r"\d{9}", given):
-                problems.append(table.problem(i, f"township code {given!r} is not 9 digits", column=tcol))
+                problems.append(
+                    table.problem(
+                        i,
+                        f"township code {given!r} is not 9 digits",
+                        column=tcol,
+                        fix="use the NBS 9-digit 乡级 code, or leave it blank (read from the village code)",
+                    )
+                )
             elif good_code[i] and given != codes[i][:9]:
                 problems.append(
                     table.problem(
@@ -249,6 +281,7 @@ def read_villages(
     households = parse_numbers(
         table, cols["households"], problems, minimum=0.0, what="a number of households"
     )
+    problems += _implausible(table, cols, population, households, household_size)
     population = np.where(np.isnan(population), households * household_size, population)
     households = np.where(np.isnan(households), population / household_size, households)
 
@@ -341,7 +374,15 @@ def villages_from_osm_places(
         Missing ``place``/``name`` columns, bad coordinates, a bad ``county_code``.
     """
     if not re.fullmatch(r"\d{6}", county_code):
-        raise ValueError(f"county_code must be 6 digits, not {county_code!r}")
+        raise InputDataError(
+            problems=[
+                Problem(
+                    f"county_code must be 6 digits, not {county_code!r}",
+                    location="study_area.county_code",
+                    fix="give the county's 6-digit NBS code",
+                )
+            ]
+        )
     table = read_table(path, what="places")
     problems: list[Problem] = []
     cols = resolve_columns(
@@ -355,6 +396,8 @@ def villages_from_osm_places(
     assert place_col is not None and name_col is not None
     dropped: list[Problem] = []
     population = parse_free_numbers(table, cols["population"], dropped, what="a number of people")
+    for f in size_findings(population):
+        problems.append(table.problem(f.row, f.message, column=cols["population"], fix=f.fix))
     for problem in dropped:
         logger.warning("places: %s", problem)
     lon, lat = read_points(table, problems, coordinate_system=coordinate_system, required=True)

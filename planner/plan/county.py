@@ -19,7 +19,7 @@ from planner.geo import points_xy
 from planner.network import ModeNetwork
 from planner.network.snap import snap_points
 from planner.optimize import SolverSettings, assign_tiers, solve_parks
-from planner.plan.outcome import PlacementOutcome
+from planner.plan.outcome import PlacementOutcome, Shortfall
 from planner.standards import Profile
 
 log = logging.getLogger(__name__)
@@ -130,17 +130,38 @@ def place_parks(
     fixed = np.zeros(len(sites_xy), dtype=bool)
     fixed[: len(existing)] = True
     fixed[len(existing) :] = candidates["candidate_id"].astype(str).isin(forced).to_numpy()
+    eligible = fixed | (carriers >= rule.min_carriers)
+    reach = np.isfinite(minutes[:, eligible]).any(axis=1)
+    unreached = _unreached_note(outlets, reach, weight, net.mode.name)
+    if not reach.any():
+        log.warning("parks: %s", unreached)
+        return PlacementOutcome(
+            "park",
+            empty,
+            None,
+            len(outlets),
+            len(outlets),
+            float(weight.sum()),
+            (unreached,),
+            uncoverable=np.arange(len(outlets)),
+            shortfalls=(Shortfall("P-COUNTY", "county", "", "", 1, "unreachable"),),
+        )
     p = max(rule.min_parks, int(fixed.sum()))
     if objective == "center":
         from planner.optimize import solve_p_center
 
         result = solve_p_center(
-            minutes, weight, p=p, fixed_open=fixed, eligible=carriers >= rule.min_carriers, settings=settings
+            minutes[reach],
+            weight[reach],
+            p=p,
+            fixed_open=fixed,
+            eligible=carriers >= rule.min_carriers,
+            settings=settings,
         )
     else:
         result = solve_parks(
-            minutes,
-            weight,
+            minutes[reach],
+            weight[reach],
             p=p,
             carriers=carriers,
             min_carriers=rule.min_carriers,
@@ -149,17 +170,39 @@ def place_parks(
         )
     chosen = candidates.loc[np.asarray(result.selected, dtype=bool)[len(existing) :]].copy()
     log.info("parks: %d candidates → %d chosen (%s)", len(candidates), len(chosen), result.status)
+    if unreached:
+        log.warning("parks: %s", unreached)
+    notes = (
+        f"parks chosen by p-{objective} on {net.mode.name} travel time from {int(reach.sum())} outlets; "
+        f"candidates without a brands list are taken to host ≥{rule.min_carriers} carriers",
+    )
     return PlacementOutcome(
         "park",
         chosen,
         result,
         len(outlets),
-        0,
-        0.0,
-        (
-            f"parks chosen by p-{objective} on {net.mode.name} travel time from {len(outlets)} outlets; "
-            f"candidates without a brands list are taken to host ≥{rule.min_carriers} carriers",
-        ),
+        int((~reach).sum()),
+        float(weight[~reach].sum()),
+        (*notes, unreached) if unreached else notes,
+        uncoverable=np.flatnonzero(~reach),
+    )
+
+
+def _unreached_note(outlets: gpd.GeoDataFrame, reach: np.ndarray, weight: np.ndarray, mode: str) -> str:
+    """Which outlets reach no eligible park site by road ("" when all do)."""
+    if reach.all():
+        return ""
+    ids = outlets["facility_id"].astype(str).to_numpy()[~reach]
+    shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+    planned = (
+        f"the park is planned for the {int(reach.sum())} that do"
+        if reach.any()
+        else "no park is placed: the roads join no outlet to a park site"
+    )
+    return (
+        f"{len(ids)} of {len(outlets)} outlets reach no eligible park site by {mode} road within "
+        f"{MATRIX_LIMIT_S / 3600:g} h ({shown}; {weight[~reach].sum():,.0f} people of their townships); "
+        f"{planned}"
     )
 
 

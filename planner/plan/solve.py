@@ -272,7 +272,7 @@ def _park(
     )
     chosen = outcome.chosen.assign(standards="P-COUNTY")
     shortfalls = outcome.shortfalls
-    if outcome.rows_unreachable and not shortfalls:
+    if outcome.rows_unreachable and not shortfalls and len(outcome.chosen) == 0:
         cause = "budget" if max_cost is not None else "no_candidate"
         shortfalls = (Shortfall("P-COUNTY", "county", "", "", 1, cause),)
     return PlacementOutcome(

@@ -19,6 +19,7 @@ from planner import __version__
 from planner.audit import build_units, run_audit
 from planner.coverage.areas import service_area_layer
 from planner.coverage.rules import assess, service_rules
+from planner.errors import OutputDirError, Problem
 from planner.optimize import SolverSettings
 from planner.outputs.roads import road_lines_from_network
 from planner.plan.county import CHAIN_COLUMNS, delivery_chain
@@ -26,7 +27,9 @@ from planner.plan.curve import coverage_curve
 from planner.plan.proposals import population_gains, proposals_table
 from planner.plan.solve import Plan, PlanContext, cost_by_standard, make_plan
 from planner.plan.unmet import PlanFacts, unmet_rows
+from planner.run.checks import Checked, Command, check_loaded
 from planner.run.prepare import VEHICLE_MODE, Prepared, prepare
+from planner.run.reach import reach_block
 from planner.run.summary import (
     BeforeAfter,
     chain_summary,
@@ -191,6 +194,20 @@ def _proposals(
     return proposals_table([o.chosen for o in plan.outcomes], gains, township_names=names), facilities
 
 
+def _checked(
+    scenario: Scenario, timer: StageTimer, checked: Checked | None, *, out: Path | None, command: Command
+) -> Checked:
+    """The checks before any work (:mod:`planner.run.checks`): made here unless the caller made them;
+    raises :class:`~planner.errors.CheckError` with every problem, so nothing is computed."""
+    if checked is None:
+        with timer.stage("inputs"):
+            checked = check_loaded(scenario, out=out, command=command)
+    else:
+        timer.timings["inputs"] = round(timer.timings.get("inputs", 0.0) + checked.seconds, 3)
+    checked.raise_if_failed()
+    return checked
+
+
 def run_scenario(
     scenario: Scenario,
     *,
@@ -198,14 +215,19 @@ def run_scenario(
     stage: StageCallback | None = None,
     write: bool = True,
     use_cache: bool = True,
+    checked: Checked | None = None,
 ) -> RunResult:
-    """Run every stage of a scenario: audit before, plan, audit after, outputs.
+    """Run every stage of a scenario: checks, audit before, plan, audit after, outputs.
 
+    Nothing is computed when the checks (:func:`planner.run.checks.check_loaded`, or ``checked`` made
+    by the caller) find a problem: they raise :class:`~planner.errors.CheckError` with every one.
     Road networks and coverage matrices are cached (:func:`planner.store.default_cache_root`);
     ``summary["cache"]`` says what was reused.
     """
     timer = StageTimer(stage) if stage is not None else StageTimer()
-    prepared = prepare(scenario, timer, use_cache=use_cache)
+    target = Path(out_dir or scenario.outputs.folder or Path("out") / scenario.name)
+    checked = _checked(scenario, timer, checked, out=target if write else None, command="run")
+    prepared = prepare(scenario, timer, use_cache=use_cache, study=checked.study)
     study = prepared.study
     with timer.stage("coverage"):
         before = BeforeAfter(*_assess(prepared, study.facilities))
@@ -230,6 +252,8 @@ def run_scenario(
         "delivery_chain": chain_summary(extra["delivery_chain"]),
         **blocks,
     }
+    park = next((o for o in plan.outcomes if o.name == "park"), None)
+    summary["unreachable_detail"] = reach_block(prepared, park=park, chain=extra["delivery_chain"])
     extra = {**extra, "explanations": explanations(audit_before, prepared.profile), **tables}
     demand_out, villages_out = _with_status(before, after)
     result = RunResult(
@@ -256,18 +280,35 @@ def run_scenario(
         return result
     from planner.outputs import write_outputs
 
-    target = out_dir or scenario.outputs.folder or Path("out") / scenario.name
     with timer.stage("outputs"):
-        write_outputs(result, Path(target), lang=scenario.outputs.language, formats=scenario.outputs.formats)
+        try:
+            write_outputs(result, target, lang=scenario.outputs.language, formats=scenario.outputs.formats)
+        except OSError as exc:  # the folder checked writable before the run, changed since
+            raise OutputDirError(
+                problems=[
+                    Problem(
+                        f"the outputs could not be written: {exc.strerror or exc}",
+                        file=target,
+                        fix="check the folder's permissions and free space, or choose another with --out",
+                    )
+                ]
+            ) from exc
     return dataclasses.replace(result, summary={**summary, "timings": dict(timer.timings)})
 
 
 def audit_scenario(
-    scenario: Scenario, *, stage: StageCallback | None = None, use_cache: bool = True
+    scenario: Scenario,
+    *,
+    stage: StageCallback | None = None,
+    use_cache: bool = True,
+    checked: Checked | None = None,
 ) -> tuple[AuditResult, dict[str, Any]]:
-    """The audit alone (no optimisation): the standards checked against the existing facilities."""
+    """The audit alone (no optimisation): the standards checked against the existing facilities.
+
+    The checks come first, as in :func:`run_scenario` (``checked``: made by the caller)."""
     timer = StageTimer(stage) if stage is not None else StageTimer()
-    prepared = prepare(scenario, timer, use_cache=use_cache)
+    checked = _checked(scenario, timer, checked, out=None, command="audit")
+    prepared = prepare(scenario, timer, use_cache=use_cache, study=checked.study)
     with timer.stage("coverage"):
         demand, villages = _assess(prepared, prepared.study.facilities)
     with timer.stage("audit"):

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pyproj import CRS
 
 from planner.coverage import service_rules
 from planner.coverage.snaps import SnapCache
@@ -29,8 +32,10 @@ from planner.demand import (
     with_township,
     with_village,
 )
+from planner.errors import CheckError, InputDataError, PlannerError, Problem
 from planner.geo import points_xy
 from planner.inputs import (
+    PopulationReport,
     locate_villages,
     read_boundary,
     read_candidates,
@@ -45,7 +50,10 @@ from planner.inputs import (
     villages_from_osm_places,
     work_crs,
 )
+from planner.inputs.repair import Repair
 from planner.inputs.roads import read_road_table
+from planner.inputs.roadtable import RoadTable
+from planner.inputs.tables import WGS84
 from planner.network import ModeNetwork
 from planner.network.modes import DEFAULT_MODES, ModeSpec, mode_from_overrides
 from planner.network.store import mode_networks
@@ -56,7 +64,7 @@ from planner.standards import Profile
 from planner.store import DiskStore, default_cache_root
 from planner.types import FACILITY_COLUMNS, VILLAGE_COLUMNS, StudyData
 
-__all__ = ["VEHICLE_MODE", "Prepared", "load_study_data", "prepare"]
+__all__ = ["VEHICLE_MODE", "Prepared", "StudyRead", "load_study_data", "prepare", "read_study_data"]
 
 log = logging.getLogger(__name__)
 
@@ -98,17 +106,21 @@ class _Villages:
 
 
 def _read_villages(
+    gather: _Gather,
     scenario: Scenario,
-    boundary: gpd.GeoDataFrame,
+    boundary: gpd.GeoDataFrame | None,
     crs: Any,
     hh: float,
     polygons: gpd.GeoDataFrame | None,
-) -> _Villages:
+) -> _Villages | None:
+    """The villages read (and located by the point layer); None when a file failed (``gather`` has why)."""
     layer = scenario.inputs.villages
     if layer is None:
         return _Villages(_empty_points(crs, list(VILLAGE_COLUMNS)))
     if layer.format == "osm_places":
-        places = villages_from_osm_places(
+        places = gather(
+            layer.path,
+            villages_from_osm_places,
             layer.path,
             crs=crs,
             county_code=scenario.study_area.county_code or "000000",
@@ -116,14 +128,27 @@ def _read_villages(
             household_size=hh,
             coordinate_system=layer.coordinate_system,
         )
+        if places is None:
+            return None
         return _Villages(places, dropped_values=tuple(places.attrs.get("dropped_values", ())))
-    register = read_villages(
-        layer.path, crs=crs, coordinate_system=layer.coordinate_system, boundary=boundary, household_size=hh
+    register = gather(
+        layer.path,
+        read_villages,
+        layer.path,
+        crs=crs,
+        coordinate_system=layer.coordinate_system,
+        boundary=boundary,
+        household_size=hh,
     )
     if layer.points is None:
-        return _Villages(register, register_locations(register))
-    points = read_village_points(layer.points.path, coordinate_system=layer.points.coordinate_system)
-    located = locate_villages(
+        return None if register is None else _Villages(register, register_locations(register))
+    where = layer.points.path
+    points = gather(where, read_village_points, where, coordinate_system=layer.points.coordinate_system)
+    if register is None or points is None:
+        return None
+    located = gather(
+        where,
+        locate_villages,
         register,
         points,
         crs=crs,
@@ -131,11 +156,11 @@ def _read_villages(
         boundary=boundary,
         max_spread_m=layer.points.max_spread_m,
     )
-    return _Villages(located.villages, located.table, located.unmatched_points)
+    return None if located is None else _Villages(located.villages, located.table, located.unmatched_points)
 
 
 def _read_facilities(
-    scenario: Scenario, boundary: gpd.GeoDataFrame, crs: Any
+    scenario: Scenario, boundary: gpd.GeoDataFrame | None, crs: Any
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any] | None]:
     layer = scenario.inputs.facilities
     if layer is None:
@@ -164,7 +189,7 @@ def _read_facilities(
     return frame, {"file": layer.path.name, "format": "table", "rows": len(frame), "kept": kept}
 
 
-def _read_candidates(scenario: Scenario, boundary: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
+def _read_candidates(scenario: Scenario, boundary: gpd.GeoDataFrame | None, crs: Any) -> gpd.GeoDataFrame:
     layer = scenario.inputs.candidates
     if layer is None:
         return _empty_points(crs, ["candidate_id", "type", "cost", "capacity", "village_code"])
@@ -248,51 +273,221 @@ def _provenance(scenario: Scenario, township_source: str) -> dict[str, dict[str,
     return out
 
 
-def load_study_data(scenario: Scenario, profile: Profile) -> StudyData:
-    """Read every input of the scenario into the work CRS (villages located, population calibrated)."""
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: The CRS the layers are read in when the boundary is unusable (so that their own problems are still
+#: found): Web Mercator, metres; nothing is computed in it.
+_FALLBACK_CRS = CRS.from_epsg(3857)
+
+
+class _Gather:
+    """Runs each reader and keeps the problems of a failing one (each naming its file) instead of
+    stopping there: every problem of every input file is found in one pass.
+
+    ``skip`` holds files whose problems are already reported (by the scenario check: missing files,
+    rasters without a CRS); their readers' problems are not repeated.
+    """
+
+    def __init__(self, *, skip: frozenset[Path] = frozenset()) -> None:
+        self.problems: list[Problem] = []
+        self.errors: list[PlannerError] = []
+        self.skip = skip
+
+    def __call__(
+        self, file: Path | None, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T | None:
+        try:
+            return read(*args, **kwargs)
+        except PlannerError as exc:
+            self.errors.append(exc)
+            for problem in exc.problems or [Problem(str(exc))]:
+                if problem.file is None:
+                    problem = dataclasses.replace(problem, file=file)
+                if problem.file is None or Path(problem.file) not in self.skip:
+                    self.problems.append(problem)
+            return None
+
+    def error(self) -> PlannerError:
+        """The error to raise: the one reader's own error, or every problem of every file together."""
+        if len(self.errors) == 1 and self.problems == list(self.errors[0].problems):
+            return self.errors[0]
+        return CheckError(self.problems)
+
+
+@dataclass(frozen=True)
+class StudyRead:
+    """What :func:`read_study_data` found: the study data (None when an input failed), every problem of
+    every input file, and the repairs it made (told as notes)."""
+
+    study: StudyData | None
+    problems: tuple[Problem, ...]
+    notes: tuple[Problem, ...]
+    error: PlannerError | None = None
+    #: the boundary in WGS-84 when it could be read (to clip the roads with), even if other files failed
+    boundary: gpd.GeoDataFrame | None = None
+
+
+@dataclass(frozen=True)
+class _Layers:
+    """The layers read, before the townships and the census calibration."""
+
+    boundary: gpd.GeoDataFrame
+    crs: CRS
+    demand: gpd.GeoDataFrame
+    population: PopulationReport
+    polygons: gpd.GeoDataFrame | None
+    villages: _Villages
+    facilities: tuple[gpd.GeoDataFrame, dict[str, Any] | None]
+    candidates: gpd.GeoDataFrame
+
+
+def _work_crs(gather: _Gather, scenario: Scenario, boundary: gpd.GeoDataFrame | None) -> CRS:
     area = scenario.study_area
-    boundary = read_boundary(
+    epsg = None if area.crs == "auto" else int(str(area.crs).lower().replace("epsg:", ""))
+    if boundary is None:
+        crs = gather(scenario.path, work_crs, _empty_points(WGS84, []), epsg=epsg) if epsg else None
+        return crs if crs is not None else _FALLBACK_CRS
+    crs = gather(scenario.path, work_crs, boundary, epsg=epsg)
+    return crs if crs is not None else _FALLBACK_CRS
+
+
+def _read_layers(
+    gather: _Gather, scenario: Scenario, profile: Profile
+) -> tuple[_Layers | None, gpd.GeoDataFrame | None]:
+    """Every input file read (each through its reader, each failing one recorded in ``gather``), and the
+    boundary (WGS-84) when it could be read."""
+    area, inputs = scenario.study_area, scenario.inputs
+    boundary = gather(
+        area.boundary or scenario.path,
+        read_boundary,
         area.boundary,
         admin_name=area.admin_name,
         coordinate_system=area.coordinate_system,
         county_code=area.county_code,
         county_name=area.county_name,
     )
-    epsg = None if area.crs == "auto" else int(str(area.crs).lower().replace("epsg:", ""))
-    crs = work_crs(boundary, epsg=epsg)
-    household_size = profile.household_size.persons
-    pop_input = scenario.inputs.population
-    demand, pop_report = read_population_demand(
-        pop_input.path,
-        boundary=boundary,
-        crs=crs,
-        resolution_m=pop_input.resolution_m,
-        household_size=household_size,
-    )
-    polygons = (
-        read_townships(area.townships, crs=crs, coordinate_system=area.coordinate_system)
-        if area.townships is not None
-        else None
-    )
-    villages = _read_villages(scenario, boundary, crs, household_size, polygons)
-    townships, township_source = _townships(scenario, polygons, villages.frame, boundary.to_crs(crs))
-    calibration = None
-    if pop_input.calibrate_to is not None:
-        census = read_census(
-            pop_input.calibrate_to, townships=townships, county_name=str(boundary["county_name"].iat[0])
+    crs = _work_crs(gather, scenario, boundary)
+    hh = profile.household_size.persons
+    people = None
+    if boundary is not None:
+        people = gather(
+            inputs.population.path,
+            read_population_demand,
+            inputs.population.path,
+            boundary=boundary,
+            crs=crs,
+            resolution_m=inputs.population.resolution_m,
+            household_size=hh,
         )
-        demand, calibration = calibrate_to_census(
-            demand,
-            townships,
-            census,
-            resolution_m=pop_input.resolution_m,
-            household_size=household_size,
-            area=boundary.to_crs(crs).union_all(),
+    polygons = None
+    if area.townships is not None:
+        polygons = gather(
+            area.townships, read_townships, area.townships, crs=crs, coordinate_system=area.coordinate_system
         )
-    facilities, facility_report = _read_facilities(scenario, boundary, crs)
+    villages = _read_villages(gather, scenario, boundary, crs, hh, polygons)
+    facilities = gather(_layer_path(inputs.facilities), _read_facilities, scenario, boundary, crs)
+    candidates = gather(_layer_path(inputs.candidates), _read_candidates, scenario, boundary, crs)
+    if gather.errors or boundary is None or people is None or villages is None:
+        return None, boundary
+    assert facilities is not None and candidates is not None
+    return _Layers(boundary, crs, people[0], people[1], polygons, villages, facilities, candidates), boundary
+
+
+def _layer_path(layer: Any) -> Path | None:
+    return None if layer is None else Path(layer.path)
+
+
+def _calibrated(
+    gather: _Gather, scenario: Scenario, profile: Profile, layers: _Layers, townships: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, dict[str, Any] | None]:
+    """The demand rescaled to the census per township (unchanged without a census file)."""
+    pop = scenario.inputs.population
+    if pop.calibrate_to is None:
+        return layers.demand, None
+    census = gather(
+        pop.calibrate_to,
+        read_census,
+        pop.calibrate_to,
+        townships=townships,
+        county_name=str(layers.boundary["county_name"].iat[0]),
+    )
+    if census is None:
+        return layers.demand, None
+    done = gather(
+        pop.calibrate_to,
+        calibrate_to_census,
+        layers.demand,
+        townships,
+        census,
+        resolution_m=pop.resolution_m,
+        household_size=profile.household_size.persons,
+        area=layers.boundary.to_crs(layers.crs).union_all(),
+    )
+    return done if done is not None else (layers.demand, None)
+
+
+def _repairs(scenario: Scenario, layers: _Layers, total: float) -> list[Repair]:
+    """The boundary's and townships' repairs, each with the people of the parts it changed, counted as
+    the population reader counts the study area (people of the raster whose (sub-)cell centre lies in
+    those parts)."""
+    pop = scenario.inputs.population
+    told = []
+    for repair in [*layers.boundary.attrs.get("repairs", []), *_attr(layers.polygons, "repairs")]:
+        people = 0.0
+        if not repair.looped.is_empty:
+            region = gpd.GeoDataFrame(geometry=[repair.looped], crs=WGS84)
+            try:
+                _, counted = read_population_demand(
+                    pop.path, boundary=region, crs=layers.crs, resolution_m=pop.resolution_m, household_size=1
+                )
+                people = counted.total_inside
+            except InputDataError:  # no people there (or the raster does not reach it)
+                people = 0.0
+        told.append(dataclasses.replace(repair, people=people, people_total=total))
+    return told
+
+
+def _attr(frame: gpd.GeoDataFrame | None, key: str) -> list[Any]:
+    return [] if frame is None else list(frame.attrs.get(key, []))
+
+
+def read_study_data(
+    scenario: Scenario, profile: Profile, *, skip: frozenset[Path] = frozenset()
+) -> StudyRead:
+    """Read every input of the scenario into the work CRS (villages located, population calibrated),
+    finding every problem of every input file in one pass.
+
+    Parameters
+    ----------
+    scenario, profile
+        The scenario and its policy profile.
+    skip
+        Files whose problems are already reported elsewhere (not repeated).
+
+    Returns
+    -------
+    StudyRead
+        The study data, or None with every problem of every file (``error`` is what to raise). The
+        repairs of the boundary and the townships are ``notes`` (also in the study's notes and
+        ``input_report["repairs"]``).
+    """
+    gather = _Gather(skip=skip)
+    layers, boundary = _read_layers(gather, scenario, profile)
+    if layers is None:
+        return StudyRead(None, tuple(gather.problems), (), gather.error(), boundary)
+    villages = layers.villages
+    boundary_work = layers.boundary.to_crs(layers.crs)
+    townships, township_source = _townships(scenario, layers.polygons, villages.frame, boundary_work)
+    demand, calibration = _calibrated(gather, scenario, profile, layers, townships)
+    if gather.errors:
+        return StudyRead(None, tuple(gather.problems), (), gather.error(), boundary)
+    repairs = _repairs(scenario, layers, float(layers.population.total_inside))
+    notes = tuple(r.note() for r in repairs)
+    facilities, facility_report = layers.facilities
     with_area = townships.geometry.notna() & ~townships.geometry.is_empty
     report: dict[str, Any] = {
-        "population": pop_report.as_dict(),
+        "population": layers.population.as_dict(),
         "townships": {
             "source": township_source,
             "total": len(townships),
@@ -301,17 +496,18 @@ def load_study_data(scenario: Scenario, profile: Profile) -> StudyData:
         },
         "facilities": facility_report,
         "dropped_values": list(villages.dropped_values),
+        "repairs": [str(n.describe(with_file=False)) for n in notes],
     }
-    return StudyData(
-        crs=crs,
-        boundary=boundary.to_crs(crs),
+    study = StudyData(
+        crs=layers.crs,
+        boundary=boundary_work,
         townships=townships,
         demand=demand,
         villages=villages.frame,
         facilities=with_township(facilities, townships),
-        candidates=with_township(_read_candidates(scenario, boundary, crs), townships),
+        candidates=with_township(layers.candidates, townships),
         roads=None,
-        notes=(str(pop_report),),
+        notes=(str(layers.population), *(str(n) for n in notes)),
         straight_line_only=scenario.inputs.roads is None,
         provenance=_provenance(scenario, township_source),
         village_locations=villages.locations,
@@ -319,6 +515,20 @@ def load_study_data(scenario: Scenario, profile: Profile) -> StudyData:
         population_calibration=calibration,
         input_report=report,
     )
+    return StudyRead(study, (), notes, None, boundary)
+
+
+def load_study_data(scenario: Scenario, profile: Profile) -> StudyData:
+    """Read every input of the scenario into the work CRS (villages located, population calibrated).
+
+    Raises the one reader's error when one input file fails, else a
+    :class:`~planner.errors.CheckError` with every problem of every failing file.
+    """
+    read = read_study_data(scenario, profile)
+    if read.study is None:
+        assert read.error is not None
+        raise read.error
+    return read.study
 
 
 def _classify(scenario: Scenario, study: StudyData) -> gpd.GeoDataFrame:
@@ -423,6 +633,20 @@ def candidates_without_roads(
     )
 
 
+def _known_classes(scenario: Scenario) -> list[str]:
+    """The road classes the scenario's speed overrides name (a line layer may use them)."""
+    return sorted({k for m in scenario.travel.modes.values() for k in m.speeds_kmh})
+
+
+def read_scenario_roads(scenario: Scenario, boundary_wgs84: gpd.GeoDataFrame | None) -> RoadTable:
+    """The scenario's road file read as the networks read it (clipped to the area, the layer options)."""
+    roads = scenario.inputs.roads
+    assert roads is not None
+    return read_road_table(
+        roads.path, boundary=boundary_wgs84, known_classes=_known_classes(scenario), **roads.reader_options()
+    )
+
+
 def _networks(
     scenario: Scenario, profile: Profile, study: StudyData, store: DiskStore
 ) -> tuple[dict[str, ModeNetwork], bool]:
@@ -432,14 +656,19 @@ def _networks(
         return {}, False
     roads = scenario.inputs.roads
     boundary_wgs = study.boundary.to_crs(4326)
+    read = study.roads  # already read by the checks: not read twice
+
+    def table() -> RoadTable:
+        return read if read is not None else read_scenario_roads(scenario, boundary_wgs)
+
     options = roads.reader_options()
-    known = sorted({k for m in scenario.travel.modes.values() for k in m.speeds_kmh})
+    known = _known_classes(scenario)
     networks, from_cache = mode_networks(
         store,
         [roads.path],
         crs=study.crs,
         modes=_mode_specs(scenario, profile),
-        read_roads=lambda: read_road_table(roads.path, boundary=boundary_wgs, known_classes=known, **options),
+        read_roads=table,
         options={**options, "known_classes": known} if options or known else None,
     )
     if from_cache:
@@ -447,18 +676,31 @@ def _networks(
     return networks, from_cache
 
 
-def prepare(scenario: Scenario, timer: StageTimer | None = None, *, use_cache: bool = True) -> Prepared:
+def prepare(
+    scenario: Scenario,
+    timer: StageTimer | None = None,
+    *,
+    use_cache: bool = True,
+    study: StudyData | None = None,
+) -> Prepared:
     """Read the inputs, class the demand and build the travel networks the standards need.
 
     The result carries everything later stages start from: the profile, the layers in the work CRS,
     the classed demand, the networks per travel mode (none in a straight-line-only run) and a
     snapping/coverage cache (``snaps``). Road networks and coverage matrices are cached in
     :func:`planner.store.default_cache_root`.
+
+    ``study`` is the inputs as the checks read them (:mod:`planner.run.checks`, with the road graph):
+    they are then not read again.
     """
     timer = timer or StageTimer()
-    with timer.stage("inputs"):
+    if study is None:
+        with timer.stage("inputs"):
+            profile = scenario.load_profile()
+            study = load_study_data(scenario, profile)
+            digest = scenario_hash(scenario)
+    else:
         profile = scenario.load_profile()
-        study = load_study_data(scenario, profile)
         digest = scenario_hash(scenario)
     with timer.stage("classify"):
         demand = _classify(scenario, study)

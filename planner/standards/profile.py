@@ -381,6 +381,13 @@ def resolve_profile_path(standards: str, base_dir: Path) -> Path:
     return candidates[0].resolve()
 
 
+_YAML_FIX = "check the indentation, the colons and the closing brackets at or before the line shown"
+_KEYS_FIX = (
+    "see scenarios/standards/national-default.yaml for each key and its form (or 'extends: national-default' "
+    "to inherit what is not set)"
+)
+
+
 def _read(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise StandardsError(
@@ -389,11 +396,29 @@ def _read(path: Path) -> dict[str, Any]:
             ]
         )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise StandardsError(
+            problems=[
+                Problem(
+                    f"not UTF-8 text: {exc.reason} at byte {exc.start}", file=path, fix="save it as UTF-8"
+                )
+            ]
+        ) from exc
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise StandardsError(problems=[Problem(f"not valid YAML: {exc}", file=path)]) from exc
+        raise StandardsError(problems=[Problem(f"not valid YAML: {exc}", file=path, fix=_YAML_FIX)]) from exc
     if not isinstance(raw, dict):
-        raise StandardsError(problems=[Problem("a profile must be a mapping of keys", file=path)])
+        raise StandardsError(
+            problems=[
+                Problem(
+                    "a profile must be a mapping of keys",
+                    file=path,
+                    fix="start from scenarios/standards/national-default.yaml",
+                )
+            ]
+        )
     return raw
 
 
@@ -405,7 +430,15 @@ def _merge_base(raw: dict[str, Any], path: Path, seen: tuple[Path, ...]) -> dict
     base_path = resolve_profile_path(str(base_name), path.parent)
     if base_path in seen:
         chain = " → ".join(p.name for p in (*seen, base_path))
-        raise StandardsError(problems=[Problem(f"profiles extend each other in a loop: {chain}", file=path)])
+        raise StandardsError(
+            problems=[
+                Problem(
+                    f"profiles extend each other in a loop: {chain}",
+                    file=path,
+                    fix="let one of them extend national-default instead",
+                )
+            ]
+        )
     base = load_profile(base_path, _seen=(*seen, base_path))
     merged = dict(raw)
     own = dict(raw.get("standards") or {})
@@ -445,7 +478,7 @@ def load_profile(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> Profile:
         profile = Profile.model_validate(raw)
     except ValidationError as exc:
         problems = [
-            Problem(err["msg"], file=path, location=".".join(str(p) for p in err["loc"]))
+            Problem(err["msg"], file=path, location=".".join(str(p) for p in err["loc"]), fix=_KEYS_FIX)
             for err in exc.errors()
         ]
         raise StandardsError(problems=problems) from exc
