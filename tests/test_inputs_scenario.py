@@ -5,6 +5,7 @@ inputs exiting 2 through the CLI with nothing written."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -38,8 +39,10 @@ def demo_text(*, roads: bool = True, reading: str = "network") -> str:
         )
         .replace("  reading: network", f"  reading: {reading}")
     )
-    if not roads:
+    if not roads:  # the roads and the demo's provenance block (which names the roads) go
         text = text.replace(f"  roads:\n    path: {DATA}/roads/roads.graphml\n", "")
+        text = re.sub(r"  provenance:.*?\n(    \w+: \{kind: synthetic\}.*?\n)+", "", text)
+        assert "provenance" not in text
     return text
 
 

@@ -81,7 +81,11 @@ def test_every_contract_file_is_written(demo_run: Path, summary: dict[str, Any])
         "township_name",
         "cost",
         "population_gained",
+        "standards",
     ]
+    # every proposal is there for standards the plan was asked to meet
+    for named in proposals["standards"].fillna(""):
+        assert named and set(named.split(";")) <= set(summary["meet"]), named
     assert summary["proposals"] == proposals["type"].value_counts().to_dict()
     assert math.isclose(summary["cost_total"], proposals["cost"].sum(), rel_tol=1e-9)
 

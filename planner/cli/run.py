@@ -167,7 +167,7 @@ def audit(
         from planner.outputs import write_audit_tables
 
         try:
-            write_audit_tables(result, out)
+            write_audit_tables(result, out, lang=run_lang)
         except PlannerError as exc:
             raise fail(exc) from exc
         out_console.print(

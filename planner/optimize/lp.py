@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.optimize.solver import MipModel
+from planner.optimize.solver import MipModel, quiet_highs
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,7 @@ def solve_lp_relaxation(
     A.sort_indices()
     m, n = A.shape
     inf = highspy.kHighsInf
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs()
     h.setOptionValue("solver", "ipm")
     h.setOptionValue("run_crossover", "off")
     h.setOptionValue("time_limit", float(max(time_limit_s, 0.1)))

@@ -16,6 +16,7 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -130,6 +131,20 @@ def check_backend(settings: SolverSettings) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def quiet_highs(*, verbose: bool = False) -> Any:
+    """A HiGHS instance that prints nothing unless ``verbose``.
+
+    ``highspy.Highs()`` calls HiGHS in its constructor (enableCallbacks), which prints the version
+    banner before ``output_flag`` can be set; its base class takes ``output_flag`` first (no callbacks
+    are used here).
+    """
+    import highspy
+
+    h = getattr(highspy._core, "_Highs", highspy.Highs)()
+    h.setOptionValue("output_flag", bool(verbose))
+    return h
+
+
 def _solve_highs(model: MipModel, settings: SolverSettings) -> MipSolution:
     import highspy
 
@@ -137,10 +152,7 @@ def _solve_highs(model: MipModel, settings: SolverSettings) -> MipSolution:
     A = sp.csr_matrix(model.A)
     A.sort_indices()
     m, n = A.shape
-    # highspy.Highs() calls HiGHS in its constructor (enableCallbacks), which prints the version banner
-    # before output_flag can be set; its base class takes output_flag first (no callbacks used here)
-    h = getattr(highspy._core, "_Highs", highspy.Highs)()
-    h.setOptionValue("output_flag", bool(settings.verbose))
+    h = quiet_highs(verbose=settings.verbose)
     h.setOptionValue("time_limit", float(settings.time_limit_s))
     h.setOptionValue("mip_rel_gap", float(settings.mip_gap))
     h.setOptionValue("mip_abs_gap", 1e-9)

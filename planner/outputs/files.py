@@ -184,16 +184,23 @@ def proposals_frame(result: RunResult) -> pd.DataFrame:
 
 
 def audit_frame(result: RunResult) -> pd.DataFrame:
-    """The ``audit.csv`` table (before the plan)."""
-    return audit_frame_of(result.audit)
+    """The ``audit.csv`` table (before the plan), its notes in the run's language."""
+    return audit_frame_of(result.audit, lang=result.language)
 
 
-def audit_frame_of(audit: AuditResult) -> pd.DataFrame:
+def audit_frame_of(audit: AuditResult, *, lang: Lang | None = None) -> pd.DataFrame:
     """The ``audit.csv`` columns of an audit: the contract columns, then those of the explanation
-    columns the table has (population, existing, shortfall, note, citation, role, source)."""
+    columns the table has (population, existing, shortfall, note, citation, role, source).
+
+    Codes stay codes (``role``, ``source``, ``citation``: for scripts); with ``lang`` the ``note``
+    (plain text for people) is in that language.
+    """
     _require_columns(audit.table, AUDIT_COLUMNS, "audit table")
     extra = [c for c in AUDIT_EXTRA_COLUMNS if c in audit.table.columns]
-    return pd.DataFrame(audit.table.loc[:, [*AUDIT_COLUMNS, *extra]]).reset_index(drop=True)
+    out = pd.DataFrame(audit.table.loc[:, [*AUDIT_COLUMNS, *extra]]).reset_index(drop=True)
+    if lang is not None and "note" in out.columns:
+        out["note"] = out["note"].map(lambda t: i18n.local_note(t, lang))
+    return out
 
 
 def village_gaps_frame(result: RunResult, *, lang: Lang | None = None) -> pd.DataFrame:

@@ -88,11 +88,13 @@ def write_outputs(
     with files.atomic_dir(out_dir) as tmp:
         if "csv" in formats:
             files.write_csv(files.proposals_frame(result), tmp / "proposals.csv")
-            files.write_csv(files.audit_frame(result), tmp / "audit.csv")
+            files.write_csv(files.audit_frame_of(result.audit, lang=language), tmp / "audit.csv")
             files.write_csv(files.village_gaps_frame(result, lang=language), tmp / "village_gaps.csv")
             names += ["proposals.csv", "audit.csv", "village_gaps.csv"]
             if result.audit_after is not None and len(result.audit_after.table):
-                files.write_csv(files.audit_frame_of(result.audit_after), tmp / "audit_after.csv")
+                files.write_csv(
+                    files.audit_frame_of(result.audit_after, lang=language), tmp / "audit_after.csv"
+                )
                 names.append("audit_after.csv")
             for key, frame in files.extra_frames(result).items():
                 files.write_csv(frame, tmp / f"{key}.csv")
@@ -149,7 +151,7 @@ def _print_pdf(html: Path, target: Path) -> bool:
     return True
 
 
-def write_audit_tables(audit: AuditResult, out_dir: Path) -> list[Path]:
+def write_audit_tables(audit: AuditResult, out_dir: Path, *, lang: Lang | None = None) -> list[Path]:
     """Write ``audit.csv`` and ``village_gaps.csv`` of an audit (``planner audit --out``).
 
     The folder is created if needed; each file is written to a temporary name beside it and renamed
@@ -174,8 +176,8 @@ def write_audit_tables(audit: AuditResult, out_dir: Path) -> list[Path]:
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = {
-        "audit.csv": files.audit_frame_of(audit),
-        "village_gaps.csv": files.village_gaps_frame_of(audit),
+        "audit.csv": files.audit_frame_of(audit, lang=lang),
+        "village_gaps.csv": files.village_gaps_frame_of(audit, lang=lang),
     }
     paths = []
     for name, frame in tables.items():
