@@ -149,3 +149,15 @@ def test_the_cli_and_its_help_import_no_heavy_library() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     report = [line for line in done.stdout.splitlines() if line.startswith(("import ", "help "))]
     assert report == ["import []", "help []"], f"heavy libraries loaded: {report}"
+
+
+def test_every_module_is_named_in_the_architecture_document() -> None:
+    """docs/architecture.md has a row for every module of planner/ (what it owns)."""
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    package = ROOT / "planner"
+    missing = [
+        f.relative_to(package).as_posix()
+        for f in sorted(package.rglob("*.py"))
+        if f"| `{f.relative_to(package).as_posix()}` |" not in doc
+    ]
+    assert not missing, f"modules without a row in docs/architecture.md: {missing}"
