@@ -40,7 +40,7 @@ from planner.scenario import Scenario
 from planner.standards import Profile, definition
 from planner.types import PICKUP_TYPES, StudyData
 
-__all__ = ["Plan", "PlanContext", "cost_by_standard", "make_plan"]
+__all__ = ["Plan", "PlanContext", "cost_by_standard", "make_plan", "park_min_carriers", "wants_park"]
 
 #: The travel mode of the county-level chain (parks, outlets, stations): vans on the roads.
 VEHICLE_MODE = "car"
@@ -287,11 +287,13 @@ def _park(
     )
 
 
-def _wants_park(ctx: PlanContext) -> bool:
+def wants_park(ctx: PlanContext) -> bool:
+    """Whether the plan places a county park: P-COUNTY set by the profile, asked for, and placeable."""
     return "P-COUNTY" in ctx.meet and "park" in ctx.placeable and ctx.profile.sets("P-COUNTY")
 
 
-def _carriers(ctx: PlanContext) -> int:
+def park_min_carriers(ctx: PlanContext) -> int:
+    """The carriers a park must host to count for P-COUNTY (the profile's figure, else 3)."""
     std = ctx.profile.get("P-COUNTY")
     return std.min_carriers if std is not None else 3
 
@@ -307,8 +309,10 @@ def _min_cost(
     pickup = _pickup(ctx, demand, reqs, cands, settings)
     stations = _stations(ctx, villages, cands, settings)
     outcomes = [pickup, stations]
-    if _wants_park(ctx):
-        mid = facilities_with(ctx.study.facilities, outcomes, ctx.study.crs, park_carriers=_carriers(ctx))
+    if wants_park(ctx):
+        mid = facilities_with(
+            ctx.study.facilities, outcomes, ctx.study.crs, park_carriers=park_min_carriers(ctx)
+        )
         outcomes.append(_park(ctx, mid, cands, demand, settings, max_cost=type_budget(ctx.scenario, "park")))
     total = ctx.scenario.plan.budget.total if ctx.scenario.plan.budget else None
     spent = sum(float(o.chosen["cost"].sum()) for o in outcomes if len(o.chosen))
@@ -332,14 +336,14 @@ def _for_budget(
     outcomes: list[PlacementOutcome] = []
     park_budget = type_budget(scenario, "park")
     spent_park = 0.0
-    if _wants_park(ctx) and park_budget is not None:
+    if wants_park(ctx) and park_budget is not None:
         limit = min(park_budget, budget.total) if budget and budget.total is not None else park_budget
         park = _park(
             ctx, ctx.study.facilities.assign(status="existing"), cands, demand, settings, max_cost=limit
         )
         spent_park = float(park.chosen["cost"].sum()) if len(park.chosen) else 0.0
         outcomes.append(park)
-    elif _wants_park(ctx):
+    elif wants_park(ctx):
         note = (
             "objective max_coverage spends the budget on coverage; give budget.per_type.park to place a park",
         )
@@ -387,7 +391,9 @@ def make_plan(
         outcomes = _min_cost(ctx, demand, villages, reqs, cands, settings)
     by_name = {o.name: o for o in outcomes}
     order = [by_name[n] for n in ("pickup", "village_station", "park") if n in by_name]
-    facilities = facilities_with(ctx.study.facilities, order, ctx.study.crs, park_carriers=_carriers(ctx))
+    facilities = facilities_with(
+        ctx.study.facilities, order, ctx.study.crs, park_carriers=park_min_carriers(ctx)
+    )
     budget = ctx.scenario.plan.budget
     bound = ctx.scenario.plan.objective == "max_coverage" or bool(
         budget and (budget.total is not None or budget.per_type)

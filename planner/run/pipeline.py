@@ -44,10 +44,21 @@ from planner.run.timer import StageCallback, StageTimer
 from planner.scenario import Scenario
 from planner.types import AuditResult, RunResult
 
-__all__ = ["audit_scenario", "run_scenario"]
+__all__ = [
+    "assess_facilities",
+    "audit_facilities",
+    "audit_scenario",
+    "plan_context",
+    "run_scenario",
+    "solver_settings",
+]
 
 
-def _assess(prepared: Prepared, facilities: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def assess_facilities(
+    prepared: Prepared, facilities: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Demand and villages as a set of facilities serves them, under the run's rules and reading
+    (the run's coverage step; ``planner serve`` calls it after each edit)."""
     return assess(
         prepared.demand,
         prepared.study.villages,
@@ -58,9 +69,10 @@ def _assess(prepared: Prepared, facilities: gpd.GeoDataFrame) -> tuple[gpd.GeoDa
     )
 
 
-def _audit(
+def audit_facilities(
     prepared: Prepared, demand: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame
 ) -> AuditResult:
+    """The run's audit of a set of facilities (before or after the plan, or an edited plan)."""
     return run_audit(
         demand=demand,
         villages=villages,
@@ -74,7 +86,8 @@ def _audit(
     )
 
 
-def _settings(scenario: Scenario) -> SolverSettings:
+def solver_settings(scenario: Scenario) -> SolverSettings:
+    """The solver settings a scenario's ``solver`` section asks for."""
     return SolverSettings(
         backend=scenario.solver.backend,
         time_limit_s=scenario.solver.time_limit_s,
@@ -83,7 +96,8 @@ def _settings(scenario: Scenario) -> SolverSettings:
     )
 
 
-def _context(prepared: Prepared) -> PlanContext:
+def plan_context(prepared: Prepared) -> PlanContext:
+    """What the plan reads: the scenario, profile, layers, networks, snaps and units of a run."""
     study = prepared.study
     units = build_units(study.boundary, study.townships, study.villages)
     return PlanContext(prepared.scenario, prepared.profile, study, prepared.networks, prepared.snaps, units)
@@ -230,17 +244,17 @@ def run_scenario(
     prepared = prepare(scenario, timer, use_cache=use_cache, study=checked.study)
     study = prepared.study
     with timer.stage("coverage"):
-        before = BeforeAfter(*_assess(prepared, study.facilities))
+        before = BeforeAfter(*assess_facilities(prepared, study.facilities))
     with timer.stage("audit"):
-        audit_before = _audit(prepared, before.demand, before.villages, study.facilities)
-    settings = _settings(scenario)
-    ctx = _context(prepared)
+        audit_before = audit_facilities(prepared, before.demand, before.villages, study.facilities)
+    settings = solver_settings(scenario)
+    ctx = plan_context(prepared)
     with timer.stage("optimise"):
         plan = make_plan(ctx, before.demand, before.villages, settings)
         costs = cost_by_standard(ctx, before.demand, before.villages, plan, settings)
     with timer.stage("coverage_after"):
-        after = BeforeAfter(*_assess(prepared, plan.facilities))
-        audit_after = _audit(prepared, after.demand, after.villages, plan.facilities)
+        after = BeforeAfter(*assess_facilities(prepared, plan.facilities))
+        audit_after = audit_facilities(prepared, after.demand, after.villages, plan.facilities)
         extra = _extra_tables(prepared, plan, after.villages, settings)
     proposals, facilities = _proposals(prepared, plan, before, after)
     blocks, tables = _plan_blocks(plan, phases=bool(scenario.plan.budget and scenario.plan.budget.per_year))
@@ -310,9 +324,9 @@ def audit_scenario(
     checked = _checked(scenario, timer, checked, out=None, command="audit")
     prepared = prepare(scenario, timer, use_cache=use_cache, study=checked.study)
     with timer.stage("coverage"):
-        demand, villages = _assess(prepared, prepared.study.facilities)
+        demand, villages = assess_facilities(prepared, prepared.study.facilities)
     with timer.stage("audit"):
-        audit = _audit(prepared, demand, villages, prepared.study.facilities)
+        audit = audit_facilities(prepared, demand, villages, prepared.study.facilities)
     summary = {
         "scenario": scenario.name,
         "scenario_hash": prepared.scenario_hash,

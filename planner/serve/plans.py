@@ -30,7 +30,7 @@ import yaml
 from planner.atomic import atomic_file
 from planner.errors import EditError, PlannerError
 from planner.plan.solve import Plan, make_plan
-from planner.run.pipeline import _assess, _context, _settings
+from planner.run.pipeline import assess_facilities, plan_context, solver_settings
 from planner.scenario import load_scenario
 from planner.serve.state import PlanState, Session, sites_frame
 from planner.types import FACILITY_COLUMNS
@@ -81,8 +81,8 @@ def plan_for(session: Session, state: PlanState, force: tuple[str, ...], exclude
         update={"plan": scenario.plan.model_copy(update={"force": force, "exclude": exclude})}
     )
     edited = dataclasses.replace(prepared, scenario=scenario, study=study)
-    demand, villages = _assess(edited, existing)
-    return make_plan(_context(edited), demand, villages, _settings(scenario))
+    demand, villages = assess_facilities(edited, existing)
+    return make_plan(plan_context(edited), demand, villages, solver_settings(scenario))
 
 
 def reoptimise(session: Session, state: PlanState) -> tuple[PlanState, list[str]]:

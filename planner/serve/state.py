@@ -7,8 +7,8 @@ coordinates). A :class:`PlanState` is immutable: each edit returns a new one, so
 leaves the plan as it was and undo is a stack of states.
 
 :func:`evaluate` measures a facility set with the run's own stages: the coverage columns
-(:func:`planner.coverage.rules.assess`, through the run's ``_assess``) and the audit
-(:func:`planner.audit.run_audit`, through the run's ``_audit``), so the server's table is the run's
+(:func:`planner.coverage.rules.assess`, through the run's ``assess_facilities``) and the audit
+(:func:`planner.audit.run_audit`, through the run's ``audit_facilities``), so the server's table is the run's
 table for the same sites, never a second reading of a standard.
 """
 
@@ -33,8 +33,8 @@ from planner.errors import EditError, OutputDirError, Problem, ScenarioError
 from planner.geo import points_xy
 from planner.plan import PlacementOutcome, expand_multi_unit_sites
 from planner.plan.proposals import proposed_facilities
-from planner.plan.solve import PlanContext, _carriers, _wants_park
-from planner.run.pipeline import _assess, _audit, _context
+from planner.plan.solve import PlanContext, park_min_carriers, wants_park
+from planner.run.pipeline import assess_facilities, audit_facilities, plan_context
 from planner.run.prepare import VEHICLE_MODE, Prepared, prepare
 from planner.run.timer import StageTimer
 from planner.scenario import Scenario, load_scenario, scenario_hash
@@ -73,7 +73,7 @@ class Session:
     def placeable(self) -> list[str]:
         """Types a user may add: the ones the scenario places (a park only when the plan places one)."""
         types = [t for t in FACILITY_TYPES if t in self.ctx.placeable]
-        return [t for t in types if t != "park" or _wants_park(self.ctx)]
+        return [t for t in types if t != "park" or wants_park(self.ctx)]
 
     def cost(self, ftype: str) -> float:
         spec = self.scenario.plan.facilities.get(ftype)  # type: ignore[call-overload]
@@ -146,8 +146,8 @@ def evaluate(session: Session, state: PlanState) -> Evaluation:
     """Coverage and audit of the sites in service, by the run's own stages."""
     start = time.perf_counter()
     active = state.active
-    demand, villages = _assess(session.prepared, active)
-    audit = _audit(session.prepared, demand, villages, active)
+    demand, villages = assess_facilities(session.prepared, active)
+    audit = audit_facilities(session.prepared, demand, villages, active)
     return Evaluation(demand, villages, audit, active, time.perf_counter() - start)
 
 
@@ -226,7 +226,7 @@ def candidate_rows(ctx: PlanContext, candidates: gpd.GeoDataFrame, ids: list[str
         raise EditError(f"unknown candidate id(s): {', '.join(missing[:5])}", status=404)
     chosen = candidates.iloc[index.get_indexer(ids)]
     outcome = PlacementOutcome("serve", chosen, None, 0, 0, 0.0)
-    rows = proposed_facilities([outcome], ctx.study.crs, park_carriers=_carriers(ctx))
+    rows = proposed_facilities([outcome], ctx.study.crs, park_carriers=park_min_carriers(ctx))
     return rows.assign(origin="plan")
 
 
@@ -266,7 +266,7 @@ def load_session(out_dir: Path, *, use_cache: bool = True, timer: StageTimer | N
     prepared = prepare(scenario, timer, use_cache=use_cache)
     snaps = PointSnapCache(prepared.networks, max_snap_m=scenario.travel.max_snap_m, disk=prepared.snaps.disk)
     prepared = dataclasses.replace(prepared, snaps=snaps)
-    ctx = _context(prepared)
+    ctx = plan_context(prepared)
     spec = {str(t): s.max_per_site for t, s in scenario.plan.facilities.items()}
     candidates = expand_multi_unit_sites(prepared.study.candidates, spec)
     try:
@@ -409,7 +409,9 @@ def _add_point_row(
 ) -> PlanState:
     site_id = str(row["candidate_id"].iat[0])
     outcome = PlacementOutcome("serve", row, None, 0, 0, 0.0)
-    fac = proposed_facilities([outcome], row.crs, park_carriers=_carriers(session.ctx)).assign(origin="point")
+    fac = proposed_facilities([outcome], row.crs, park_carriers=park_min_carriers(session.ctx)).assign(
+        origin="point"
+    )
     points = gpd.GeoDataFrame(
         pd.concat([state.points, row], ignore_index=True), geometry="geometry", crs=row.crs
     )
