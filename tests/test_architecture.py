@@ -50,8 +50,6 @@ MAX_BODY_LINES = 99
 #: function is split (the test below fails on an entry that is no longer needed); never add one.
 LONG_FUNCTIONS_BEING_SPLIT: frozenset[str] = frozenset(
     {
-        "inputs/population.py::read_population_demand",
-        "inputs/villages.py::read_villages",
     }
 )
 

@@ -222,6 +222,89 @@ def read_population_demand(
     """
     p = check_exists(path, what="population raster")
     crs = CRS.from_user_input(crs)
+    _check_arguments(crs, resolution_m, household_size, boundary)
+    notes: list[str] = []
+    win = _read_window(p, boundary, band, notes)
+    values = np.ma.filled(win.data.astype("float64"), np.nan)
+    invalid = ~np.isfinite(values) | (values < 0)
+    negatives = int(np.sum(np.isfinite(values) & (values < 0)))
+    if negatives:
+        notes.append(f"{negatives} cells with negative values were treated as nodata")
+    nodata_cells = int(invalid.sum())
+    values[invalid] = 0.0
+    total_window = float(values.sum())
+    if win.coverage < 0.999:
+        notes.append(f"the raster covers only {win.coverage:.1%} of the study area; the rest has no people")
+    height, width = values.shape
+    cell_m = _cell_size_m(win.transform, win.crs, crs, width / 2.0, height / 2.0)
+    if warning := coarse_warning(cell_m):
+        logger.warning("population %s: %s", p.name, warning)
+        notes.append(warning)
+    k = max(1, math.ceil(cell_m / resolution_m - 1e-9))
+    while k > 1 and height * width * k * k > MAX_SUBCELLS:
+        k -= 1
+    if k * resolution_m < cell_m * 0.999:
+        notes.append(f"source cells ({cell_m:.0f} m) were split {k}x{k}, coarser than the demand resolution")
+    tx, ty, people, total_inside = _subcells(values, win, k, crs)
+    cx, cy, population = _aggregate(tx, ty, people, boundary.to_crs(crs).total_bounds, resolution_m)
+    if len(population) == 0:
+        raise InputDataError(
+            problems=[
+                Problem(
+                    "the population raster has no people inside the study area "
+                    f"(window total {total_window:,.1f}, nodata cells {nodata_cells})",
+                    file=p,
+                    fix="check that the raster is the right country/year and that nodata is declared",
+                )
+            ]
+        )
+    dense = density_problem(
+        population, cell_km2=resolution_m**2 / 1e6, xy=np.column_stack([cx, cy]), crs=crs, file=p
+    )
+    if dense is not None:
+        raise InputDataError(problems=[dense])
+    demand = gpd.GeoDataFrame(
+        {
+            "demand_id": np.arange(len(population), dtype=np.int64),
+            "population": population,
+            "households": population / household_size,
+            "area_class": [""] * len(population),
+            "township_code": [""] * len(population),
+            "village_code": [""] * len(population),
+        },
+        geometry=gpd.points_from_xy(cx, cy),
+        crs=crs,
+    )[[*DEMAND_COLUMNS, "geometry"]]
+    report = PopulationReport(
+        path=p,
+        source_crs=win.crs.to_string(),
+        source_resolution=win.resolution,
+        source_cell_m=cell_m,
+        subdivision=k,
+        resolution_m=float(resolution_m),
+        total_window=total_window,
+        total_inside=total_inside,
+        total_outside=total_window - total_inside,
+        total_after=float(population.sum()),
+        demand_points=len(demand),
+        nodata_cells=nodata_cells,
+        coverage_fraction=win.coverage,
+        notes=tuple(notes),
+    )
+    logger.info(
+        "population: %s people inside (%s in the window, %s outside), %d demand points at %g m",
+        f"{total_inside:,.0f}",
+        f"{total_window:,.0f}",
+        f"{total_window - total_inside:,.0f}",
+        len(demand),
+        resolution_m,
+    )
+    return demand, report
+
+
+def _check_arguments(
+    crs: CRS, resolution_m: float, household_size: float, boundary: gpd.GeoDataFrame
+) -> None:
     if not crs.is_projected:
         raise CRSError(problems=[Problem(f"the work CRS must be projected (metres), got {crs.name}")])
     if not resolution_m > 0 or not household_size > 0:
@@ -236,14 +319,31 @@ def read_population_demand(
         )
     if boundary.crs is None:
         raise CRSError(problems=[Problem("the boundary has no CRS", fix="read it with read_boundary")])
-    notes: list[str] = []
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The raster cells over the study area: values, their grid, the area in the raster's CRS."""
+
+    data: np.ma.MaskedArray
+    transform: Affine
+    crs: CRS
+    resolution: tuple[float, float]
+    area: Any  # the study area (shapely) in the raster's CRS
+    coverage: float  # share of the study area inside the raster's extent
+
+
+def _raster_problem(message: str, p: Path, fix: str) -> InputDataError:
+    return InputDataError(problems=[Problem(message, file=p, fix=fix)])
+
+
+def _read_window(p: Path, boundary: gpd.GeoDataFrame, band: int, notes: list[str]) -> _Window:
+    """The raster's band over the study area's bounding box, checked (CRS, axes, band, overlap)."""
     try:
         src = rasterio.open(p)
     except RasterioIOError as exc:
-        raise InputDataError(
-            problems=[
-                Problem(f"cannot read the raster: {exc}", file=p, fix="give a GeoTIFF of persons per cell")
-            ]
+        raise _raster_problem(
+            f"cannot read the raster: {exc}", p, "give a GeoTIFF of persons per cell"
         ) from exc
     with src:
         if src.crs is None:
@@ -259,14 +359,8 @@ def read_population_demand(
         if (mislabelled := axes_problem(src.bounds, src.crs, file=p, what="population raster")) is not None:
             raise CRSError(problems=[mislabelled])
         if band < 1 or band > src.count:
-            raise InputDataError(
-                problems=[
-                    Problem(
-                        f"the raster has no band {band}",
-                        file=p,
-                        fix="give a raster whose first band holds persons per cell",
-                    )
-                ]
+            raise _raster_problem(
+                f"the raster has no band {band}", p, "give a raster whose first band holds persons per cell"
             )
         if src.count > 1:
             notes.append(f"raster has {src.count} bands; band {band} was used")
@@ -275,136 +369,70 @@ def read_population_demand(
         ax0, ay0, ax1, ay1 = area_src.bounds
         rx0, ry0, rx1, ry1 = src.bounds
         if ax1 <= rx0 or ax0 >= rx1 or ay1 <= ry0 or ay0 >= ry1:
-            raise InputDataError(
-                problems=[
-                    Problem(
-                        f"the population raster does not overlap the study area (raster bounds "
-                        f"{tuple(round(v, 4) for v in src.bounds)}, area bounds "
-                        f"{tuple(round(v, 4) for v in area_src.bounds)} in {src_crs.to_string()})",
-                        file=p,
-                        fix="use a raster of the study area's country/region",
-                    )
-                ]
+            raise _raster_problem(
+                f"the population raster does not overlap the study area (raster bounds "
+                f"{tuple(round(v, 4) for v in src.bounds)}, area bounds "
+                f"{tuple(round(v, 4) for v in area_src.bounds)} in {src_crs.to_string()})",
+                p,
+                "use a raster of the study area's country/region",
             )
         window = _window(src.transform, (ax0, ay0, ax1, ay1), src.width, src.height)
         data = src.read(band, window=window, masked=True)
-        w_transform = src.window_transform(window)
-        src_res = (abs(float(src.transform.a)), abs(float(src.transform.e)))
-    values = np.ma.filled(data.astype("float64"), np.nan)
-    invalid = ~np.isfinite(values) | (values < 0)
-    negatives = int(np.sum(np.isfinite(values) & (values < 0)))
-    if negatives:
-        notes.append(f"{negatives} cells with negative values were treated as nodata")
-    nodata_cells = int(invalid.sum())
-    values[invalid] = 0.0
-    total_window = float(values.sum())
+        from shapely.geometry import box
 
-    # Share of the boundary inside the raster's extent.
-    from shapely.geometry import box
+        inside = area_src.intersection(box(rx0, ry0, rx1, ry1)).area
+        return _Window(
+            data=data,
+            transform=src.window_transform(window),
+            crs=src_crs,
+            resolution=(abs(float(src.transform.a)), abs(float(src.transform.e))),
+            area=area_src,
+            coverage=float(inside / area_src.area) if area_src.area else 0.0,
+        )
 
-    coverage = (
-        float(area_src.intersection(box(rx0, ry0, rx1, ry1)).area / area_src.area) if area_src.area else 0.0
-    )
-    if coverage < 0.999:
-        notes.append(f"the raster covers only {coverage:.1%} of the study area; the rest has no people")
 
+def _subcells(
+    values: np.ndarray, win: _Window, k: int, crs: CRS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Each source cell split ``k``×``k`` (people shared evenly), the sub-cells inside the study area
+    (centre rule) kept: their centres in the work CRS, people, and the people inside in all."""
     height, width = values.shape
-    cell_m = _cell_size_m(w_transform, src_crs, crs, width / 2.0, height / 2.0)
-    if warning := coarse_warning(cell_m):
-        logger.warning("population %s: %s", p.name, warning)
-        notes.append(warning)
-    k = max(1, math.ceil(cell_m / resolution_m - 1e-9))
-    while k > 1 and height * width * k * k > MAX_SUBCELLS:
-        k -= 1
-    if k * resolution_m < cell_m * 0.999:
-        notes.append(f"source cells ({cell_m:.0f} m) were split {k}x{k}, coarser than the demand resolution")
-
-    # Which sub-cells are inside the boundary: rasterise on the sub-cell grid (centre rule).
-    sub_transform = w_transform @ Affine.scale(1.0 / k, 1.0 / k)
+    sub_transform = win.transform @ Affine.scale(1.0 / k, 1.0 / k)
     inside = rasterio.features.rasterize(
-        [(area_src, 1)], out_shape=(height * k, width * k), transform=sub_transform, fill=0, dtype="uint8"
+        [(win.area, 1)], out_shape=(height * k, width * k), transform=sub_transform, fill=0, dtype="uint8"
     ).astype(bool)
     sub_values = np.repeat(np.repeat(values / (k * k), k, axis=0), k, axis=1)
     keep = inside & (sub_values > 0)
-    total_inside = float(sub_values[inside].sum())
     rows, cols = np.nonzero(keep)
-    people = sub_values[rows, cols]
     xs, ys = _apply(sub_transform, cols + 0.5, rows + 0.5)
-    tx, ty = Transformer.from_crs(src_crs, crs, always_xy=True).transform(np.asarray(xs), np.asarray(ys))
-    tx = np.asarray(tx, dtype=float)
-    ty = np.asarray(ty, dtype=float)
+    tx, ty = Transformer.from_crs(win.crs, crs, always_xy=True).transform(np.asarray(xs), np.asarray(ys))
+    return (
+        np.asarray(tx, dtype=float),
+        np.asarray(ty, dtype=float),
+        sub_values[rows, cols],
+        float(sub_values[inside].sum()),
+    )
 
-    bx0, _by0, _, by1 = boundary.to_crs(crs).total_bounds
-    ox = math.floor(bx0 / resolution_m) * resolution_m
-    oy = math.ceil(by1 / resolution_m) * resolution_m
-    ix = np.floor((tx - ox) / resolution_m).astype(np.int64)
-    iy = np.floor((oy - ty) / resolution_m).astype(np.int64)
-    agg: pd.DataFrame
-    if len(people):
-        cells = pd.DataFrame({"iy": iy, "ix": ix, "population": people})
-        agg = cells.groupby(["iy", "ix"], sort=True, as_index=False).agg(population=("population", "sum"))
-        agg = agg[agg["population"] > 0].reset_index(drop=True)
-    else:
-        agg = pd.DataFrame(
-            {
-                "iy": np.array([], dtype=np.int64),
-                "ix": np.array([], dtype=np.int64),
-                "population": np.array([], dtype=float),
-            }
-        )
-    if len(agg) == 0:
-        raise InputDataError(
-            problems=[
-                Problem(
-                    "the population raster has no people inside the study area "
-                    f"(window total {total_window:,.1f}, nodata cells {nodata_cells})",
-                    file=p,
-                    fix="check that the raster is the right country/year and that nodata is declared",
-                )
-            ]
-        )
+
+def _aggregate(
+    tx: np.ndarray, ty: np.ndarray, people: np.ndarray, bounds: np.ndarray, resolution_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """People summed into square demand cells of ``resolution_m`` anchored at the study area's
+    north-west corner: the centres (x, y) of the cells with people and their people, north to south,
+    west to east."""
+    ox = math.floor(bounds[0] / resolution_m) * resolution_m
+    oy = math.ceil(bounds[3] / resolution_m) * resolution_m
+    if len(people) == 0:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    cells = pd.DataFrame(
+        {
+            "iy": np.floor((oy - ty) / resolution_m).astype(np.int64),
+            "ix": np.floor((tx - ox) / resolution_m).astype(np.int64),
+            "population": people,
+        }
+    )
+    agg = cells.groupby(["iy", "ix"], sort=True, as_index=False).agg(population=("population", "sum"))
+    agg = agg[agg["population"] > 0].reset_index(drop=True)
     cx = ox + (agg["ix"].to_numpy() + 0.5) * resolution_m
     cy = oy - (agg["iy"].to_numpy() + 0.5) * resolution_m
-    population = agg["population"].to_numpy(dtype=float)
-    centres = np.column_stack([cx, cy])
-    dense = density_problem(population, cell_km2=resolution_m**2 / 1e6, xy=centres, crs=crs, file=p)
-    if dense is not None:
-        raise InputDataError(problems=[dense])
-    demand = gpd.GeoDataFrame(
-        {
-            "demand_id": np.arange(len(agg), dtype=np.int64),
-            "population": population,
-            "households": population / household_size,
-            "area_class": [""] * len(agg),
-            "township_code": [""] * len(agg),
-            "village_code": [""] * len(agg),
-        },
-        geometry=gpd.points_from_xy(cx, cy),
-        crs=crs,
-    )[[*DEMAND_COLUMNS, "geometry"]]
-    total_after = float(population.sum())
-    report = PopulationReport(
-        path=p,
-        source_crs=src_crs.to_string(),
-        source_resolution=src_res,
-        source_cell_m=cell_m,
-        subdivision=k,
-        resolution_m=float(resolution_m),
-        total_window=total_window,
-        total_inside=total_inside,
-        total_outside=total_window - total_inside,
-        total_after=total_after,
-        demand_points=len(demand),
-        nodata_cells=nodata_cells,
-        coverage_fraction=coverage,
-        notes=tuple(notes),
-    )
-    logger.info(
-        "population: %s people inside (%s in the window, %s outside), %d demand points at %g m",
-        f"{total_inside:,.0f}",
-        f"{total_window:,.0f}",
-        f"{total_window - total_inside:,.0f}",
-        len(demand),
-        resolution_m,
-    )
-    return demand, report
+    return cx, cy, agg["population"].to_numpy(dtype=float)

@@ -113,6 +113,137 @@ def _implausible(
     return out
 
 
+def _check_codes(table: Table, codes: list[str], code_col: str, problems: list[Problem]) -> list[bool]:
+    """Which codes are 12 digits; problems for the others and for every duplicated code (all rows)."""
+    first_row: dict[str, int] = {}
+    dup_rows: dict[str, list[int]] = {}
+    for i, code in enumerate(codes):
+        if not re.fullmatch(r"\d{12}", code):
+            problems.append(
+                table.problem(
+                    i,
+                    f"village code {code!r} is not 12 digits",
+                    column=code_col,
+                    fix="use the NBS 12-digit 统计用区划代码 (township code + 3 digits), as text",
+                )
+            )
+        elif code in first_row:
+            dup_rows.setdefault(code, [first_row[code]]).append(i)
+        else:
+            first_row[code] = i
+    for code, rows in dup_rows.items():
+        problems.append(
+            table.problem(
+                rows[1],
+                f"village code {code} is duplicated in " + ", ".join(table.locations[r] for r in rows),
+                column=code_col,
+                fix="each village/community must appear once",
+            )
+        )
+    return [bool(re.fullmatch(r"\d{12}", c)) for c in codes]
+
+
+def _township_codes(
+    table: Table, tcol: str | None, codes: list[str], good_code: list[bool], problems: list[Problem]
+) -> list[str]:
+    """Township codes from the village codes; a given column must agree with them."""
+    township = [c[:9] if ok else "" for c, ok in zip(codes, good_code, strict=True)]
+    if tcol is None:
+        return township
+    for i, given in enumerate(table.frame[tcol]):
+        if given == "":
+            continue
+        if not re.fullmatch(r"\d{9}", given):
+            problems.append(
+                table.problem(
+                    i,
+                    f"township code {given!r} is not 9 digits",
+                    column=tcol,
+                    fix="use the NBS 9-digit 乡级 code, or leave it blank (read from the village code)",
+                )
+            )
+        elif good_code[i] and given != codes[i][:9]:
+            problems.append(
+                table.problem(
+                    i,
+                    f"township code {given} does not match the village code {codes[i]} "
+                    f"(its first 9 digits are {codes[i][:9]})",
+                    column=tcol,
+                    fix="correct one of the two codes",
+                )
+            )
+    return township
+
+
+def _kinds(
+    table: Table,
+    kcol: str | None,
+    codes: list[str],
+    good_code: list[bool],
+    code_col: str,
+    problems: list[Problem],
+) -> list[str]:
+    """Village or community per row: the kind column when given, else the NBS code range."""
+    kind: list[str] = []
+    for i, code in enumerate(codes):
+        given = str(table.frame[kcol].iat[i]).lower() if kcol else ""
+        from_code = kind_from_code(code) if good_code[i] else None
+        if given:
+            value = _KIND_VALUES.get(given)
+            if value is None:
+                problems.append(
+                    table.problem(
+                        i,
+                        f"kind {given!r} is not village or community",
+                        column=kcol,
+                        fix="use village (村委会), community (居委会) or other",
+                    )
+                )
+                value = ""
+            kind.append(value)
+        elif from_code is None:
+            if good_code[i]:
+                problems.append(
+                    table.problem(
+                        i,
+                        f"village code {code} ends in {code[-3:]}, outside the NBS ranges "
+                        "001–199 (居委会) and 200–599 (村委会)",
+                        column=code_col,
+                        fix="correct the code or give a kind column",
+                    )
+                )
+            kind.append("")
+        else:
+            kind.append(from_code)
+    return kind
+
+
+def _urban_rural(table: Table, ucol: str | None, problems: list[Problem]) -> np.ndarray:
+    """The NBS urban-rural code per row (0 where blank)."""
+    ur = np.zeros(len(table.frame), dtype=np.int64)
+    if ucol is None:
+        return ur
+    for i, val in enumerate(table.frame[ucol]):
+        if val == "":
+            continue
+        try:
+            num = int(float(val))
+        except ValueError:
+            num = -1
+        if num not in URBAN_RURAL_CLASS:
+            problems.append(
+                table.problem(
+                    i,
+                    f"urban-rural code {val!r} is not one of {', '.join(map(str, URBAN_RURAL_CLASS))}",
+                    column=ucol,
+                    fix="use the NBS 统计用城乡划分代码 or leave it blank",
+                )
+            )
+        else:
+            ur[i] = num
+    return ur
+
+
 def read_villages(
     path: Path | str,
     *,
@@ -164,117 +295,11 @@ def read_villages(
     code_col = cols["village_code"]
     assert code_col is not None
     codes = frame[code_col].tolist()
-    first_row: dict[str, int] = {}
-    dup_rows: dict[str, list[int]] = {}
-    for i, code in enumerate(codes):
-        if not re.fullmatch(r"\d{12}", code):
-            problems.append(
-                table.problem(
-                    i,
-                    f"village code {code!r} is not 12 digits",
-                    column=code_col,
-                    fix="use the NBS 12-digit 统计用区划代码 (township code + 3 digits), as text",
-                )
-            )
-        elif code in first_row:
-            dup_rows.setdefault(code, [first_row[code]]).append(i)
-        else:
-            first_row[code] = i
-    for code, rows in dup_rows.items():
-        problems.append(
-            table.problem(
-                rows[1],
-                f"village code {code} is duplicated in " + ", ".join(table.locations[r] for r in rows),
-                column=code_col,
-                fix="each village/community must appear once",
-            )
-        )
-    good_code = [bool(re.fullmatch(r"\d{12}", c)) for c in codes]
-
-    # Township codes: from the village code; a given column must agree.
-    township = [c[:9] if ok else "" for c, ok in zip(codes, good_code, strict=True)]
-    if cols["township_code"] is not None:
-        tcol = cols["township_code"]
-        for i, given in enumerate(frame[tcol]):
-            if given == "":
-                continue
-            if not re.fullmatch(r"\d{9}", given):
-                problems.append(
-                    table.problem(
-                        i,
-                        f"township code {given!r} is not 9 digits",
-                        column=tcol,
-                        fix="use the NBS 9-digit 乡级 code, or leave it blank (read from the village code)",
-                    )
-                )
-            elif good_code[i] and given != codes[i][:9]:
-                problems.append(
-                    table.problem(
-                        i,
-                        f"township code {given} does not match the village code {codes[i]} "
-                        f"(its first 9 digits are {codes[i][:9]})",
-                        column=tcol,
-                        fix="correct one of the two codes",
-                    )
-                )
+    good_code = _check_codes(table, codes, code_col, problems)
+    township = _township_codes(table, cols["township_code"], codes, good_code, problems)
     township_name = frame[cols["township_name"]].tolist() if cols["township_name"] else [""] * n
-
-    # Kind.
-    kind: list[str] = []
-    kcol = cols["kind"]
-    for i, code in enumerate(codes):
-        given = str(frame[kcol].iat[i]).lower() if kcol else ""
-        from_code = kind_from_code(code) if good_code[i] else None
-        if given:
-            value = _KIND_VALUES.get(given)
-            if value is None:
-                problems.append(
-                    table.problem(
-                        i,
-                        f"kind {given!r} is not village or community",
-                        column=kcol,
-                        fix="use village (村委会), community (居委会) or other",
-                    )
-                )
-                value = ""
-            kind.append(value)
-        elif from_code is None:
-            if good_code[i]:
-                problems.append(
-                    table.problem(
-                        i,
-                        f"village code {code} ends in {code[-3:]}, outside the NBS ranges "
-                        "001–199 (居委会) and 200–599 (村委会)",
-                        column=code_col,
-                        fix="correct the code or give a kind column",
-                    )
-                )
-            kind.append("")
-        else:
-            kind.append(from_code)
-
-    # Urban-rural code and area class.
-    ur = np.zeros(n, dtype=np.int64)
-    if cols["urban_rural_code"] is not None:
-        ucol = cols["urban_rural_code"]
-        for i, val in enumerate(frame[ucol]):
-            if val == "":
-                continue
-            try:
-                num = int(float(val))
-            except ValueError:
-                num = -1
-            if num not in URBAN_RURAL_CLASS:
-                problems.append(
-                    table.problem(
-                        i,
-                        f"urban-rural code {val!r} is not one of {', '.join(map(str, URBAN_RURAL_CLASS))}",
-                        column=ucol,
-                        fix="use the NBS 统计用城乡划分代码 or leave it blank",
-                    )
-                )
-            else:
-                ur[i] = num
+    kind = _kinds(table, cols["kind"], codes, good_code, code_col, problems)
+    ur = _urban_rural(table, cols["urban_rural_code"], problems)
     area_class = [URBAN_RURAL_CLASS.get(int(u), "") for u in ur]
 
     population = parse_numbers(table, cols["population"], problems, minimum=0.0, what="a number of people")
