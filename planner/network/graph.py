@@ -325,7 +325,7 @@ def _build(
     stretch = float(max(1.0, np.max(ratio, initial=1.0)))
     n = int(keep_node.sum())
     ch = merge_chains(
-        kept.u, kept.v, kept.length, kept.fwd, kept.bwd, (lines, kept.src), n, simplify=simplify
+        kept.u, kept.v, kept.length, kept.fwd, kept.bwd, lines=(lines, kept.src), n_nodes=n, simplify=simplify
     )
     n_junctions = int(ch.junction.sum())
     nodes_in = int(used_nodes.sum())

@@ -87,9 +87,9 @@ def merge_chains(
     length: np.ndarray,
     fwd_s: np.ndarray,
     bwd_s: np.ndarray,
+    *,
     lines: tuple[EdgeLines, np.ndarray],
     n_nodes: int,
-    *,
     simplify: bool = True,
 ) -> Chains:
     """Merge edge chains through interior nodes (two pieces, same travel directions, no loop).
