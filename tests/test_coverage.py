@@ -606,7 +606,8 @@ def test_tolerance_rule() -> None:
 
 
 def test_grouped_service_areas_are_the_union_of_the_sites_areas() -> None:
-    """One area per group label equals the union of its sites' own areas (to a cell's width)."""
+    """One area per group label (one multi-source search) equals the union of its sites' own areas
+    (one search each), to the tracing grid."""
     net, _, _, _, _, _, ss = scene(3, CAR)
     one = service_areas(net, ss, max_distance_m=800.0, buffer_m=4.0)
     labels = ["a" if i % 3 else "b" for i in range(len(one))]
@@ -614,4 +615,7 @@ def test_grouped_service_areas_are_the_union_of_the_sites_areas() -> None:
     for g in ("a", "b"):
         union = shapely.union_all(one.geometry[[lab == g for lab in labels]].to_numpy())
         mine = grouped.geometry[g]
-        assert mine.symmetric_difference(union).area < 1e-6 * max(union.area, 1.0) + 1e-6
+        # the same reach sampled once, not per site: the outlines agree to the sampling (a cell of
+        # buffer_m / 2 = 2 m, grown by the corridor of 4 m)
+        assert mine.hausdorff_distance(union) <= 4.0 + 2.0  # the corridor width plus a cell
+        assert mine.symmetric_difference(union).area < 0.005 * union.area

@@ -13,7 +13,7 @@ from rasterio import features
 from rasterio.transform import Affine
 from scipy import ndimage
 
-from planner.coverage.engine import Direction, Weight, check_snap, distances_from_each, edge_weights
+from planner.coverage.engine import Direction, Weight, check_snap, distances_from_groups, edge_weights
 from planner.coverage.rules import ServiceRule
 from planner.errors import NetworkError
 from planner.geo import points_xy
@@ -122,19 +122,22 @@ def _collect(
     reach: list[_Reach],
     owner: np.ndarray,
 ) -> None:
-    """Add what each site reaches within ``limit`` of ``weight`` to its area's :class:`_Reach`."""
+    """Add what the sites of each area reach within ``limit`` of ``weight`` to its :class:`_Reach`:
+    one multi-source search per area (the union of its sites' reaches), then each site's own edge."""
     tot_fwd, tot_bwd = edge_weights(net, weight)  # inf where closed
     need_u, need_v = (tot_bwd, tot_fwd) if to_site else (tot_fwd, tot_bwd)
-    for site, dist, access in distances_from_each(net, sites, weight, limit, to_site=to_site):
-        area = reach[int(owner[site])]
+    for group, dist, rows, access in distances_from_groups(
+        net, sites, weight, limit, to_site=to_site, groups=owner
+    ):
+        area = reach[group]
         left_u, left_v = limit - dist[net.edge_u], limit - dist[net.edge_v]
         whole = (left_u >= need_u) | (left_v >= need_v)  # the whole edge within reach from one end
         area.whole.append(np.flatnonzero(whole))
         for e in np.flatnonzero(((left_u >= 0) | (left_v >= 0)) & ~whole).tolist():
             area.parts.extend(_reached_parts(net, weight, e, float(left_u[e]), float(left_v[e]), to_site))
-        budget = limit - access
-        if budget >= 0:
-            area.parts.append(_own_edge_part(net, weight, sites, site, budget, to_site))
+        for site, leg in zip(rows.tolist(), access.tolist(), strict=True):
+            if limit - leg >= 0:
+                area.parts.append(_own_edge_part(net, weight, sites, site, limit - leg, to_site))
 
 
 def _profiles(

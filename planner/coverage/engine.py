@@ -48,6 +48,7 @@ __all__ = [
     "check_snap",
     "coverage_matrix",
     "distances_from_each",
+    "distances_from_groups",
     "edge_weights",
     "limits",
     "nearest_facility",
@@ -580,3 +581,24 @@ def distances_from_each(
     for k in range(legs.size):
         dist = dijkstra(graph, directed=True, indices=net.n_nodes + k, limit=limit)[: net.n_nodes]
         yield int(legs.rows[k]), dist, float(legs.a[k])
+
+
+def distances_from_groups(
+    net: ModeNetwork, snap: Snap, weight: Weight, limit: float, *, to_site: bool, groups: np.ndarray
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """One bounded multi-source search per group of snapped points (service areas of many sites).
+
+    ``groups`` gives each row of ``snap`` a group number (0 … g-1). Yields ``(group, dist, rows,
+    access)`` for each group with a reachable point: the ``weight`` from every graph node to the
+    group's nearest point (``to_site``) or from its nearest point to every node, ``inf`` beyond
+    ``limit``; the group's rows in ``snap`` and their access legs. The union of the points' own
+    reaches is the reach of this minimum (a node is within ``limit`` of some point iff its minimum is).
+    """
+    legs = _legs(net, snap, weight)
+    in_u, in_v = (legs.in_u, legs.in_v) if to_site else (legs.out_u, legs.out_v)
+    graph = _with_sources(_base(net, weight, reverse=to_site), legs.u, legs.v, in_u, in_v)
+    of_leg = np.asarray(groups)[legs.rows]
+    for g in np.unique(of_leg):
+        ks = np.flatnonzero(of_leg == g)
+        dist = dijkstra(graph, directed=True, indices=net.n_nodes + ks, limit=limit, min_only=True)
+        yield int(g), dist[: net.n_nodes], legs.rows[ks], legs.a[ks]

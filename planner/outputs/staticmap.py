@@ -63,10 +63,14 @@ def _rc() -> Any:
     }
 
 
-def png_data_uri(fig: Any, *, dpi: int) -> str:
-    """The figure as a ``data:image/png;base64,...`` URI (the figure is closed)."""
+def png_data_uri(fig: Any, *, dpi: int, tight: bool = True) -> str:
+    """The figure as a ``data:image/png;base64,...`` URI (the figure is closed).
+
+    ``tight`` crops to the drawn content (one more drawing pass); a figure whose axes fill it needs none.
+    """
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.05, metadata={"Software": None})
+    crop: dict[str, Any] = {"bbox_inches": "tight", "pad_inches": 0.05} if tight else {}
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, **crop)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -380,5 +384,6 @@ def township_map(
         ax.set_ylim(cy - half, cy + half)
         ax.set_aspect("equal", adjustable="box")
         ax.set_axis_off()
+        ax.set_position((0.01, 0.01, 0.98, 0.98))  # the square window fills the square figure
         _scale_bar(ax, lang)
-        return png_data_uri(fig, dpi=dpi)
+        return png_data_uri(fig, dpi=dpi, tight=False)
