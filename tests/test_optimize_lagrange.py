@@ -53,6 +53,24 @@ def feasible(plans: np.ndarray, cost: np.ndarray, p: int | None, budget: float |
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_budget_knapsack_closed_form_with_ties_matches_linprog(seed: int) -> None:
+    """The budget-only LP is solved in closed form (one sort): many equal values per yuan, free
+    sites and a budget that stops inside a tie, against scipy's LP."""
+    rng = np.random.default_rng(100 + seed)
+    k = 30
+    cost = rng.integers(0, 4, k).astype(float)
+    c = cost * rng.integers(-1, 3, k) + (cost == 0) * rng.integers(-1, 2, k)  # ratios in {-1, 0, 1, 2}
+    budget = float(rng.integers(1, max(2, int(cost[c > 0].sum())) + 1))
+    ref = linprog(-c, A_ub=cost[None, :], b_ub=[budget], bounds=(0, 1), method="highs")
+    kn = solve_knapsack_lp(c, cost, p=None, budget=budget)
+    assert kn.value == pytest.approx(-ref.fun, abs=1e-9)
+    assert kn.x @ c == pytest.approx(-ref.fun, abs=1e-9)
+    assert kn.x @ cost <= budget + 1e-9 and cost[kn.plan].sum() <= budget + 1e-9
+    assert ((kn.x >= 0) & (kn.x <= 1)).all()
+    assert dual_value(c, cost, p=None, budget=budget, pi=0.0, theta=kn.theta) == pytest.approx(kn.value)
+
+
 @pytest.mark.parametrize("seed", range(12))
 @pytest.mark.parametrize("limits", ["count", "budget", "both"])
 def test_knapsack_lp_matches_scipy_linprog(seed: int, limits: str) -> None:

@@ -109,6 +109,8 @@ def solve_knapsack_lp(
     if used0 <= budget:
         value = float(c[mask0].sum())
         return KnapsackLP(value, mask0.astype(np.float64), hi0 if p is not None else 0.0, 0.0, lo0, mask0)
+    if p is None:
+        return _budget_only(c, cost, float(budget))
     pos = cost > 0
     t_hi = (
         float(np.max(np.where(pos, np.maximum(c, 0.0) / np.where(pos, cost, 1.0), 0.0))) * (1 + 1e-12) + 1e-12
@@ -133,6 +135,37 @@ def solve_knapsack_lp(
     value = float(budget) * theta + cap * pi + float(np.maximum(r - pi, 0.0).sum())
     plan = _greedy_plan(r, cost, p, float(budget))
     return KnapsackLP(value, x, pi, theta, lo_in if p is not None else 0.0, plan)
+
+
+def _budget_only(c: np.ndarray, cost: np.ndarray, budget: float) -> KnapsackLP:
+    """The budget knapsack LP without a count limit, in closed form (Dantzig's fractional knapsack).
+
+    Sites of positive value are taken in decreasing value per yuan until the budget runs out; the
+    site where it runs out is taken in part and its value per yuan is the optimal ``theta``. One
+    sort instead of the bisection's sixty passes (the budget–coverage curve solves this LP some
+    twenty thousand times on a prefecture). The caller has checked that the budget does not cover
+    every site of positive value.
+    """
+    x = np.zeros(c.size, dtype=np.float64)
+    free = (c > 0) & (cost <= 0)
+    x[free] = 1.0
+    paid = np.flatnonzero((c > 0) & (cost > 0))
+    ratio = c[paid] / cost[paid]
+    order = paid[np.argsort(-ratio, kind="stable")]
+    spent = np.cumsum(cost[order])
+    k = int(np.searchsorted(spent, budget, side="right"))  # the first site the budget cannot pay in full
+    x[order[:k]] = 1.0
+    theta = 0.0
+    if k < order.size:
+        j = order[k]
+        x[j] = (budget - (float(spent[k - 1]) if k else 0.0)) / float(cost[j])
+        theta = float(c[j] / cost[j])
+    r = c - theta * cost
+    value = budget * theta + float(np.maximum(r, 0.0).sum())
+    plan = r > 0
+    if float(cost[plan].sum()) > budget + 1e-9:  # rounding at the break: fall back to the greedy
+        plan = _greedy_plan(r, cost, None, budget)
+    return KnapsackLP(value, x, 0.0, theta, 0.0, plan)
 
 
 def _greedy_plan(r: np.ndarray, cost: np.ndarray, p: int | None, budget: float) -> np.ndarray:
