@@ -207,10 +207,12 @@ def township_pages(result: RunResult, lang: Lang, *, maps: bool = True) -> list[
     if table.empty or "township_code" not in table.columns:
         return []
     sites = site_list(result)
+    data = staticmap.MapData.of(result) if maps else None  # read once for every township's map
     pages = []
     for _, row in table.iterrows():
         code, name = str(row["township_code"]), str(row.get("township_name", ""))
-        page = TownshipPage(code, name, staticmap.township_map(result, code, lang) if maps else None)
+        picture = staticmap.township_map(result, code, lang, data=data) if maps else None
+        page = TownshipPage(code, name, picture)
         page.facts.append(
             (i18n.column_label("population", lang), i18n.fmt_count(row.get("population"), lang))
         )

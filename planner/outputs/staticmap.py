@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import io
+from dataclasses import dataclass
 from typing import Any, Final
 
 import geopandas as gpd
@@ -19,7 +20,6 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import shapely
-from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -81,15 +81,134 @@ def _inside(xs: np.ndarray, ys: np.ndarray, window: Window) -> np.ndarray:
     return (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
 
 
-def _segments(geoms: gpd.GeoSeries) -> list[np.ndarray]:
-    """The line strings' vertex arrays, read in one vectorised pass (a township map of a
-    prefecture draws tens of thousands of road pieces)."""
-    lines = geoms[geoms.notna() & (geoms.geom_type == "LineString")].to_numpy()
-    if len(lines) == 0:
-        return []
-    coords, index = shapely.get_coordinates(lines, return_index=True)
-    cuts = np.flatnonzero(np.diff(index)) + 1
-    return np.split(coords, cuts)
+@dataclass(frozen=True)
+class RoadLines:
+    """One road class's lines as flat arrays, read once for every map of a run.
+
+    ``xy`` holds the vertices of every line, ``line`` the line each vertex belongs to and ``bbox``
+    each line's ``(xmin, ymin, xmax, ymax)``: a map cuts its window out with array masks and draws
+    the lines as one path broken by NaN rows (one matplotlib artist instead of tens of thousands of
+    segments, whose per-segment checks took most of a prefecture's 99 township maps).
+    """
+
+    xy: np.ndarray
+    line: np.ndarray
+    bbox: np.ndarray
+
+    @classmethod
+    def of(cls, geoms: gpd.GeoSeries) -> RoadLines:
+        lines = geoms[geoms.notna() & (geoms.geom_type == "LineString")].to_numpy()
+        xy, line = shapely.get_coordinates(lines, return_index=True)
+        bbox = shapely.bounds(lines).reshape(-1, 4)
+        return cls(xy, line, bbox)
+
+    def path(self, window: Window) -> np.ndarray:
+        """The vertices of the lines meeting ``window`` (by bounding box), lines separated by NaN."""
+        if window is None:
+            keep = np.ones(len(self.bbox), dtype=bool)
+        else:
+            x0, y0, x1, y1 = window
+            b = self.bbox
+            keep = (b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0)
+        sel = keep[self.line]
+        xy, line = self.xy[sel], self.line[sel]
+        if not len(xy):
+            return xy
+        breaks = np.flatnonzero(np.diff(line)) + 1
+        return np.insert(xy, breaks, np.nan, axis=0)
+
+
+def road_lines(result: RunResult) -> dict[str, RoadLines]:
+    """The run's road layer (``extra_tables["roads"]``) by class, in the work CRS; empty without one."""
+    roads = result.extra_tables.get("roads")
+    if not isinstance(roads, gpd.GeoDataFrame) or roads.empty or "road_class" not in roads.columns:
+        return {}
+    rd = roads.to_crs(result.crs) if roads.crs is not None else roads
+    return {
+        cls: RoadLines.of(rd.geometry[(rd["road_class"] == cls).to_numpy()])
+        for cls in ("minor", "secondary", "major")
+    }
+
+
+@dataclass(frozen=True)
+class MapData:
+    """What every static map of a run draws, read out of the run's frames once.
+
+    ``demand``: x, y, population, before, after (covered before/after the plan); ``existing``: x, y
+    of the existing pickup sites and village stations; ``proposed``: x, y, type of the plan's sites.
+    A report draws a map per township: reading these per map cost more than drawing it.
+    """
+
+    roads: dict[str, RoadLines]
+    demand: pd.DataFrame
+    existing: np.ndarray
+    proposed: pd.DataFrame
+
+    @classmethod
+    def of(cls, result: RunResult) -> MapData:
+        d = result.demand
+        if d.empty or "covered_before" not in d.columns:
+            demand = pd.DataFrame({k: [] for k in ("x", "y", "population", "before", "after")})
+        else:
+            before = d["covered_before"].fillna(False).astype(bool).to_numpy()
+            demand = pd.DataFrame(
+                {
+                    "x": d.geometry.x.to_numpy(),
+                    "y": d.geometry.y.to_numpy(),
+                    "population": d["population"].astype(float).to_numpy(),
+                    "before": before,
+                    "after": d["covered_after"].fillna(False).astype(bool).to_numpy()
+                    if "covered_after" in d.columns
+                    else before,
+                }
+            )
+        fac = result.facilities
+        status = fac["status"] if "status" in fac.columns else pd.Series("existing", index=fac.index)
+        old = fac[(status == "existing") & fac["type"].isin(EXISTING_DRAWN) & fac.geometry.notna()]
+        return cls(
+            roads=road_lines(result),
+            demand=demand,
+            existing=np.column_stack([old.geometry.x.to_numpy(), old.geometry.y.to_numpy()]),
+            proposed=_proposed_frame(result),
+        )
+
+
+def _proposed_frame(result: RunResult) -> pd.DataFrame:
+    """The plan's located sites: x, y (work CRS) and type."""
+    fac = result.facilities
+    if "status" not in fac.columns:
+        return pd.DataFrame({"x": [], "y": [], "type": []})
+    new = fac[(fac["status"] == "proposed") & fac.geometry.notna()]
+    return pd.DataFrame(
+        {
+            "x": new.geometry.x.to_numpy(),
+            "y": new.geometry.y.to_numpy(),
+            "type": new["type"].astype(str).to_numpy(),
+        }
+    )
+
+
+#: Existing facility types drawn (grey dots) on the static maps.
+EXISTING_DRAWN: Final[tuple[str, ...]] = ("outlet", "locker", "village_station")
+
+
+def _grouped(
+    new: pd.DataFrame, cell_m: float, window: Window, cell_factor: dict[str, float] | None
+) -> pd.DataFrame:
+    """Proposed sites (x, y, type) grouped by type within square cells (see :func:`sites`)."""
+    empty = pd.DataFrame({"x": [], "y": [], "type": [], "units": []})
+    if window is not None and not new.empty:
+        new = new[_inside(new["x"].to_numpy(), new["y"].to_numpy(), window)]
+    if new.empty:
+        return empty
+    frame = new[["x", "y", "type"]].copy()
+    cell = cell_m * frame["type"].map(cell_factor or {}).fillna(1.0).to_numpy(dtype=float)
+    frame["cx"] = np.floor(frame["x"] / cell)
+    frame["cy"] = np.floor(frame["y"] / cell)
+    grouped = frame.groupby(["type", "cx", "cy"], as_index=False, sort=False).agg(
+        x=("x", "mean"), y=("y", "mean"), units=("x", "size")
+    )
+    return grouped[["x", "y", "type", "units"]]
 
 
 def sites(
@@ -107,32 +226,12 @@ def sites(
     ``cell_factor`` widens the cells of some types (lockers, which come by the hundred in towns);
     ``window`` keeps the facilities inside it.
     """
-    fac = result.facilities
-    empty = pd.DataFrame({"x": [], "y": [], "type": [], "units": []})
-    if "status" not in fac.columns:
-        return empty
-    new = fac[(fac["status"] == "proposed") & fac.geometry.notna()]
-    if window is not None and not new.empty:
-        new = new[_inside(new.geometry.x.to_numpy(), new.geometry.y.to_numpy(), window)]
-    if new.empty:
-        return empty
-    frame = pd.DataFrame(
-        {
-            "x": new.geometry.x.to_numpy(),
-            "y": new.geometry.y.to_numpy(),
-            "type": new["type"].astype(str).to_numpy(),
-        }
-    )
-    cell = cell_m * frame["type"].map(cell_factor or {}).fillna(1.0).to_numpy(dtype=float)
-    frame["cx"] = np.floor(frame["x"] / cell)
-    frame["cy"] = np.floor(frame["y"] / cell)
-    grouped = frame.groupby(["type", "cx", "cy"], as_index=False, sort=False).agg(
-        x=("x", "mean"), y=("y", "mean"), units=("x", "size")
-    )
-    return grouped[["x", "y", "type", "units"]]
+    if "status" not in result.facilities.columns:
+        return pd.DataFrame({"x": [], "y": [], "type": [], "units": []})
+    return _grouped(_proposed_frame(result), cell_m, window, cell_factor)
 
 
-def _draw_base(ax: Any, result: RunResult, focus: str | None, window: Window) -> None:
+def _draw_base(ax: Any, result: RunResult, focus: str | None, window: Window, data: MapData) -> None:
     towns = result.townships
     if window is not None:
         towns = towns.cx[window[0] : window[2], window[1] : window[3]]
@@ -142,22 +241,18 @@ def _draw_base(ax: Any, result: RunResult, focus: str | None, window: Window) ->
         inside = towns["township_code"].astype(str) == focus
         towns[~inside].plot(ax=ax, facecolor="#e9ecef", edgecolor="#adb5bd", linewidth=0.5)
         towns[inside].plot(ax=ax, facecolor="#ffffff", edgecolor="#343a40", linewidth=1.2)
-    roads = result.extra_tables.get("roads")
-    if isinstance(roads, gpd.GeoDataFrame) and not roads.empty and "road_class" in roads.columns:
-        rd = roads.to_crs(result.crs) if roads.crs is not None else roads
-        if window is not None:
-            rd = rd.cx[window[0] : window[2], window[1] : window[3]]
-        for cls in ("minor", "secondary", "major"):
-            segs = _segments(rd.geometry[(rd["road_class"] == cls).to_numpy()])
-            if segs:
-                ax.add_collection(
-                    LineCollection(
-                        segs,
-                        colors=palette.ROAD_COLOURS[cls],
-                        linewidths=palette.ROAD_WIDTHS[cls] * 0.3,
-                        zorder=1,
-                    )
-                )
+    for cls, lines in data.roads.items():
+        xy = lines.path(window)
+        if len(xy):
+            ax.plot(
+                xy[:, 0],
+                xy[:, 1],
+                color=palette.ROAD_COLOURS[cls],
+                linewidth=palette.ROAD_WIDTHS[cls] * 0.3,
+                solid_capstyle="butt",
+                solid_joinstyle="round",
+                zorder=1,
+            )
     edge = result.boundary.boundary
     if window is not None:
         edge = edge.clip_by_rect(*window)
@@ -166,42 +261,36 @@ def _draw_base(ax: Any, result: RunResult, focus: str | None, window: Window) ->
         edge.plot(ax=ax, color=palette.BOUNDARY_COLOUR, linewidth=1.0, zorder=2)
 
 
-def _draw_demand(ax: Any, result: RunResult, size: float, window: Window) -> None:
-    d = result.demand
-    if d.empty or "covered_before" not in d.columns:
+def _draw_demand(ax: Any, data: MapData, size: float, window: Window) -> None:
+    d = data.demand
+    if d.empty:
         return
-    if window is not None:
-        d = d[_inside(d.geometry.x.to_numpy(), d.geometry.y.to_numpy(), window)]
-    pop = d["population"].astype(float).to_numpy()
-    before = d["covered_before"].fillna(False).astype(bool).to_numpy()
-    after = d.get("covered_after", d["covered_before"]).fillna(False).astype(bool).to_numpy()
-    s = size * np.clip(np.sqrt(np.maximum(pop, 0) / max(np.nanmax(pop), 1.0)), 0.15, 1.0)
-    xs, ys = d.geometry.x.to_numpy(), d.geometry.y.to_numpy()
+    xs, ys = d["x"].to_numpy(), d["y"].to_numpy()
+    pop, before, after = (d[k].to_numpy() for k in ("population", "before", "after"))
+    inside = _inside(xs, ys, window)
+    if not inside.any():
+        return
+    # symbol sizes scale with the largest cell on this map
+    s = size * np.clip(np.sqrt(np.maximum(pop, 0) / max(np.nanmax(pop[inside]), 1.0)), 0.15, 1.0)
     for key, mask, z in (
         ("covered", before & (pop > 0), 3),
         ("gained", ~before & after & (pop > 0), 4),
         ("uncovered", ~after & (pop > 0), 5),
     ):
-        ax.scatter(xs[mask], ys[mask], s=s[mask], c=palette.COVER_COLOURS[key], linewidths=0, zorder=z)
+        m = mask & inside
+        ax.scatter(xs[m], ys[m], s=s[m], c=palette.COVER_COLOURS[key], linewidths=0, zorder=z)
 
 
-def _draw_sites(ax: Any, result: RunResult, scale: float, cell_m: float, window: Window) -> list[str]:
-    fac = result.facilities
-    old = fac[
-        (fac.get("status", "existing") == "existing")
-        & fac["type"].isin(["outlet", "locker", "village_station"])
-        & fac.geometry.notna()
-    ]
-    if window is not None:
-        old = old[_inside(old.geometry.x.to_numpy(), old.geometry.y.to_numpy(), window)]
+def _draw_sites(ax: Any, data: MapData, scale: float, cell_m: float, window: Window) -> list[str]:
+    old = data.existing
     if len(old):
-        ax.scatter(
-            old.geometry.x, old.geometry.y, s=6 * scale, c="#495057", marker="o", linewidths=0, zorder=6
-        )
+        old = old[_inside(old[:, 0], old[:, 1], window)]
+    if len(old):
+        ax.scatter(old[:, 0], old[:, 1], s=6 * scale, c="#495057", marker="o", linewidths=0, zorder=6)
     shown = []
     # lockers come by the hundred in towns: grouped in cells three times as large
-    groups = sites(result, cell_m=cell_m, window=window, cell_factor={"locker": 3.0})
-    for ftype in sorted(set(_proposed_types(result)), key=_type_order):
+    groups = _grouped(data.proposed, cell_m, window, {"locker": 3.0})
+    for ftype in sorted(set(data.proposed["type"]), key=_type_order):
         grp = groups[groups["type"] == ftype]
         colour = palette.facility_colour(ftype)
         marker = MARKERS.get(ftype, "o")
@@ -229,13 +318,6 @@ def _draw_sites(ax: Any, result: RunResult, scale: float, cell_m: float, window:
             )
         shown.append(str(ftype))
     return shown
-
-
-def _proposed_types(result: RunResult) -> list[str]:
-    fac = result.facilities
-    if "status" not in fac.columns:
-        return []
-    return fac.loc[fac["status"] == "proposed", "type"].astype(str).tolist()
 
 
 def _type_order(ftype: str) -> int:
@@ -347,9 +429,10 @@ def county_map(result: RunResult, lang: Lang, *, width_in: float = 6.6, dpi: int
     with matplotlib.rc_context(_rc()):
         fig = Figure(figsize=(width_in, min(width_in * aspect, 5.2) + 0.6))
         ax = fig.subplots()
-        _draw_base(ax, result, None, None)
-        _draw_demand(ax, result, size=10, window=None)
-        types = _draw_sites(ax, result, scale=1.0, cell_m=(xmax - xmin) / 45, window=None)
+        data = MapData.of(result)
+        _draw_base(ax, result, None, None, data)
+        _draw_demand(ax, data, size=10, window=None)
+        types = _draw_sites(ax, data, scale=1.0, cell_m=(xmax - xmin) / 45, window=None)
         _labels(ax, result, None)
         ax.set_aspect("equal")
         ax.set_axis_off()
@@ -360,10 +443,19 @@ def county_map(result: RunResult, lang: Lang, *, width_in: float = 6.6, dpi: int
 
 
 def township_map(
-    result: RunResult, code: str, lang: Lang, *, width_in: float = 3.3, dpi: int = 140
+    result: RunResult,
+    code: str,
+    lang: Lang,
+    *,
+    width_in: float = 3.3,
+    dpi: int = 140,
+    data: MapData | None = None,
 ) -> str | None:
     """One township's map (the others greyed) as a PNG data URI; ``None`` for an unknown code or a
-    township without an area (a register township the scenario gives no polygon for)."""
+    township without an area (a register township the scenario gives no polygon for).
+
+    ``data`` is :meth:`MapData.of` the run, read once by a caller drawing every township.
+    """
     towns = result.townships
     sel = towns[towns["township_code"].astype(str) == code]
     xmin, ymin, xmax, ymax = sel.total_bounds if not sel.empty else (np.nan,) * 4
@@ -376,9 +468,10 @@ def township_map(
         fig = Figure(figsize=(width_in, width_in))
         ax = fig.subplots()
         window = (cx - half, cy - half, cx + half, cy + half)
-        _draw_base(ax, result, code, window)
-        _draw_demand(ax, result, size=22, window=window)
-        _draw_sites(ax, result, scale=1.6, cell_m=max(xmax - xmin, ymax - ymin) / 30, window=window)
+        data = data if data is not None else MapData.of(result)
+        _draw_base(ax, result, code, window, data)
+        _draw_demand(ax, data, size=22, window=window)
+        _draw_sites(ax, data, scale=1.6, cell_m=max(xmax - xmin, ymax - ymin) / 30, window=window)
         _labels(ax, result, code)
         ax.set_xlim(cx - half, cx + half)
         ax.set_ylim(cy - half, cy + half)
