@@ -25,12 +25,13 @@ audit_after.csv     csv      the audit after the plan (audit.csv columns), when 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Collection
 from pathlib import Path
 from typing import Final
 
-from planner.outputs import files, xlsx
+from planner.outputs import files
 from planner.outputs.i18n import Lang
 from planner.types import AuditResult, RunResult
 
@@ -74,7 +75,8 @@ def write_outputs(
     Returns
     -------
     list[Path]
-        The files in their final place, in the order they were written.
+        The files in their final place, in the order of the table above (the extra CSVs, such as
+        ``budget_curve.csv``, after ``audit_after.csv``).
     """
     unknown = set(formats) - ALL_FORMATS
     if unknown:
@@ -83,43 +85,9 @@ def write_outputs(
     if language not in ("zh", "en"):
         raise ValueError(f"language must be 'zh' or 'en', not {language!r}")
     out_dir = Path(out_dir).absolute()
-    names: list[str] = []
     started = time.perf_counter()
     with files.atomic_dir(out_dir) as tmp:
-        if "csv" in formats:
-            files.write_csv(files.proposals_frame(result), tmp / "proposals.csv")
-            files.write_csv(files.audit_frame_of(result.audit, lang=language), tmp / "audit.csv")
-            files.write_csv(files.village_gaps_frame(result, lang=language), tmp / "village_gaps.csv")
-            names += ["proposals.csv", "audit.csv", "village_gaps.csv"]
-            if result.audit_after is not None and len(result.audit_after.table):
-                files.write_csv(
-                    files.audit_frame_of(result.audit_after, lang=language), tmp / "audit_after.csv"
-                )
-                names.append("audit_after.csv")
-            for key, frame in files.extra_frames(result).items():
-                files.write_csv(frame, tmp / f"{key}.csv")
-                names.append(f"{key}.csv")
-        if "gpkg" in formats:
-            files.write_gpkg(result, tmp / "results.gpkg", lang=language)
-            names.append("results.gpkg")
-        if "xlsx" in formats:
-            xlsx.write_xlsx(result, tmp / "results.xlsx", lang=language)
-            names.append("results.xlsx")
-        if "map" in formats:
-            from planner.outputs.mapview import write_map
-
-            write_map(result, tmp / "map.html", lang=language)
-            names.append("map.html")
-        if "report" in formats:
-            from planner.outputs.report import write_report
-
-            write_report(result, tmp / "report.html", lang=language)
-            names.append("report.html")
-            if pdf and _print_pdf(tmp / "report.html", tmp / "report.pdf"):
-                names.append("report.pdf")
-        # last, so a folder holding summary.json is always a complete output
-        files.write_summary(result.summary, tmp / "summary.json", lang=language)
-        names.append("summary.json")
+        names = _write_all(result, tmp, language, set(formats), pdf=pdf)
     paths = [out_dir / n for n in names]
     size = sum(p.stat().st_size for p in paths)
     log.info(
@@ -130,6 +98,103 @@ def write_outputs(
         time.perf_counter() - started,
     )
     return paths
+
+
+def _write_all(result: RunResult, tmp: Path, language: Lang, formats: set[str], *, pdf: bool) -> list[str]:
+    """Every file of the folder into ``tmp``; the names in the output contract's order.
+
+    A large run on two or more cores hands the map, GeoPackage and workbook to a helper process
+    (:mod:`planner.outputs.helper`) while this one writes the CSVs and the report, and Chromium
+    prints the PDF beside both: a prefecture's outputs in about half the time.
+    """
+    from planner.outputs import helper
+
+    written: set[str] = set()
+    part = [f for f in helper.HELPER_FORMATS if f in formats]
+    aide = (
+        helper.Helper.start(result, tmp, lang=language, formats=part)
+        if helper.worthwhile(result, formats)
+        else None
+    )
+    try:
+        if "csv" in formats:
+            written |= _write_csvs(result, tmp, language)
+        if "report" in formats:
+            from planner.outputs.report import write_report
+
+            write_report(result, tmp / "report.html", lang=language)
+            written.add("report.html")
+        printing = _PdfPrint.start(tmp) if "report" in formats and pdf else None
+        done = aide.finish() if aide is not None else []
+        aide = None
+        written |= set(
+            helper.write_part(result, tmp, lang=language, formats=[f for f in part if f not in done])
+        )
+        written |= {_FORMAT_FILES[f] for f in done}
+        if printing is not None and printing.join():
+            written.add("report.pdf")
+        # last, so a folder holding summary.json is always a complete output
+        files.write_summary(result.summary, tmp / "summary.json", lang=language)
+        written.add("summary.json")
+    finally:
+        if aide is not None:
+            aide.stop()
+    extra = sorted(n for n in written if n not in _ORDER)  # the extra CSVs, after the audit's
+    return [n for n in _ORDER[:4] if n in written] + extra + [n for n in _ORDER[4:] if n in written]
+
+
+#: The file each helper format writes.
+_FORMAT_FILES: Final[dict[str, str]] = {"gpkg": "results.gpkg", "xlsx": "results.xlsx", "map": "map.html"}
+
+#: The order files are listed in (the module's table); the extra CSVs come after the audit's.
+_ORDER: Final[tuple[str, ...]] = (
+    "proposals.csv",
+    "audit.csv",
+    "village_gaps.csv",
+    "audit_after.csv",
+    "results.gpkg",
+    "results.xlsx",
+    "map.html",
+    "report.html",
+    "report.pdf",
+    "summary.json",
+)
+
+
+def _write_csvs(result: RunResult, tmp: Path, language: Lang) -> set[str]:
+    files.write_csv(files.proposals_frame(result), tmp / "proposals.csv")
+    files.write_csv(files.audit_frame_of(result.audit, lang=language), tmp / "audit.csv")
+    files.write_csv(files.village_gaps_frame(result, lang=language), tmp / "village_gaps.csv")
+    names = {"proposals.csv", "audit.csv", "village_gaps.csv"}
+    if result.audit_after is not None and len(result.audit_after.table):
+        files.write_csv(files.audit_frame_of(result.audit_after, lang=language), tmp / "audit_after.csv")
+        names.add("audit_after.csv")
+    for key, frame in files.extra_frames(result).items():
+        files.write_csv(frame, tmp / f"{key}.csv")
+        names.add(f"{key}.csv")
+    return names
+
+
+class _PdfPrint:
+    """``report.pdf`` printed by Chromium in a thread, while this process writes the other files."""
+
+    def __init__(self, tmp: Path) -> None:
+        self._ok = False
+        self._thread = threading.Thread(target=self._run, args=(tmp,), name="planner-pdf", daemon=True)
+
+    @classmethod
+    def start(cls, tmp: Path) -> _PdfPrint:
+        printing = cls(tmp)
+        printing._thread.start()
+        return printing
+
+    def _run(self, tmp: Path) -> None:
+        self._ok = _print_pdf(tmp / "report.html", tmp / "report.pdf")
+
+    def join(self) -> bool:
+        """Wait for the print; whether ``report.pdf`` was written."""
+        self._thread.join()
+        return self._ok
 
 
 def _print_pdf(html: Path, target: Path) -> bool:
